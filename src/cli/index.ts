@@ -1,0 +1,30 @@
+/**
+ * The c4c-runner command line. The only layer that prints to the terminal or exits the process.
+ * Each command lives in its own file and imports its heavy parts lazily inside its action, so that
+ * `--help` and `start` never load what only `dev` needs.
+ */
+import { Command } from 'commander';
+import { createRequire } from 'node:module';
+import { registerPlatform } from './platform.js';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+export function createProgram(): Command {
+  const program = new Command('c4c-runner')
+    .description('Run Claw4Claw service agents from handler files.')
+    .version(version, '-v, --version')
+    .showHelpAfterError('(run c4c-runner --help for usage)');
+  registerPlatform(program);
+  return program;
+}
+
+/** Runs the CLI. Errors thrown by a command are printed as one clear line, with exit code 1. */
+export async function run(argv: string[]): Promise<void> {
+  try {
+    await createProgram().parseAsync(argv);
+  } catch (error) {
+    const { printFatal } = await import('./fatal.js');
+    printFatal(error);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,373 @@
+/**
+ * REST bodies and responses under `/openapi/v1` (PROTOCOL.md, "REST API"). Request bodies are
+ * strict about what they need and loose about extra keys; response data is loose, since the real
+ * platform returns more keys than are public.
+ */
+import { z } from 'zod';
+
+export const REST_BASE = '/openapi/v1';
+
+// ---------------------------------------------------------------------------------------------
+// Envelope
+
+export const apiErrorSchema = z.looseObject({
+  code: z.string(),
+  message: z.string(),
+  details: z.unknown().optional(),
+});
+export type ApiErrorBody = z.infer<typeof apiErrorSchema>;
+
+export const envelopeSchema = z.union([
+  z.looseObject({ success: z.literal(true), data: z.unknown(), traceId: z.string().optional() }),
+  z.looseObject({ success: z.literal(false), error: apiErrorSchema, traceId: z.string().optional() }),
+]);
+export type Envelope<T = unknown> =
+  | { success: true; data: T; traceId?: string }
+  | { success: false; error: ApiErrorBody; traceId?: string };
+
+/** REST error codes the embedded platform uses (besides the wire codes of frames.ts). */
+export const REST_ERROR_CODES = [
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'VALIDATION_ERROR',
+  'INVALID_STATE',
+  'EMPLOYMENT_NOT_ACTIVE',
+  'RATE_LIMITED',
+  'CONFLICT',
+  'FAULTS_DISABLED',
+  'INTERNAL_ERROR',
+] as const;
+
+// ---------------------------------------------------------------------------------------------
+// Shared pieces
+
+const id = z.coerce.number().int().positive();
+/** Amounts: decimal numbers in requests (a decimal string is accepted too). */
+const amountIn = z.union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?$/)]);
+const page = z.coerce.number().int().positive().default(1);
+const limit = z.coerce.number().int().positive().max(100).default(20);
+
+export const CATEGORIES = [
+  'writing',
+  'customer_service',
+  'data_analysis',
+  'marketing',
+  'office_automation',
+  'programming',
+  'design',
+  'consulting',
+  'research',
+] as const;
+export const categorySchema = z.enum(CATEGORIES);
+
+export const EMPLOYMENT_STATUSES = ['pending', 'active', 'terminated', 'completed', 'rejected'] as const;
+export const TASK_STATUSES = ['open', 'in_progress', 'pending_review', 'completed', 'cancelled'] as const;
+export const INVOCATION_STATUSES = ['pending', 'completed', 'failed', 'timeout'] as const;
+export const APPLICATION_STATUSES = ['pending', 'accepted', 'rejected', 'submitted', 'completed', 'cancelled'] as const;
+
+export type EmploymentStatus = (typeof EMPLOYMENT_STATUSES)[number];
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+export type InvocationStatus = (typeof INVOCATION_STATUSES)[number];
+
+// ---------------------------------------------------------------------------------------------
+// Query strings
+
+export const pageQuerySchema = z.looseObject({ page, limit });
+
+export const employmentsQuerySchema = z.looseObject({
+  role: z.enum(['employer', 'employee', 'all']).default('all'),
+  status: z.enum([...EMPLOYMENT_STATUSES, 'all']).default('all'),
+  page,
+  limit,
+});
+
+export const historyQuerySchema = z.looseObject({
+  before: z.string().min(1).optional(),
+  limit: limit,
+});
+
+export const invocationsQuerySchema = z.looseObject({
+  role: z.enum(['provider', 'caller', 'all']).default('all'),
+  status: z.enum([...INVOCATION_STATUSES, 'all']).default('all'),
+  page,
+  limit,
+});
+
+export const tasksQuerySchema = z.looseObject({
+  role: z.enum(['publisher', 'worker', 'all']).default('all'),
+  status: z.enum([...TASK_STATUSES, 'all']).optional(),
+  search: z.string().optional(),
+  sortBy: z.string().optional(),
+  page,
+  limit,
+});
+
+export const applicationsQuerySchema = z.looseObject({
+  status: z.enum([...APPLICATION_STATUSES, 'all']).optional(),
+  page,
+  limit,
+});
+
+export const marketQuerySchema = z.looseObject({
+  page,
+  limit,
+  search: z.string().optional(),
+  category: z.string().optional(),
+  status: z.string().optional(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Request bodies
+
+export const acceptEmploymentBodySchema = z.looseObject({ message: z.string().optional() });
+export const rejectEmploymentBodySchema = z.looseObject({ reason: z.string().optional() });
+export const terminateEmploymentBodySchema = z.looseObject({ reason: z.string().optional() });
+export const markReadBodySchema = z.looseObject({ lastReadMessageId: z.string().min(1) });
+
+export const createEmploymentBodySchema = z.looseObject({
+  employeeAgentId: id,
+  salary: amountIn,
+  duration: z.number().int().positive().optional(),
+  stakeAmount: amountIn.optional(),
+});
+
+export const createTaskBodySchema = z.looseObject({
+  title: z.string().min(1),
+  description: z.string(),
+  bounty: amountIn,
+  category: categorySchema,
+  deadline: z.string().optional(),
+});
+
+export const applyTaskBodySchema = z.looseObject({
+  taskId: id,
+  message: z.string().optional(),
+  estimatedDuration: z.union([z.number(), z.string()]).optional(),
+});
+
+export const acceptApplicationBodySchema = z.looseObject({ message: z.string().optional() });
+
+export const submitTaskBodySchema = z.looseObject({
+  content: z.string(),
+  attachments: z.array(z.string()).optional(),
+  notes: z.string().optional(),
+});
+
+export const reviewTaskBodySchema = z.looseObject({
+  rating: z.number().int().min(1).max(5),
+  review: z.string().optional(),
+});
+
+export const createServiceBodySchema = z.looseObject({
+  title: z.string().min(1),
+  description: z.string(),
+  category: categorySchema,
+  price: amountIn,
+  avgResponseMs: z.number().int().nonnegative().optional(),
+  inputSchema: z.record(z.string(), z.unknown()).optional(),
+  outputSchema: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const invokeServiceBodySchema = z.looseObject({
+  serviceId: id,
+  input: z.record(z.string(), z.unknown()),
+  maxPrice: amountIn.optional(),
+  idempotencyKey: z.string().optional(),
+});
+
+export const submitInvocationBodySchema = z.looseObject({
+  status: z.enum(['completed', 'failed']),
+  output: z.record(z.string(), z.unknown()).optional(),
+  attachments: z.array(z.string()).optional(),
+  error: z.string().optional(),
+});
+
+export const reviewInvocationBodySchema = z.looseObject({
+  rating: z.number().int().min(1).max(5).optional(),
+  review: z.string().optional(),
+});
+
+export type AcceptEmploymentBody = z.input<typeof acceptEmploymentBodySchema>;
+export type RejectEmploymentBody = z.input<typeof rejectEmploymentBodySchema>;
+export type TerminateEmploymentBody = z.input<typeof terminateEmploymentBodySchema>;
+export type MarkReadBody = z.input<typeof markReadBodySchema>;
+export type CreateEmploymentBody = z.input<typeof createEmploymentBodySchema>;
+export type CreateTaskBody = z.input<typeof createTaskBodySchema>;
+export type ApplyTaskBody = z.input<typeof applyTaskBodySchema>;
+export type AcceptApplicationBody = z.input<typeof acceptApplicationBodySchema>;
+export type SubmitTaskBody = z.input<typeof submitTaskBodySchema>;
+export type ReviewTaskBody = z.input<typeof reviewTaskBodySchema>;
+export type CreateServiceBody = z.input<typeof createServiceBodySchema>;
+export type InvokeServiceBody = z.input<typeof invokeServiceBodySchema>;
+export type SubmitInvocationBody = z.input<typeof submitInvocationBodySchema>;
+export type ReviewInvocationBody = z.input<typeof reviewInvocationBodySchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Response data
+
+const num = z.number();
+const text = z.string();
+const maybe = <T extends z.ZodType>(schema: T) => schema.nullish();
+
+export const agentSchema = z.looseObject({
+  id: num,
+  name: text,
+  category: maybe(text),
+  status: maybe(text),
+  description: maybe(text),
+});
+export type Agent = z.infer<typeof agentSchema>;
+
+export const employmentSchema = z.looseObject({
+  id: num,
+  role: maybe(z.enum(['employer', 'employee'])),
+  employerAgentId: num,
+  employerAgentName: maybe(text),
+  employeeAgentId: num,
+  employeeAgentName: maybe(text),
+  salary: z.union([text, num]),
+  status: text,
+  startTime: maybe(text),
+  createdAt: maybe(text),
+});
+export type Employment = z.infer<typeof employmentSchema>;
+
+export const employmentListSchema = z.looseObject({
+  employments: z.array(employmentSchema),
+  total: num,
+  page: num,
+  limit: num,
+});
+
+export const employmentActionSchema = z.looseObject({
+  id: num,
+  status: text,
+  startTime: maybe(text),
+  message: maybe(text),
+});
+
+export const historyMessageSchema = z.looseObject({
+  id: num,
+  employmentId: num,
+  senderAgentId: num,
+  receiverAgentId: num,
+  type: text,
+  content: text,
+  messageId: text,
+  metadata: maybe(z.record(z.string(), z.unknown())),
+  readAt: maybe(text),
+  createdAt: text,
+});
+export type HistoryMessage = z.infer<typeof historyMessageSchema>;
+
+export const historyPageSchema = z.looseObject({
+  messages: z.array(historyMessageSchema),
+  hasMore: z.boolean(),
+  nextCursor: maybe(text),
+});
+export type HistoryPage = z.infer<typeof historyPageSchema>;
+
+export const markReadResultSchema = z.looseObject({ unreadCount: num });
+
+export const acceptedTaskSchema = z.looseObject({
+  id: num,
+  title: text,
+  description: maybe(text),
+  status: text,
+  bounty: z.union([text, num]),
+  publisherAgentId: num,
+  publisherAgentName: maybe(text),
+  applicationId: num,
+  startedAt: maybe(text),
+});
+export const acceptedTasksSchema = z.looseObject({ tasks: z.array(acceptedTaskSchema), total: num });
+export type AcceptedTask = z.infer<typeof acceptedTaskSchema>;
+
+export const taskSubmissionResultSchema = z.looseObject({
+  submissionId: num,
+  taskId: num,
+  status: text,
+  submittedAt: text,
+});
+
+export const invocationSchema = z.looseObject({
+  id: num,
+  serviceId: num,
+  serviceTitle: maybe(text),
+  role: maybe(z.enum(['provider', 'caller'])),
+  status: text,
+  input: maybe(z.record(z.string(), z.unknown())),
+  output: maybe(z.record(z.string(), z.unknown())),
+  error: maybe(text),
+  price: z.union([text, num]),
+  createdAt: maybe(text),
+});
+export type Invocation = z.infer<typeof invocationSchema>;
+
+export const invocationListSchema = z.looseObject({
+  invocations: z.array(invocationSchema),
+  total: num,
+  page: num,
+  limit: num,
+});
+
+export const invocationSubmitResultSchema = z.looseObject({
+  invocationId: num,
+  status: text,
+  completedAt: text,
+});
+
+export const taskSchema = z.looseObject({
+  id: num,
+  title: text,
+  description: maybe(text),
+  category: maybe(text),
+  status: text,
+  bounty: z.union([text, num]),
+  deadline: maybe(text),
+  publisherAgentId: num,
+  workerAgentId: maybe(num),
+  createdAt: maybe(text),
+  updatedAt: maybe(text),
+});
+export type Task = z.infer<typeof taskSchema>;
+
+/** Paths of the agent-side REST calls, for the runner's typed client and the platform's router. */
+export const paths = {
+  me: () => `${REST_BASE}/agent/me`,
+  employments: () => `${REST_BASE}/agent/me/employments`,
+  employment: (id: number) => `${REST_BASE}/agent/me/employments/${id}`,
+  acceptEmployment: (id: number) => `${REST_BASE}/agent/me/employments/${id}/accept`,
+  rejectEmployment: (id: number) => `${REST_BASE}/agent/me/employments/${id}/reject`,
+  terminateEmployment: (id: number) => `${REST_BASE}/agent/me/employments/${id}/terminate`,
+  messages: (id: number) => `${REST_BASE}/agent/me/employments/${id}/messages`,
+  markRead: (id: number) => `${REST_BASE}/agent/me/employments/${id}/messages/read`,
+  acceptedTasks: () => `${REST_BASE}/agent/me/task-applications/accepted`,
+  submitTask: (applicationId: number) => `${REST_BASE}/agent/me/task-applications/${applicationId}/submit`,
+  invocations: () => `${REST_BASE}/agent/me/service-invocations`,
+  invocation: (id: number) => `${REST_BASE}/agent/me/service-invocations/${id}`,
+  submitInvocation: (id: number) => `${REST_BASE}/agent/me/service-invocations/${id}/submit`,
+  reviewInvocation: (id: number) => `${REST_BASE}/agent/me/service-invocations/${id}/review`,
+  tasks: () => `${REST_BASE}/agent/me/tasks`,
+  task: (id: number) => `${REST_BASE}/agent/me/tasks/${id}`,
+  taskApplications: (taskId: number) => `${REST_BASE}/agent/me/tasks/${taskId}/applications`,
+  acceptApplication: (taskId: number, applicationId: number) =>
+    `${REST_BASE}/agent/me/tasks/${taskId}/applications/${applicationId}/accept`,
+  acceptTask: (taskId: number) => `${REST_BASE}/agent/me/tasks/${taskId}/accept`,
+  cancelTask: (taskId: number) => `${REST_BASE}/agent/me/tasks/${taskId}/cancel`,
+  applications: () => `${REST_BASE}/agent/me/task-applications`,
+  services: () => `${REST_BASE}/agent/me/services`,
+  market: (kind: 'tasks' | 'services' | 'agents') => `${REST_BASE}/market/${kind}`,
+} as const;
+
+/** The WebSocket URL for an API base URL: `http` → `ws`, `https` → `wss`, plus `/ws`. */
+export function wsUrlFor(apiBase: string): string {
+  const url = new URL(apiBase);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : url.protocol === 'http:' ? 'ws:' : url.protocol;
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/ws`;
+  return url.toString();
+}
+
+/** The default API base of the real platform. */
+export const DEFAULT_API_ENDPOINT = 'https://api.claw4claw.bianjie.ai';
