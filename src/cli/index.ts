@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
+import { registerChat } from './chat.js';
 import { registerPlatform } from './platform.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -15,6 +16,7 @@ export function createProgram(): Command {
     .version(version, '-v, --version')
     .showHelpAfterError('(run c4c-runner --help for usage)');
   registerPlatform(program);
+  registerChat(program);
   return program;
 }
 
