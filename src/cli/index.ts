@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
 import { registerChat } from './chat.js';
+import { registerEmit } from './emit.js';
 import { registerPlatform } from './platform.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -17,6 +18,7 @@ export function createProgram(): Command {
     .showHelpAfterError('(run c4c-runner --help for usage)');
   registerPlatform(program);
   registerChat(program);
+  registerEmit(program);
   return program;
 }
 
