@@ -1,0 +1,526 @@
+/**
+ * The runner's one WebSocket to the platform, as a small state machine:
+ *
+ * ```
+ * idle ─connect()─► connecting ─open─► open ─drop─► reconnecting ─delay─► connecting …
+ *                        │ 401                                   (any state) ─close()─► closing ─► closed
+ *                        └──────────────────────────────────────────────────────────────────────► closed
+ * ```
+ * It talks to the rest of the runner only through plain data (frames in, frames out, state), so it
+ * can later move into a worker_thread without the rest changing.
+ */
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import { C4cError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { redactText } from '../redact.js';
+import {
+  MAX_FRAME_BYTES,
+  classifyError,
+  decodeServerFrame,
+  newMessageId,
+  rfc3339,
+  type ClientFrame,
+  type DecodeResult,
+  type ErrorFrame,
+  type ServerFrame,
+} from '../protocol/frames.js';
+import { Backoff, type BackoffOptions } from './backoff.js';
+import { Heartbeat, resolveHeartbeat, type HeartbeatOptions } from './heartbeat.js';
+import { Outbox, RecentWindow, rejectEntry, resolveEntry, type OutboxEntry } from './outbox.js';
+import { authError, describeClose, givenUpError, socketUrl, validateUrl } from './url.js';
+
+/** Where the connection is in its lifecycle. */
+export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed';
+
+/** Why a frame from the platform was dropped (see `decodeServerFrame`). */
+export type RejectReason = Extract<DecodeResult, { ok: false }>['reason'];
+
+/** Reconnect settings: the backoff schedule, plus when a connection counts as having succeeded. */
+export interface ReconnectOptions extends BackoffOptions {
+  /**
+   * A connection that stayed open this long resets the backoff schedule, in ms. One that drops sooner
+   * keeps the delays growing, so a platform that accepts and drops at once is not hammered.
+   * @default 5_000
+   */
+  stableAfter?: number;
+}
+
+/** Settings of a {@link Connection}. */
+export interface ConnectionOptions {
+  /** WebSocket URL, e.g. `ws://127.0.0.1:7420/ws` (`wsUrlFor(apiBase)` builds it). */
+  url: string;
+  /** The agent's API token (`cl_…`); sent as header `X-API-Key` and as query `api_key`. */
+  token: string;
+  heartbeat?: HeartbeatOptions;
+  reconnect?: ReconnectOptions;
+  outbox?: {
+    /** Frames allowed to wait while the socket is down. @default 10_000 */
+    limit?: number;
+    /** `RATE_LIMITED` refusals of one frame retried before it is reported undeliverable. @default 10 */
+    maxRetries?: number;
+  };
+  /** Opening handshake timeout, in ms. @default 10_000 */
+  connectTimeout?: number;
+  /** How long `close()` waits for the platform's close frame before cutting the socket, in ms. @default 2_000 */
+  closeTimeout?: number;
+  /** @default a silent logger */
+  logger?: Logger;
+}
+
+/** Events of a {@link Connection}, each with plain-data arguments. */
+export type ConnectionEvents = {
+  /** Every state change. */
+  state: [state: ConnectionState, previous: ConnectionState];
+  /** Every (re)open; the outbox has already been written to the new socket. */
+  open: [info: { reconnected: boolean }];
+  /** A validated frame (JSON ping/pong are answered inside and not emitted). */
+  frame: [frame: ServerFrame];
+  /** A frame from the platform that was malformed; `count` is how many of this reason so far. */
+  rejected: [info: { reason: RejectReason; detail: string; count: number }];
+  /** An error frame from the platform (also emitted as `frame`). */
+  'platform-error': [frame: ErrorFrame];
+  /** A sent frame the platform refused for good (`EMPLOYMENT_NOT_ACTIVE`, or too many `RATE_LIMITED`). */
+  undeliverable: [info: { frame: ClientFrame; code: string; message: string }];
+  /** A reconnect is scheduled. */
+  retry: [info: { attempt: number; delay: number; reason: string }];
+  /** A socket closed; `reconnect` says whether another one will be tried. */
+  close: [info: { code: number; reason: string; reconnect: boolean }];
+  /** The connection gave up for good (`E_AUTH`, `E_NETWORK` after `maxAttempts`); emitted only if listened to. */
+  error: [error: C4cError];
+};
+
+const MAX_PAYLOAD = 4 * MAX_FRAME_BYTES; // larger frames are rejected by decodeServerFrame, not by killing the socket
+const MAX_DETAIL = 500;
+
+/** One authenticated WebSocket to the platform, kept alive, with an outbox that survives reconnects. */
+export class Connection extends EventEmitter<ConnectionEvents> {
+  #state: ConnectionState = 'idle';
+  private readonly url: string;
+  private readonly token: string;
+  private readonly log: Logger;
+  private readonly heartbeatOptions: Required<HeartbeatOptions>;
+  private readonly backoff: Backoff;
+  private readonly stableAfter: number;
+  private readonly connectTimeout: number;
+  private readonly closeTimeout: number;
+  private readonly maxRetries: number;
+  private readonly random: () => number;
+  private readonly outbox: Outbox;
+  private readonly recent = new RecentWindow();
+  /** Frames handed to the socket whose write has not called back yet, by seq. */
+  private readonly inflight = new Map<number, OutboxEntry>();
+  private readonly rejectedCounts = new Map<RejectReason, number>();
+  private socket: WebSocket | undefined;
+  private heartbeat: Heartbeat | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private pauseTimer: NodeJS.Timeout | undefined;
+  private socketGone: (() => void) | undefined;
+  private opener: { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly drainWaiters = new Set<(drained: boolean) => void>();
+  private everOpened = false;
+  private openedAt = 0;
+  private seq = 0;
+  private counters = { opened: 0, framesIn: 0, framesOut: 0 };
+
+  constructor(options: ConnectionOptions) {
+    super();
+    this.url = validateUrl(options.url);
+    if (typeof options.token !== 'string' || options.token.trim() === '') {
+      throw new C4cError('E_CONFIG', 'no API token for the platform connection: set C4C_API_TOKEN or platform.token');
+    }
+    this.token = options.token;
+    this.log = (options.logger ?? silentLogger()).child({ component: 'connection' });
+    this.heartbeatOptions = resolveHeartbeat(options.heartbeat);
+    this.backoff = new Backoff(options.reconnect);
+    this.random = options.reconnect?.random ?? Math.random;
+    this.stableAfter = options.reconnect?.stableAfter ?? 5_000;
+    this.connectTimeout = options.connectTimeout ?? 10_000;
+    this.closeTimeout = options.closeTimeout ?? 2_000;
+    this.maxRetries = options.outbox?.maxRetries ?? 10;
+    this.outbox = new Outbox(options.outbox?.limit ?? 10_000);
+  }
+
+  /** Where the connection is in its lifecycle. */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** Counters for health checks and tests. */
+  get stats(): {
+    opened: number;
+    framesIn: number;
+    framesOut: number;
+    queued: number;
+    inflight: number;
+    rejected: Partial<Record<RejectReason, number>>;
+  } {
+    return {
+      ...this.counters,
+      queued: this.outbox.size,
+      inflight: this.inflight.size,
+      rejected: Object.fromEntries(this.rejectedCounts),
+    };
+  }
+
+  /**
+   * Opens the connection. Resolves on the first open; network failures are retried on the backoff
+   * schedule meanwhile. Rejects with `E_AUTH` on HTTP 401/403 (never retried), `E_NETWORK` once
+   * `maxAttempts` are spent, `E_CLOSED` if `close()` comes first.
+   */
+  connect(): Promise<void> {
+    if (this.#state === 'open') return Promise.resolve();
+    if (this.#state === 'closing' || this.#state === 'closed') {
+      return Promise.reject(new C4cError('E_CLOSED', 'this connection was closed; create a new Connection to connect again'));
+    }
+    if (!this.opener) {
+      let resolve!: () => void;
+      let reject!: (error: Error) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.opener = { promise, resolve, reject };
+    }
+    if (this.#state === 'idle') this.openSocket();
+    return this.opener.promise;
+  }
+
+  /**
+   * Sends a frame: at once when open, else after the frames already waiting. A message frame gets its
+   * `messageId` and `timestamp` filled if missing. Resolves with the frame as sent once a socket took
+   * it; rejects with `E_BACKLOG` when the outbox is full, `E_CLOSED` (or the fatal error) on close.
+   */
+  send(frame: ClientFrame): Promise<ClientFrame> {
+    if (this.#state === 'closing' || this.#state === 'closed') {
+      return Promise.reject(new C4cError('E_CLOSED', `cannot send a ${frame.type} frame: the connection to the platform is closed`));
+    }
+    const prepared: ClientFrame =
+      frame.type === 'message' ? { ...frame, messageId: frame.messageId ?? newMessageId(), timestamp: frame.timestamp ?? rfc3339() } : frame;
+    const data = JSON.stringify(prepared);
+    const bytes = Buffer.byteLength(data);
+    if (bytes > MAX_FRAME_BYTES) {
+      return Promise.reject(
+        new C4cError('E_REPLY', `a ${frame.type} frame of ${bytes} bytes exceeds the platform's ${MAX_FRAME_BYTES}-byte limit; send less content or split it`),
+      );
+    }
+    return new Promise<ClientFrame>((resolve, reject) => {
+      const entry: OutboxEntry = { seq: ++this.seq, frame: prepared, data, retries: 0, settle: { resolve, reject } };
+      if (this.outbox.size === 0 && this.writable()) {
+        this.write(entry);
+        return;
+      }
+      try {
+        this.outbox.push(entry);
+      } catch (error) {
+        reject(error as Error);
+      }
+    });
+  }
+
+  /**
+   * Waits until every frame waiting or in flight has been taken by a socket (for a draining runner).
+   * Resolves `true` when empty, `false` if `timeoutMs` passed first.
+   */
+  flush(timeoutMs: number): Promise<boolean> {
+    if (this.drained()) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const done = (drained: boolean): void => {
+        clearTimeout(timer);
+        this.drainWaiters.delete(done);
+        resolve(drained);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      timer.unref();
+      this.drainWaiters.add(done);
+    });
+  }
+
+  /**
+   * Closes the socket and releases every timer and socket listener. Frames still waiting reject with
+   * `E_CLOSED` (call `flush()` first to send them). Safe to call any number of times.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown(undefined);
+    return this.closing;
+  }
+
+  // ── socket lifecycle ──────────────────────────────────────────────────────────────────────────
+
+  private openSocket(): void {
+    this.setState('connecting');
+    const url = socketUrl(this.url, this.token);
+    this.log.debug({ url: this.redacted(url) }, 'connecting to the platform');
+    const ws = new WebSocket(url, {
+      headers: { 'X-API-Key': this.token },
+      perMessageDeflate: false,
+      maxPayload: MAX_PAYLOAD,
+      handshakeTimeout: this.connectTimeout,
+      followRedirects: false,
+    });
+    this.socket = ws;
+    let refusedStatus: number | undefined;
+    let lastError: Error | undefined;
+    ws.on('unexpected-response', (_request, response) => {
+      refusedStatus = response.statusCode;
+      response.resume();
+      ws.terminate();
+    });
+    ws.on('open', () => this.onOpen(ws));
+    ws.on('message', (data) => this.onMessage(ws, data));
+    ws.on('pong', () => {
+      if (ws === this.socket) this.heartbeat?.pong();
+    });
+    ws.on('error', (error) => {
+      lastError = error;
+    });
+    ws.on('close', (code, reason) => this.onSocketClose(ws, code, reason.toString(), refusedStatus, lastError));
+  }
+
+  private onOpen(ws: WebSocket): void {
+    if (ws !== this.socket) return;
+    this.openedAt = Date.now();
+    this.counters.opened += 1;
+    const reconnected = this.everOpened;
+    this.everOpened = true;
+    this.heartbeat = new Heartbeat(
+      this.heartbeatOptions,
+      () => ws.ping(),
+      (silentFor) => {
+        this.log.warn(`no pong from the platform for ${silentFor} ms: the connection is dead; replacing it`);
+        ws.terminate();
+      },
+    );
+    this.heartbeat.start();
+    this.setState('open');
+    this.log.info({ reconnected }, reconnected ? 'reconnected to the platform' : 'connected to the platform');
+    // Frames that waited go out before anything the runner sends from its 'open' listener.
+    this.flushOutbox();
+    this.emit('open', { reconnected });
+    this.opener?.resolve();
+    this.opener = undefined;
+  }
+
+  private onSocketClose(ws: WebSocket, code: number, reason: string, refusedStatus: number | undefined, error: Error | undefined): void {
+    if (ws !== this.socket) return;
+    this.socket = undefined;
+    this.heartbeat?.stop();
+    this.heartbeat = undefined;
+    ws.removeAllListeners();
+    ws.on('error', () => {}); // nothing more is expected, but an error with no listener would crash the process
+    // Frames the socket had not confirmed go back, in order, ahead of anything newer.
+    for (const entry of this.inflight.values()) this.outbox.requeue(entry);
+    this.inflight.clear();
+    const wasStable = this.openedAt > 0 && Date.now() - this.openedAt >= this.stableAfter;
+    this.openedAt = 0;
+
+    if (this.#state === 'closing') {
+      this.emit('close', { code, reason, reconnect: false });
+      this.socketGone?.();
+      return;
+    }
+    if (refusedStatus === 401 || refusedStatus === 403) {
+      this.emit('close', { code, reason, reconnect: false });
+      this.fail(authError(refusedStatus, this.redacted(this.url)));
+      return;
+    }
+    if (wasStable) this.backoff.reset();
+    const cause = describeClose(code, reason, refusedStatus, error);
+    if (!this.backoff.canRetry) {
+      this.emit('close', { code, reason, reconnect: false });
+      this.fail(givenUpError(this.backoff.attempt, this.redacted(this.url), cause, error));
+      return;
+    }
+    this.emit('close', { code, reason, reconnect: true });
+    this.scheduleReconnect(cause);
+  }
+
+  private scheduleReconnect(cause: string): void {
+    const { attempt, delay } = this.backoff.next();
+    this.setState('reconnecting');
+    this.log.warn(
+      { attempt, delay, url: this.redacted(this.url) },
+      `connection to the platform lost (${cause}); reconnecting in ${delay} ms (attempt ${attempt})`,
+    );
+    this.emit('retry', { attempt, delay, reason: cause });
+    // Not unref()ed on purpose: while reconnecting this timer is the only thing that should keep a
+    // runner process alive; close() clears it.
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.openSocket();
+    }, delay);
+  }
+
+  /** Gives up for good: reports the error, then closes with it. */
+  private fail(error: C4cError): void {
+    this.log.error({ err: error }, error.message);
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    this.closing ??= this.shutdown(error);
+  }
+
+  private async shutdown(error: C4cError | undefined): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.setState('closing');
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.pauseTimer);
+    this.retryTimer = undefined;
+    this.pauseTimer = undefined;
+    const ws = this.socket;
+    if (ws) await this.closeSocket(ws);
+    const reason = error ?? new C4cError('E_CLOSED', 'the connection to the platform was closed before this frame could be sent');
+    for (const entry of this.inflight.values()) rejectEntry(entry, reason);
+    this.inflight.clear();
+    for (const entry of this.outbox.takeAll()) rejectEntry(entry, reason);
+    this.recent.clear();
+    this.opener?.reject(error ?? new C4cError('E_CLOSED', 'the connection was closed before it could open'));
+    this.opener?.promise.catch(() => {}); // the caller of connect() got it; no unhandled rejection if nobody awaits
+    this.opener = undefined;
+    this.setState('closed');
+    for (const waiter of [...this.drainWaiters]) waiter(false);
+  }
+
+  private closeSocket(ws: WebSocket): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => ws.terminate(), this.closeTimeout);
+      timer.unref();
+      this.socketGone = () => {
+        clearTimeout(timer);
+        this.socketGone = undefined;
+        resolve();
+      };
+      if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'client closing');
+      else ws.terminate();
+    });
+  }
+
+  // ── frames in ─────────────────────────────────────────────────────────────────────────────────
+
+  private onMessage(ws: WebSocket, data: WebSocket.RawData): void {
+    if (ws !== this.socket) return;
+    const raw = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    const result = decodeServerFrame(raw);
+    if (!result.ok) {
+      this.reject(result.reason, result.detail);
+      return;
+    }
+    this.counters.framesIn += 1;
+    const frame = result.frame;
+    if (frame.type === 'ping') {
+      // Answered at once, ahead of the outbox: a platform that pings wants to know we are alive now.
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'pong', timestamp: rfc3339() }));
+      return;
+    }
+    if (frame.type === 'pong') return;
+    if (frame.type === 'error') {
+      this.onPlatformError(frame);
+      this.deliver('platform-error', frame);
+    }
+    this.deliver('frame', frame);
+  }
+
+  /** A listener that throws must not take the socket down with it. */
+  private deliver<K extends 'frame' | 'platform-error'>(event: K, frame: ConnectionEvents[K][0]): void {
+    try {
+      (this.emit as (name: K, value: ConnectionEvents[K][0]) => boolean)(event, frame);
+    } catch (error) {
+      this.log.error({ err: error }, `a '${event}' listener threw; the frame is dropped and the connection goes on`);
+    }
+  }
+
+  private reject(reason: RejectReason, detail: string): void {
+    const count = (this.rejectedCounts.get(reason) ?? 0) + 1;
+    this.rejectedCounts.set(reason, count);
+    const short = detail.length > MAX_DETAIL ? `${detail.slice(0, MAX_DETAIL)}…` : detail;
+    if (count === 1) {
+      this.log.warn({ reason, detail: short }, `dropped a malformed frame from the platform (${reason}); further ones of this kind are counted, not logged`);
+    }
+    this.emit('rejected', { reason, detail: short, count });
+  }
+
+  private onPlatformError(frame: ErrorFrame): void {
+    const kind = classifyError(frame);
+    const details = frame.details as { messageId?: unknown } | undefined;
+    const messageId = typeof details?.messageId === 'string' ? details.messageId : undefined;
+    this.log.warn({ code: frame.code, kind, messageId }, `the platform refused: ${frame.code}: ${frame.message}`);
+    if (messageId === undefined || (kind !== 'RATE_LIMITED' && kind !== 'EMPLOYMENT_NOT_ACTIVE')) return;
+    const entry = this.recent.take(messageId);
+    if (!entry) return;
+    if (kind === 'RATE_LIMITED' && entry.retries < this.maxRetries) {
+      entry.retries += 1;
+      this.outbox.requeue(entry);
+      this.pause(entry.retries);
+      return;
+    }
+    this.emit('undeliverable', { frame: entry.frame, code: kind, message: frame.message });
+  }
+
+  /**
+   * Stops writing for a while after a rate-limit refusal. Equal jitter (half fixed, half random),
+   * not full jitter: a retry must never come back at once.
+   */
+  private pause(retries: number): void {
+    if (this.pauseTimer !== undefined) return;
+    const ceiling = this.backoff.ceiling(retries);
+    const delay = Math.floor(ceiling / 2 + (this.random() * ceiling) / 2);
+    this.log.info({ delay, retries }, `rate limited by the platform; sending again in ${delay} ms`);
+    this.pauseTimer = setTimeout(() => {
+      this.pauseTimer = undefined;
+      this.flushOutbox();
+    }, delay);
+    this.pauseTimer.unref();
+  }
+
+  // ── frames out ────────────────────────────────────────────────────────────────────────────────
+
+  private writable(): boolean {
+    return this.#state === 'open' && this.pauseTimer === undefined && this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  private flushOutbox(): void {
+    while (this.writable()) {
+      const entry = this.outbox.shift();
+      if (!entry) break;
+      this.write(entry);
+    }
+    this.checkDrained();
+  }
+
+  private write(entry: OutboxEntry): void {
+    const ws = this.socket!;
+    this.inflight.set(entry.seq, entry);
+    ws.send(entry.data, (error) => {
+      if (this.inflight.get(entry.seq) !== entry) return; // the close path already took it back
+      this.inflight.delete(entry.seq);
+      if (error) {
+        if (this.#state === 'closing' || this.#state === 'closed') rejectEntry(entry, error);
+        else this.outbox.requeue(entry);
+        return;
+      }
+      this.counters.framesOut += 1;
+      this.recent.add(entry);
+      resolveEntry(entry);
+      this.checkDrained();
+    });
+  }
+
+  private drained(): boolean {
+    return this.outbox.size === 0 && this.inflight.size === 0;
+  }
+
+  private checkDrained(): void {
+    if (this.drainWaiters.size === 0 || !this.drained()) return;
+    for (const waiter of [...this.drainWaiters]) waiter(true);
+  }
+
+  private setState(next: ConnectionState): void {
+    const previous = this.#state;
+    if (previous === next) return;
+    this.#state = next;
+    this.emit('state', next, previous);
+  }
+
+  private redacted(text: string): string {
+    return redactText(text, [this.token]);
+  }
+}

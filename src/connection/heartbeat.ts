@@ -1,0 +1,81 @@
+/**
+ * Dead-connection detection for one socket: a control ping every `interval`, and a deadline that
+ * every pong pushes back by `timeout`. A half-open TCP connection (the platform vanished without a
+ * FIN) sends nothing and errors on nothing; only a missing pong reveals it.
+ *
+ * One instance per socket, started on open and stopped on every exit path, so timers never pile up
+ * across reconnects and a pong from an earlier socket can never count for the current one.
+ */
+import { C4cError } from '../errors.js';
+
+/** Heartbeat settings. */
+export interface HeartbeatOptions {
+  /** Time between two control pings, in ms. @default 30_000 */
+  interval?: number;
+  /** A connection without a pong for this long is dead, in ms. @default 60_000 */
+  timeout?: number;
+}
+
+/** The heartbeat of one socket. */
+export class Heartbeat {
+  private pingTimer: NodeJS.Timeout | undefined;
+  private deadTimer: NodeJS.Timeout | undefined;
+  private readonly interval: number;
+  private readonly timeout: number;
+
+  constructor(
+    options: Required<HeartbeatOptions>,
+    private readonly ping: () => void,
+    private readonly onDead: (silentFor: number) => void,
+  ) {
+    this.interval = options.interval;
+    this.timeout = options.timeout;
+  }
+
+  /** Starts pinging; the deadline counts from now, not from any earlier socket's pong. */
+  start(): void {
+    this.stop();
+    this.pingTimer = setInterval(() => this.ping(), this.interval);
+    this.pingTimer.unref();
+    this.armDeadline();
+  }
+
+  /** A pong arrived: the connection is alive for another `timeout`. */
+  pong(): void {
+    if (this.pingTimer === undefined) return;
+    this.armDeadline();
+  }
+
+  /** Releases both timers. Safe to call at any time, any number of times. */
+  stop(): void {
+    if (this.pingTimer !== undefined) clearInterval(this.pingTimer);
+    if (this.deadTimer !== undefined) clearTimeout(this.deadTimer);
+    this.pingTimer = undefined;
+    this.deadTimer = undefined;
+  }
+
+  private armDeadline(): void {
+    if (this.deadTimer !== undefined) clearTimeout(this.deadTimer);
+    this.deadTimer = setTimeout(() => {
+      this.stop();
+      this.onDead(this.timeout);
+    }, this.timeout);
+    this.deadTimer.unref();
+  }
+}
+
+/** Fills and checks heartbeat settings. */
+export function resolveHeartbeat(options: HeartbeatOptions = {}): Required<HeartbeatOptions> {
+  const interval = options.interval ?? 30_000;
+  const timeout = options.timeout ?? 60_000;
+  if (!(Number.isFinite(interval) && interval > 0)) {
+    throw new C4cError('E_CONFIG', `heartbeat.interval must be a number of ms > 0, got ${String(interval)}`);
+  }
+  if (!(Number.isFinite(timeout) && timeout > interval)) {
+    throw new C4cError(
+      'E_CONFIG',
+      `heartbeat.timeout must be a number of ms greater than heartbeat.interval (${interval}), got ${String(timeout)}; a pong cannot come back before its ping is sent`,
+    );
+  }
+  return { interval, timeout };
+}
