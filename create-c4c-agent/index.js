@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// @ts-check
+import { main } from './src/main.js';
+
+process.exitCode = await main(process.argv.slice(2));
