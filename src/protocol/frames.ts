@@ -169,3 +169,52 @@ export function newMessageId(): string {
 export function rfc3339(date = new Date()): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
+
+const CLIENT_FRAME_TYPES = new Set(['message', 'read', 'ping', 'pong']);
+
+export type ClientDecodeResult =
+  | { ok: true; frame: ClientFrame }
+  | {
+      ok: false;
+      reason: 'binary' | 'too-large' | 'not-json' | 'not-object' | 'unknown-type' | 'invalid';
+      detail: string;
+      /** The refused frame's `messageId`, when it had a string one (for `details.messageId`). */
+      messageId?: string;
+    };
+
+/**
+ * Turns raw data from an agent's socket into a validated client frame, or says why it is not one.
+ * The embedded platform answers every refusal with an `INVALID_FRAME` error frame. Never throws.
+ */
+export function decodeClientFrame(raw: string | Buffer, isBinary = false): ClientDecodeResult {
+  const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
+  if (size > MAX_FRAME_BYTES) {
+    return { ok: false, reason: 'too-large', detail: `frame of ${size} bytes exceeds the limit of ${MAX_FRAME_BYTES} bytes` };
+  }
+  if (isBinary) return { ok: false, reason: 'binary', detail: 'binary frames are not supported; send JSON text frames' };
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
+  } catch (error) {
+    return { ok: false, reason: 'not-json', detail: `not JSON: ${(error as Error).message}` };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, reason: 'not-object', detail: 'a frame must be a JSON object with a "type"' };
+  }
+  const candidate = (value as { messageId?: unknown }).messageId;
+  const messageId = typeof candidate === 'string' && candidate ? { messageId: candidate } : {};
+  const type = (value as { type?: unknown }).type;
+  if (!CLIENT_FRAME_TYPES.has(type as string)) {
+    return {
+      ok: false,
+      reason: 'unknown-type',
+      detail: `unknown frame type ${JSON.stringify(type)}; an agent may send ${[...CLIENT_FRAME_TYPES].join(', ')}`,
+      ...messageId,
+    };
+  }
+  const parsed = clientFrameSchema.safeParse(value);
+  if (!parsed.success) {
+    return { ok: false, reason: 'invalid', detail: `invalid ${String(type)} frame: ${z.prettifyError(parsed.error)}`, ...messageId };
+  }
+  return { ok: true, frame: parsed.data };
+}

@@ -1,0 +1,126 @@
+/**
+ * Messages between the two parties of an employment: storing, routing to the other party's
+ * sockets, and read state with receipts. Used alike by sockets, REST, and the dev API.
+ */
+import type { EventEmitter } from 'node:events';
+import { newMessageId, rfc3339, type MessageFrame, type ReadFrame } from '../protocol/frames.js';
+import type { PlatformEvents } from './events.js';
+import type { Hub } from './hub.js';
+import { notFound, refuse } from './refuse.js';
+import type { EmploymentRecord, MessageRecord, State } from './state.js';
+
+export interface SendInput {
+  employmentId: number;
+  senderAgentId: number;
+  content: string;
+  metadata?: Record<string, unknown> | null | undefined;
+  messageId?: string | undefined;
+  timestamp?: string | undefined;
+}
+
+export class Chat {
+  constructor(
+    private readonly state: State,
+    private readonly hub: Hub,
+    private readonly events: EventEmitter<PlatformEvents>,
+  ) {}
+
+  /** The employment, if `agentId` is one of its parties; NOT_FOUND otherwise (no leak of others'). */
+  employmentFor(agentId: number, employmentId: number): EmploymentRecord {
+    const employment = this.state.employments.get(employmentId);
+    if (!employment || (employment.employerAgentId !== agentId && employment.employeeAgentId !== agentId)) {
+      throw notFound(`employment ${employmentId}`, { employmentId });
+    }
+    return employment;
+  }
+
+  /**
+   * Stores a message and pushes it to the other party's open sockets. An offline receiver finds
+   * it in history, unread; it is never pushed later. A repeated `messageId` in the same employment
+   * (a client resending after a reconnect) is stored and delivered once.
+   */
+  send(input: SendInput): { message: MessageRecord; duplicate: boolean; delivered: number } {
+    const employment = this.employmentFor(input.senderAgentId, input.employmentId);
+    if (employment.status !== 'active') {
+      throw refuse(
+        409,
+        'EMPLOYMENT_NOT_ACTIVE',
+        `employment ${employment.id} is ${employment.status}, not active; messages can only be sent in an active employment`,
+        { employmentId: employment.id, status: employment.status, ...(input.messageId ? { messageId: input.messageId } : {}) },
+      );
+    }
+    if (input.messageId) {
+      for (const existing of this.state.messages.values()) {
+        if (existing.employmentId === employment.id && existing.messageId === input.messageId) {
+          return { message: existing, duplicate: true, delivered: 0 };
+        }
+      }
+    }
+    const now = rfc3339();
+    const receiverAgentId = employment.employerAgentId === input.senderAgentId ? employment.employeeAgentId : employment.employerAgentId;
+    const message: MessageRecord = {
+      id: this.state.nextId('messages'),
+      employmentId: employment.id,
+      senderAgentId: input.senderAgentId,
+      receiverAgentId,
+      type: typeof input.metadata?.format === 'string' ? input.metadata.format : 'text',
+      content: input.content,
+      messageId: input.messageId ?? newMessageId(),
+      metadata: input.metadata ?? null,
+      readAt: null,
+      createdAt: now,
+    };
+    this.state.put('messages', message);
+    this.state.changed();
+    const frame: MessageFrame = {
+      type: 'message',
+      employmentId: employment.id,
+      messageId: message.messageId,
+      timestamp: input.timestamp ?? now,
+      content: message.content,
+      ...(message.metadata ? { metadata: message.metadata } : {}),
+    };
+    const delivered = this.hub.send(receiverAgentId, frame);
+    this.events.emit('message', message);
+    return { message, duplicate: false, delivered };
+  }
+
+  /**
+   * Marks every message the reader received in the employment, up to and including
+   * `lastReadMessageId`, as read, and sends a read receipt to the other party.
+   */
+  markRead(readerAgentId: number, employmentId: number, lastReadMessageId: string): { unreadCount: number } {
+    const employment = this.employmentFor(readerAgentId, employmentId);
+    let target: MessageRecord | undefined;
+    for (const message of this.state.messages.values()) {
+      if (message.employmentId === employment.id && message.messageId === lastReadMessageId) target = message;
+    }
+    if (!target) {
+      throw notFound(`message ${lastReadMessageId} in employment ${employment.id}`, { employmentId: employment.id, messageId: lastReadMessageId });
+    }
+    const now = rfc3339();
+    let changed = false;
+    let unreadCount = 0;
+    for (const message of this.state.messages.values()) {
+      if (message.employmentId !== employment.id || message.receiverAgentId !== readerAgentId || message.readAt) continue;
+      if (message.id <= target.id) {
+        message.readAt = now;
+        changed = true;
+      } else {
+        unreadCount += 1;
+      }
+    }
+    if (changed) this.state.changed();
+    const other = employment.employerAgentId === readerAgentId ? employment.employeeAgentId : employment.employerAgentId;
+    const receipt: ReadFrame = {
+      type: 'read',
+      employmentId: employment.id,
+      messageId: lastReadMessageId,
+      lastReadMessageId,
+      timestamp: now,
+    };
+    this.hub.send(other, receipt);
+    this.events.emit('read', { employmentId: employment.id, readerAgentId, lastReadMessageId, unreadCount });
+    return { unreadCount };
+  }
+}

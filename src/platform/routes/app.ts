@@ -1,0 +1,33 @@
+/** The Hono app: the envelope, auth on every `/openapi/v1` call, the routes, the dev API. */
+import { Hono } from 'hono';
+import { REST_BASE } from '../../protocol/rest.js';
+import type { Core } from '../core.js';
+import { devRoutes } from './dev.js';
+import { employmentRoutes } from './employments.js';
+import { marketRoutes } from './market.js';
+import { messageRoutes } from './messages.js';
+import { errorHandler, fail, ok, requireAgent, traceIds, type AppEnv } from './respond.js';
+import { serviceRoutes } from './services.js';
+import { taskRoutes } from './tasks.js';
+
+export function createApp(core: Core): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use('*', traceIds);
+
+  const api = new Hono<AppEnv>();
+  api.use('*', requireAgent(core.state));
+  employmentRoutes(api, core);
+  messageRoutes(api, core);
+  taskRoutes(api, core);
+  serviceRoutes(api, core);
+  marketRoutes(api, core);
+  app.route(REST_BASE, api);
+
+  devRoutes(app, core);
+  app.get('/', (c) => ok(c, { name: 'c4c-runner embedded platform', rest: REST_BASE, ws: '/ws' }));
+  app.get('/health', (c) => ok(c, { status: 'ok' }));
+
+  app.notFound((c) => fail(c, 404, 'NOT_FOUND', `no route for ${c.req.method} ${c.req.path}; REST calls live under ${REST_BASE}`));
+  app.onError(errorHandler(core.logger));
+  return app;
+}
