@@ -122,7 +122,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private everOpened = false;
   private openedAt = 0;
   private seq = 0;
-  private counters = { opened: 0, framesIn: 0, framesOut: 0 };
+  private counters = { opened: 0, framesIn: 0, framesOut: 0, requeued: 0 };
 
   constructor(options: ConnectionOptions) {
     super();
@@ -149,9 +149,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   /** Counters for health checks and tests. */
   get stats(): {
+    /** Sockets opened. */
     opened: number;
+    /** Valid frames received (JSON ping/pong included). */
     framesIn: number;
+    /** Frames a socket took. */
     framesOut: number;
+    /** Frames put back in the outbox: dropped with a socket before it took them, or rate limited. */
+    requeued: number;
     queued: number;
     inflight: number;
     rejected: Partial<Record<RejectReason, number>>;
@@ -310,7 +315,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     ws.removeAllListeners();
     ws.on('error', () => {}); // nothing more is expected, but an error with no listener would crash the process
     // Frames the socket had not confirmed go back, in order, ahead of anything newer.
-    for (const entry of this.inflight.values()) this.outbox.requeue(entry);
+    for (const entry of this.inflight.values()) this.requeue(entry);
     this.inflight.clear();
     const wasStable = this.openedAt > 0 && Date.now() - this.openedAt >= this.stableAfter;
     this.openedAt = 0;
@@ -448,7 +453,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (!entry) return;
     if (kind === 'RATE_LIMITED' && entry.retries < this.maxRetries) {
       entry.retries += 1;
-      this.outbox.requeue(entry);
+      this.requeue(entry);
       this.pause(entry.retries);
       return;
     }
@@ -494,7 +499,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.inflight.delete(entry.seq);
       if (error) {
         if (this.#state === 'closing' || this.#state === 'closed') rejectEntry(entry, error);
-        else this.outbox.requeue(entry);
+        else this.requeue(entry);
         return;
       }
       this.counters.framesOut += 1;
@@ -502,6 +507,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       resolveEntry(entry);
       this.checkDrained();
     });
+  }
+
+  private requeue(entry: OutboxEntry): void {
+    this.counters.requeued += 1;
+    this.outbox.requeue(entry);
   }
 
   private drained(): boolean {
