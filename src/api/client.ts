@@ -1,0 +1,205 @@
+/**
+ * A typed client for the agent-side REST calls of PROTOCOL.md, over `fetch`. It unwraps the
+ * platform's envelope, checks the data with the schemas of src/protocol/rest.ts and throws
+ * `PlatformError` (the platform refused) or `C4cError('E_NETWORK')` (it could not be reached).
+ * The token travels in `X-API-Key` and is never logged or put into an error.
+ */
+import type { z } from 'zod';
+import { C4cError, PlatformError } from '../errors.js';
+import type { Logger } from '../log.js';
+import {
+  acceptedTasksSchema,
+  agentSchema,
+  employmentActionSchema,
+  employmentListSchema,
+  employmentSchema,
+  envelopeSchema,
+  historyPageSchema,
+  invocationListSchema,
+  invocationSchema,
+  invocationSubmitResultSchema,
+  markReadResultSchema,
+  paths,
+  taskSubmissionResultSchema,
+  type AcceptEmploymentBody,
+  type RejectEmploymentBody,
+  type SubmitInvocationBody,
+  type SubmitTaskBody,
+} from '../protocol/rest.js';
+
+export interface ApiClientOptions {
+  /** API base URL, e.g. `https://api.claw4claw.bianjie.ai`. */
+  baseUrl: string;
+  /** The agent's token (`cl_…`), sent as `X-API-Key`. */
+  token: string;
+  /** Per-request time limit in ms. @default 15000 */
+  timeout?: number;
+  /** For debug lines (method, path, status, duration); never sees the token. */
+  logger?: Logger;
+  /** @default globalThis.fetch */
+  fetch?: typeof fetch;
+}
+
+/** Options every call accepts. */
+export interface CallOptions {
+  /** Aborts the request (e.g. `ctx.signal`). */
+  signal?: AbortSignal;
+}
+
+type Query = Record<string, string | number | undefined>;
+
+/** The agent's side of the platform's REST API. Each method returns the envelope's `data`, typed. */
+export class ApiClient {
+  readonly #base: string;
+  readonly #token: string;
+  readonly #timeout: number;
+  readonly #logger: Logger | undefined;
+  readonly #fetch: typeof fetch;
+
+  constructor(options: ApiClientOptions) {
+    this.#base = options.baseUrl.replace(/\/+$/, '');
+    this.#token = options.token;
+    this.#timeout = options.timeout ?? 15_000;
+    this.#logger = options.logger;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  /** `GET /agent/me`: this agent. */
+  me(options?: CallOptions) {
+    return this.#call('GET', paths.me(), agentSchema, { ...options });
+  }
+
+  /** `GET /agent/me/employments`. */
+  employments(query: { role?: 'employer' | 'employee' | 'all'; status?: string; page?: number; limit?: number } = {}, options?: CallOptions) {
+    return this.#call('GET', paths.employments(), employmentListSchema, { ...options, query });
+  }
+
+  /** `GET /agent/me/employments/:id`. */
+  employment(id: number, options?: CallOptions) {
+    return this.#call('GET', paths.employment(id), employmentSchema, { ...options });
+  }
+
+  /** `POST /agent/me/employments/:id/accept`: accept an offered employment. */
+  acceptEmployment(id: number, body: AcceptEmploymentBody = {}, options?: CallOptions) {
+    return this.#call('POST', paths.acceptEmployment(id), employmentActionSchema, { ...options, body });
+  }
+
+  /** `POST /agent/me/employments/:id/reject`: reject an offered employment. */
+  rejectEmployment(id: number, body: RejectEmploymentBody = {}, options?: CallOptions) {
+    return this.#call('POST', paths.rejectEmployment(id), employmentActionSchema, { ...options, body });
+  }
+
+  /** `GET /agent/me/employments/:id/messages`: one history page, newest first. */
+  messages(id: number, query: { before?: string; limit?: number } = {}, options?: CallOptions) {
+    return this.#call('GET', paths.messages(id), historyPageSchema, { ...options, query });
+  }
+
+  /** `POST /agent/me/employments/:id/messages/read`: move the read cursor (the acknowledgement). */
+  markRead(id: number, lastReadMessageId: string, options?: CallOptions) {
+    return this.#call('POST', paths.markRead(id), markReadResultSchema, { ...options, body: { lastReadMessageId } });
+  }
+
+  /** `GET /agent/me/task-applications/accepted`: tasks this agent is working on. */
+  acceptedTasks(query: { page?: number; limit?: number } = {}, options?: CallOptions) {
+    return this.#call('GET', paths.acceptedTasks(), acceptedTasksSchema, { ...options, query });
+  }
+
+  /** `POST /agent/me/task-applications/:applicationId/submit`: deliver a task. */
+  submitTask(applicationId: number, body: SubmitTaskBody, options?: CallOptions) {
+    return this.#call('POST', paths.submitTask(applicationId), taskSubmissionResultSchema, { ...options, body });
+  }
+
+  /** `GET /agent/me/service-invocations`. */
+  invocations(query: { role?: 'provider' | 'caller' | 'all'; status?: string; page?: number; limit?: number } = {}, options?: CallOptions) {
+    return this.#call('GET', paths.invocations(), invocationListSchema, { ...options, query });
+  }
+
+  /** `GET /agent/me/service-invocations/:id`. */
+  invocation(id: number, options?: CallOptions) {
+    return this.#call('GET', paths.invocation(id), invocationSchema, { ...options });
+  }
+
+  /** `POST /agent/me/service-invocations/:id/submit`: the result (`completed` + output, or `failed` + error). */
+  submitInvocation(id: number, body: SubmitInvocationBody, options?: CallOptions) {
+    return this.#call('POST', paths.submitInvocation(id), invocationSubmitResultSchema, { ...options, body });
+  }
+
+  async #call<S extends z.ZodType>(
+    method: 'GET' | 'POST',
+    path: string,
+    schema: S,
+    { query, body, signal }: { query?: Query; body?: unknown; signal?: AbortSignal | undefined },
+  ): Promise<z.output<S>> {
+    const url = new URL(this.#base + path);
+    for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
+    const timeout = AbortSignal.timeout(this.#timeout);
+    const started = performance.now();
+    let response: Response;
+    try {
+      response = await this.#fetch(url, {
+        method,
+        headers: {
+          'X-API-Key': this.#token,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? null : JSON.stringify(body),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+    } catch (error) {
+      const why = timeout.aborted ? `no answer within ${this.#timeout} ms` : signal?.aborted ? 'aborted' : describeNetworkError(error);
+      throw new C4cError('E_NETWORK', `${method} ${path} failed: ${why}; check that ${this.#base} is reachable`, {
+        cause: error,
+        details: { method, path },
+      });
+    }
+    const text = await response.text().catch(() => '');
+    this.#logger?.debug({ method, path, status: response.status, ms: Math.round(performance.now() - started) }, 'api call');
+
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    const envelope = envelopeSchema.safeParse(json);
+    if (!envelope.success) {
+      if (!response.ok) throw statusError(method, path, response.status, text);
+      throw new PlatformError(response.status, 'INVALID_RESPONSE', `${method} ${path}: the platform answered ${response.status} without a JSON envelope`, {
+        details: { method, path },
+      });
+    }
+    if (!envelope.data.success) {
+      const { code, message, details } = envelope.data.error;
+      throw new PlatformError(response.status, code, `${method} ${path} was refused: ${code}: ${message}${hintFor(response.status)}`, {
+        details: { method, path, platformDetails: details },
+      });
+    }
+    if (!response.ok) throw statusError(method, path, response.status, text);
+    const data = schema.safeParse(envelope.data.data);
+    if (!data.success) {
+      throw new PlatformError(response.status, 'INVALID_RESPONSE', `${method} ${path}: unexpected response data (${data.error.issues[0]?.message ?? 'invalid'})`, {
+        details: { method, path },
+      });
+    }
+    return data.data;
+  }
+}
+
+function statusError(method: string, path: string, status: number, text: string): PlatformError {
+  const snippet = text.slice(0, 120).replace(/\s+/g, ' ');
+  return new PlatformError(status, `HTTP_${status}`, `${method} ${path} failed with HTTP ${status}${snippet ? `: ${snippet}` : ''}${hintFor(status)}`, {
+    details: { method, path },
+  });
+}
+
+function hintFor(status: number): string {
+  if (status === 401) return ' (authentication failed: check the API token)';
+  if (status === 429) return ' (rate limited: send less often)';
+  return '';
+}
+
+function describeNetworkError(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);
+}

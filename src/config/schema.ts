@@ -1,0 +1,186 @@
+/**
+ * The config schema: the one place where every key, its check and its default live.
+ * `UserConfig` (what `c4c.config.ts` may say, all optional) and `ResolvedConfig` (all filled) both
+ * derive from it, so a default is never written twice.
+ */
+import { z } from 'zod';
+
+/** A check with the sentence a user reads when it fails ("must be …"). */
+const positiveInt = (hint: string) =>
+  z
+    .number({ error: `must be a positive integer (${hint})` })
+    .int({ error: `must be a positive integer (${hint})` })
+    .positive({ error: `must be a positive integer (${hint})` });
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+const platformSchema = z.strictObject({
+  /**
+   * The platform's API base URL; the WebSocket URL is derived from it (`https` → `wss`, plus `/ws`).
+   * @default env C4C_API_ENDPOINT, else `api_endpoint` in ~/.c4c/config.json, else https://api.claw4claw.bianjie.ai
+   */
+  url: z
+    .string({ error: 'must be an http(s) URL such as "https://api.claw4claw.bianjie.ai"' })
+    .refine(isHttpUrl, { error: 'must be an http(s) URL such as "https://api.claw4claw.bianjie.ai"' })
+    .optional(),
+  /**
+   * The agent's API token (`cl_…`). Prefer env C4C_API_TOKEN to writing it in a committed file.
+   * @default env C4C_API_TOKEN, else `api_token` in ~/.c4c/config.json
+   */
+  token: z
+    .string({ error: 'must be a string (your agent token, cl_…)' })
+    .min(1, { error: 'must not be empty (your agent token, cl_…)' })
+    .optional(),
+});
+
+const reconnectSchema = z
+  .strictObject({
+    /** First delay before reconnecting, in ms; doubles on each failed try (full jitter). @default 1000 */
+    initialDelay: positiveInt('milliseconds, e.g. 1000').default(1_000),
+    /** Longest delay between tries, in ms. @default 30000 */
+    maxDelay: positiveInt('milliseconds, e.g. 30000').default(30_000),
+    /** Tries before giving up; `Infinity` never gives up. @default Infinity */
+    maxAttempts: z
+      .union([positiveInt('a number of tries, or Infinity'), z.literal(Number.POSITIVE_INFINITY)], {
+        error: 'must be a positive integer or Infinity',
+      })
+      .default(Number.POSITIVE_INFINITY),
+  })
+  .refine((r) => r.maxDelay >= r.initialDelay, {
+    error: 'maxDelay must be at least initialDelay',
+    path: ['maxDelay'],
+  });
+
+const heartbeatSchema = z
+  .strictObject({
+    /** Control ping every this many ms. @default 30000 */
+    interval: positiveInt('milliseconds, e.g. 30000').default(30_000),
+    /** The connection is dead after this many ms without a pong. @default 60000 */
+    timeout: positiveInt('milliseconds, e.g. 60000').default(60_000),
+  })
+  .refine((h) => h.timeout > h.interval, {
+    error: 'timeout must be longer than interval (a pong needs time to arrive)',
+    path: ['timeout'],
+  });
+
+/** The schema of `c4c.config.ts` (and of every other place a config may come from). */
+export const configSchema = z.strictObject({
+  /** The handlers folder, relative to the config file. @default './handlers' */
+  handlers: z
+    .string({ error: 'must be a folder path such as "./handlers"' })
+    .min(1, { error: 'must be a folder path such as "./handlers"' })
+    .default('./handlers'),
+  /** Where the platform is and who the agent is. */
+  platform: platformSchema.prefault({}),
+  /** How many handlers may run at once, across all events. @default 16 */
+  concurrency: positiveInt('how many handlers may run at once, e.g. 16').default(16),
+  /** Per-handler time limit in ms; `defineHandler(…, { timeout })` overrides it. @default 30000 */
+  timeout: positiveInt('milliseconds per handler, e.g. 30000').default(30_000),
+  /** On shutdown, how long running handlers may finish before they are aborted, in ms. @default 10000 */
+  drainTimeout: z
+    .number({ error: 'must be a number of milliseconds >= 0 (e.g. 10000)' })
+    .int({ error: 'must be a whole number of milliseconds >= 0 (e.g. 10000)' })
+    .nonnegative({ error: 'must be a number of milliseconds >= 0 (e.g. 10000)' })
+    .default(10_000),
+  /** Events waiting for a free slot beyond this are refused (logged, not acknowledged). @default 10000 */
+  backlog: positiveInt('how many events may wait, e.g. 10000').default(10_000),
+  /** How many recent message ids are remembered to drop duplicates. @default 10000 */
+  dedupe: positiveInt('how many message ids to remember, e.g. 10000').default(10_000),
+  /** Mark each handled message read on the platform (the acknowledgement). @default true */
+  ack: z.boolean({ error: 'must be true or false' }).default(true),
+  /** pino log level. @default 'info' */
+  logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  /** Reconnect schedule: capped exponential backoff with full jitter. */
+  reconnect: reconnectSchema.prefault({}),
+  /** WebSocket heartbeat. */
+  heartbeat: heartbeatSchema.prefault({}),
+  /** Outgoing frames kept while the socket is down. */
+  outbox: z
+    .strictObject({
+      /** Most frames held while disconnected; beyond it a send fails. @default 10000 */
+      limit: positiveInt('how many frames to hold, e.g. 10000').default(10_000),
+    })
+    .prefault({}),
+});
+
+/**
+ * What `c4c.config.ts` may contain: every key optional.
+ * @example
+ * export default defineConfig({ handlers: './handlers', concurrency: 8 });
+ */
+export type UserConfig = z.input<typeof configSchema>;
+
+/** Where a setting came from, for logs that explain themselves ("token from env C4C_API_TOKEN"). */
+export type SettingSource = 'config' | 'env' | 'home' | 'default' | 'none';
+
+type Parsed = z.output<typeof configSchema>;
+type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/** The config the runner uses: every default filled, paths absolute, sources known. Read-only. */
+export type ResolvedConfig = DeepReadonly<
+  Omit<Parsed, 'platform' | 'handlers'> & {
+    /** The folder the config was found in (or the working folder when there is no file). */
+    root: string;
+    /** The config file, absolute, or `undefined` when none was found. */
+    configFile: string | undefined;
+    /** The handlers folder, absolute. */
+    handlers: string;
+    platform: {
+      /** API base URL. */
+      url: string;
+      /** WebSocket URL derived from `url`. */
+      wsUrl: string;
+      /** The API token, or `undefined` (then `start` refuses to run). */
+      token: string | undefined;
+      /** Where `url` and `token` came from. */
+      sources: { url: SettingSource; token: SettingSource };
+    };
+  }
+>;
+
+/**
+ * Types a config file. Returns its argument unchanged.
+ * @example
+ * import { defineConfig } from 'c4c-runner';
+ * export default defineConfig({ handlers: './handlers', concurrency: 8 });
+ */
+export function defineConfig(config: UserConfig): UserConfig {
+  return config;
+}
+
+/** Every key the schema knows, by dotted parent path ('' for the top level), for "did you mean". */
+export function knownKeys(path: readonly PropertyKey[]): string[] {
+  let schema: z.ZodType = configSchema;
+  for (const key of path) {
+    const shape = objectShape(schema);
+    const next = shape?.[String(key)];
+    if (!next) return [];
+    schema = next;
+  }
+  return Object.keys(objectShape(schema) ?? {});
+}
+
+function objectShape(schema: z.ZodType): Record<string, z.ZodType> | undefined {
+  let current: unknown = schema;
+  // Unwrap default/prefault/optional/refine wrappers down to the object.
+  for (let i = 0; i < 8 && current; i++) {
+    const def = (current as { def?: { type?: string; innerType?: unknown; shape?: Record<string, z.ZodType>; in?: unknown } }).def;
+    if (!def) return undefined;
+    if (def.type === 'object') return def.shape;
+    current = def.innerType ?? def.in;
+  }
+  return undefined;
+}
+
+export function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}

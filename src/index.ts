@@ -1,0 +1,22 @@
+/**
+ * c4c-runner: build Claw4Claw service agents from handler files.
+ * @packageDocumentation
+ */
+export { defineConfig } from './config/schema.js';
+export type { UserConfig, ResolvedConfig, SettingSource } from './config/schema.js';
+export { loadConfig } from './config/load.js';
+export type { LoadConfigOptions } from './config/load.js';
+export { defineHandler } from './runner/define.js';
+export type { Handler, HandlerDefinition, HandlerOptions } from './runner/define.js';
+export type { Context, MessageContent } from './runner/context.js';
+export { createRunner } from './runner/runner.js';
+export type { Runner, RunnerOptions, RunnerState, RunnerStats } from './runner/runner.js';
+export type { Ledger } from './runner/ledger.js';
+export { ApiClient } from './api/client.js';
+export type { ApiClientOptions, CallOptions } from './api/client.js';
+export { C4cError, PlatformError, isC4cError } from './errors.js';
+export type { C4cErrorCode } from './errors.js';
+export { EVENT_NAMES } from './protocol/events.js';
+export type { EventName, EventMap, NotificationEventName, NotificationOf } from './protocol/events.js';
+export type { ReplyOf, RepliableEvent, MessageReply, ServiceReply, TaskReply, OfferReply } from './protocol/replies.js';
+export type { MessageFrame, NotificationFrame, ReadFrame, ErrorFrame, MessageMetadata, Attachment } from './protocol/frames.js';

@@ -1,0 +1,264 @@
+/**
+ * The pipeline from a decoded frame to a sent reply:
+ * frame → event → dedupe (ledger) → route (registry) → schedule (scheduler) → handler(ctx) → reply → ack.
+ * A handler that throws, times out or returns a bad reply is logged with its event and file, and
+ * the pipeline goes on.
+ */
+import type { ApiClient } from '../api/client.js';
+import { C4cError, isC4cError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { toEvent, type RoutedEvent } from '../protocol/events.js';
+import type { ClientFrame, ServerFrame } from '../protocol/frames.js';
+import type { Context, MessageContent } from './context.js';
+import { orderingKey } from './keys.js';
+import type { Ledger } from './ledger.js';
+import type { HandlerEntry, HandlerRegistry } from './registry.js';
+import { deliver, messageFrame, submitFailure } from './replies.js';
+import type { Scheduler } from './scheduler.js';
+
+export interface PipelineOptions {
+  registry: HandlerRegistry;
+  scheduler: Scheduler;
+  ledger: Ledger;
+  api: ApiClient;
+  /** Sends a frame to the platform; resolves once a socket took it. */
+  send: (frame: ClientFrame) => Promise<unknown>;
+  logger: Logger;
+  /** Default per-handler time limit, ms. */
+  timeout: number;
+}
+
+/** Counters since start. */
+export interface PipelineStats {
+  /** Events received (frames that are events). */
+  received: number;
+  /** Events dropped as duplicates (same messageId). */
+  duplicates: number;
+  /** Events without a handler (logged at debug, dropped). */
+  unhandled: number;
+  /** Events refused because the backlog was full or the runner was closing. */
+  refused: number;
+  /** Handlers that finished without throwing. */
+  handled: number;
+  /** Handlers that threw. */
+  failed: number;
+  /** Handlers that did not finish in time. */
+  timedOut: number;
+  /** Handlers aborted by shutdown. */
+  aborted: number;
+  /** Replies sent (frames or REST actions). */
+  replies: number;
+  /** Replies that were invalid or that the platform refused. */
+  replyErrors: number;
+}
+
+type Outcome =
+  | { kind: 'returned'; value: unknown }
+  | { kind: 'threw'; error: unknown }
+  | { kind: 'timeout'; error: C4cError }
+  | { kind: 'shutdown'; error: unknown };
+
+export class Pipeline {
+  readonly stats: PipelineStats = {
+    received: 0,
+    duplicates: 0,
+    unhandled: 0,
+    refused: 0,
+    handled: 0,
+    failed: 0,
+    timedOut: 0,
+    aborted: 0,
+    replies: 0,
+    replyErrors: 0,
+  };
+  readonly #o: PipelineOptions;
+  #accepting = true;
+
+  constructor(options: PipelineOptions) {
+    this.#o = options;
+  }
+
+  /** Stops taking events; frames arriving afterwards are ignored (and not acknowledged). */
+  stopIntake(): void {
+    this.#accepting = false;
+  }
+
+  /** Takes one decoded frame. Never throws. */
+  accept(frame: ServerFrame): void {
+    const routed = toEvent(frame);
+    if (!routed) return;
+    const { logger, ledger, scheduler } = this.#o;
+    if (!this.#accepting) {
+      logger.debug({ event: routed.name }, 'event ignored: the runner is shutting down');
+      return;
+    }
+    this.stats.received++;
+    const id = messageIdOf(routed);
+    if (id !== undefined && !ledger.claim(id)) {
+      this.stats.duplicates++;
+      logger.debug({ event: routed.name, messageId: id }, 'duplicate event dropped');
+      return;
+    }
+    const entry = this.#route(routed);
+    if (!entry) {
+      this.stats.unhandled++;
+      logger.debug({ event: routed.name, messageId: id }, `no handler for "${routed.name}"; event dropped`);
+      return;
+    }
+    try {
+      scheduler.schedule(orderingKey(routed), () => this.#run(routed, entry));
+    } catch (error) {
+      this.stats.refused++;
+      if (id !== undefined) ledger.release(id);
+      logger.warn({ err: error, event: routed.name, messageId: id, file: entry.label }, `event refused: ${(error as Error).message}`);
+    }
+  }
+
+  /** The handler of an event: its own, else the `notification` catch-all for notifications. */
+  #route(routed: RoutedEvent): HandlerEntry | undefined {
+    const { registry } = this.#o;
+    const own = registry.get(routed.name);
+    if (own) return own;
+    return routed.event.type === 'notification' ? registry.get('notification') : undefined;
+  }
+
+  async #run(routed: RoutedEvent, queued: HandlerEntry): Promise<void> {
+    // The newest version of the handler when its turn comes (dev reloads); once started, it keeps it.
+    const entry = this.#route(routed) ?? queued;
+    const { logger, scheduler, ledger } = this.#o;
+    const messageId = messageIdOf(routed);
+    const log = logger.child({ event: routed.name, ...(messageId === undefined ? {} : { messageId }), file: entry.label });
+    const limit = entry.timeout ?? this.#o.timeout;
+    const timeout = new AbortController();
+    const timer = setTimeout(() => {
+      timeout.abort(new C4cError('E_HANDLER_TIMEOUT', `${entry.label} did not finish within ${limit} ms`, { details: { file: entry.label, event: routed.name } }));
+    }, limit);
+    timer.unref();
+    const signal = AbortSignal.any([timeout.signal, scheduler.shutdownSignal]);
+    const ctx = this.#context(routed, entry, log, signal);
+
+    let outcome: Outcome;
+    let onAbort: (() => void) | undefined;
+    try {
+      const aborted = new Promise<Outcome>((resolve) => {
+        onAbort = () => resolve(timeout.signal.aborted ? { kind: 'timeout', error: timeout.signal.reason as C4cError } : { kind: 'shutdown', error: signal.reason });
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      });
+      const handled = (async (): Promise<Outcome> => {
+        try {
+          return { kind: 'returned', value: await entry.handle(ctx) };
+        } catch (error) {
+          return { kind: 'threw', error };
+        }
+      })();
+      // A handler that ignores its signal and hangs loses its slot and its key at the deadline.
+      outcome = await Promise.race([handled, aborted]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    }
+
+    let acknowledge = true;
+    switch (outcome.kind) {
+      case 'returned':
+        this.stats.handled++;
+        acknowledge = await this.#reply(routed, entry, outcome.value, log);
+        break;
+      case 'threw':
+        this.stats.failed++;
+        log.error({ err: outcome.error }, `${entry.label} threw while handling "${routed.name}": ${errorText(outcome.error)}`);
+        await this.#fail(routed, entry, outcome.error, log);
+        break;
+      case 'timeout':
+        this.stats.timedOut++;
+        log.error({ err: outcome.error }, `${entry.label} timed out handling "${routed.name}" after ${limit} ms; its ordering key is released`);
+        await this.#fail(routed, entry, outcome.error, log);
+        break;
+      case 'shutdown':
+        this.stats.aborted++;
+        acknowledge = false;
+        log.warn(`${entry.label} was aborted by shutdown while handling "${routed.name}"; it was not acknowledged`);
+        break;
+    }
+    if (acknowledge && routed.name === 'message') ledger.acknowledge(routed.event.employmentId, routed.event.messageId);
+  }
+
+  /** Sends the reply; `false` when it could not be sent (the event then stays unacknowledged). */
+  async #reply(routed: RoutedEvent, entry: HandlerEntry, value: unknown, log: Logger): Promise<boolean> {
+    try {
+      const result = await deliver(routed, value, entry.label, { send: this.#o.send, api: this.#o.api });
+      if (result.sent) {
+        this.stats.replies++;
+        log.debug(`replied: ${result.action}`);
+      }
+      return true;
+    } catch (error) {
+      this.stats.replyErrors++;
+      if (isC4cError(error, 'E_REPLY')) {
+        log.error({ err: error }, error.message);
+        // The caller of a service waits for a result: an output that cannot be sent is a failure.
+        await this.#fail(routed, entry, error, log);
+        return true;
+      }
+      log.error({ err: error }, `the reply of ${entry.label} to "${routed.name}" could not be sent: ${errorText(error)}`);
+      return false;
+    }
+  }
+
+  /** A failed service invocation is submitted as `failed`, so its caller is not left waiting. */
+  async #fail(routed: RoutedEvent, entry: HandlerEntry, error: unknown, log: Logger): Promise<void> {
+    if (routed.name !== 'service-invoked') return;
+    try {
+      const id = await submitFailure(routed, error, entry.label, this.#o.api);
+      this.stats.replies++;
+      log.info(`invocation ${id} submitted as failed`);
+    } catch (submitError) {
+      this.stats.replyErrors++;
+      log.error({ err: submitError }, `could not submit the failure of "${routed.name}" from ${entry.label}: ${errorText(submitError)}`);
+    }
+  }
+
+  #context(routed: RoutedEvent, entry: HandlerEntry, log: Logger, signal: AbortSignal): Context {
+    const send = async (employmentId: number, content: MessageContent): Promise<void> => {
+      // A handler past its deadline must not send late replies that would overtake newer ones.
+      if (signal.aborted) throw signal.reason;
+      await this.#o.send(messageFrame(employmentId, content));
+      this.stats.replies++;
+    };
+    return {
+      name: routed.name,
+      event: routed.event,
+      file: entry.file,
+      api: this.#o.api,
+      log,
+      signal,
+      send,
+      reply: (content) => {
+        const employmentId = employmentOf(routed);
+        if (employmentId === undefined) {
+          return Promise.reject(
+            new C4cError('E_REPLY', `${entry.label}: ctx.reply() needs an event with an employment, and "${routed.name}" has none; use ctx.send(employmentId, content)`),
+          );
+        }
+        return send(employmentId, content);
+      },
+    };
+  }
+}
+
+function messageIdOf(routed: RoutedEvent): string | undefined {
+  const id = (routed.event as { messageId?: unknown }).messageId;
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+function employmentOf(routed: RoutedEvent): number | undefined {
+  const event = routed.event as { employmentId?: unknown; data?: Record<string, unknown> };
+  const raw = event.employmentId ?? event.data?.employmentId;
+  const id = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
+  return typeof id === 'number' && Number.isInteger(id) && id > 0 ? id : undefined;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

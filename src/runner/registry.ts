@@ -1,0 +1,209 @@
+/**
+ * The handler registry: one handler module per event, loaded from the handlers folder with jiti.
+ * Built to swap one file at a time (dev mode): `load(file)` returns a new entry or throws, and
+ * `set`/`delete` replace it; an event already running keeps the entry it started with.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
+import { createJiti, type Jiti } from 'jiti';
+import { C4cError } from '../errors.js';
+import { closestEventName, isEventName, type EventName } from '../protocol/events.js';
+import type { Context } from './context.js';
+import { isHandlerDefinition } from './define.js';
+
+/** File extensions a handler may have. */
+export const HANDLER_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'] as const;
+
+/** One loaded handler. Immutable: a reload makes a new entry. */
+export interface HandlerEntry {
+  /** The event it handles (= the file name). */
+  readonly name: EventName;
+  /** The file, absolute. */
+  readonly file: string;
+  /** The file as users read it in logs and errors (`handlers/message.ts`). */
+  readonly label: string;
+  /** The handler function. */
+  readonly handle: (ctx: Context) => unknown;
+  /** Its own time limit in ms, if `defineHandler` set one. */
+  readonly timeout: number | undefined;
+}
+
+export interface RegistryOptions {
+  /** The handlers folder, absolute. */
+  dir: string;
+  /** Labels are relative to this folder. @default the handlers folder's parent */
+  root?: string;
+}
+
+export class HandlerRegistry {
+  readonly dir: string;
+  readonly #root: string;
+  readonly #entries = new Map<EventName, HandlerEntry>();
+  readonly #jiti: Jiti;
+
+  constructor(options: RegistryOptions) {
+    this.dir = resolve(options.dir);
+    this.#root = options.root ?? dirname(this.dir);
+    // One jiti for all handlers: shared dependencies are evaluated once; `load` evicts only the
+    // handler file itself, so a reload re-runs that file and nothing else.
+    this.#jiti = createJiti(join(this.dir, 'index.js'), { interopDefault: false, moduleCache: true });
+  }
+
+  /** Whether a file in the handlers folder is a handler (by extension; tests and `_private` files are not). */
+  isHandlerFile(file: string): boolean {
+    const name = basename(file);
+    if (name.startsWith('_') || name.startsWith('.') || name.endsWith('.d.ts') || name.endsWith('.d.mts')) return false;
+    if (/\.(test|spec)\.[cm]?[jt]s$/.test(name)) return false;
+    return (HANDLER_EXTENSIONS as readonly string[]).includes(extname(name));
+  }
+
+  /**
+   * Loads every handler file of the folder and registers them all, or throws one error listing
+   * every bad file (nothing is registered then). Returns the entries.
+   */
+  async loadAll(): Promise<HandlerEntry[]> {
+    let names: string[];
+    try {
+      if (!(await stat(this.dir)).isDirectory()) throw new Error('not a folder');
+      names = await readdir(this.dir);
+    } catch (error) {
+      throw new C4cError(
+        'E_CONFIG',
+        `handlers folder ${this.#label(this.dir)} does not exist; create it with a handler such as message.ts, or set "handlers" in c4c.config.ts`,
+        { cause: error, details: { dir: this.dir } },
+      );
+    }
+    const files = names.filter((name) => this.isHandlerFile(name)).sort().map((name) => join(this.dir, name));
+    const entries: HandlerEntry[] = [];
+    const problems: C4cError[] = [];
+    const byName = new Map<string, string>();
+    for (const file of files) {
+      const name = basename(file, extname(file));
+      const twin = byName.get(name);
+      if (twin) {
+        problems.push(
+          new C4cError('E_HANDLER_LOAD', `${this.#label(twin)} and ${this.#label(file)} both handle "${name}"; keep one of them`, {
+            details: { file },
+          }),
+        );
+        continue;
+      }
+      byName.set(name, file);
+      try {
+        entries.push(await this.load(file));
+      } catch (error) {
+        problems.push(error instanceof C4cError ? error : new C4cError('E_HANDLER_LOAD', String(error), { cause: error }));
+      }
+    }
+    if (problems.length === 1) throw problems[0]!;
+    if (problems.length > 1) {
+      throw new C4cError('E_HANDLER_LOAD', problems.map((p) => p.message).join('\n'), {
+        cause: problems[0],
+        details: { files: problems.map((p) => p.details?.file) },
+      });
+    }
+    this.#entries.clear();
+    for (const entry of entries) this.#entries.set(entry.name, entry);
+    return entries;
+  }
+
+  /**
+   * Loads one handler file, fresh (its cached module is evicted first), and checks it. Returns the
+   * entry without registering it; throws `C4cError` naming the file when it is not a valid handler.
+   */
+  async load(file: string): Promise<HandlerEntry> {
+    const absolute = resolve(this.dir, file);
+    const label = this.#label(absolute);
+    const name = basename(absolute, extname(absolute));
+    if (!isEventName(name)) {
+      throw new C4cError('E_HANDLER_NAME', `${label}: no event is called "${name}"; did you mean "${closestEventName(name)}"?`, {
+        details: { file: absolute },
+      });
+    }
+    delete this.#jiti.cache[absolute];
+    let mod: unknown;
+    try {
+      mod = await this.#jiti.import(absolute);
+    } catch (error) {
+      throw new C4cError('E_HANDLER_LOAD', `${label}: could not be loaded: ${firstLine(error)}`, {
+        cause: error,
+        details: { file: absolute },
+      });
+    }
+    const exported = (mod as { default?: unknown } | undefined)?.default;
+    const usage = `export default defineHandler('${name}', async (ctx) => …)`;
+    if (exported === undefined) {
+      throw new C4cError('E_HANDLER_LOAD', `${label}: has no default export; add ${usage}`, { details: { file: absolute } });
+    }
+    if (typeof exported === 'function') {
+      return Object.freeze({ name, file: absolute, label, handle: exported as HandlerEntry['handle'], timeout: undefined });
+    }
+    if (!isHandlerDefinition(exported)) {
+      throw new C4cError(
+        'E_HANDLER_LOAD',
+        `${label}: the default export must be a function or defineHandler(…), got ${describe(exported)}; use ${usage}`,
+        { details: { file: absolute } },
+      );
+    }
+    if (exported.event !== name) {
+      throw new C4cError(
+        'E_HANDLER_NAME',
+        `${label}: defines a handler for "${String(exported.event)}" but the file is named after "${name}"; rename the file to ${String(exported.event)}${extname(absolute)} or change the event to "${name}"`,
+        { details: { file: absolute } },
+      );
+    }
+    if (typeof exported.handle !== 'function') {
+      throw new C4cError('E_HANDLER_LOAD', `${label}: defineHandler('${name}', …) needs a handle function, got ${describe(exported.handle)}`, {
+        details: { file: absolute },
+      });
+    }
+    const { timeout } = exported;
+    if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0)) {
+      throw new C4cError('E_HANDLER_LOAD', `${label}: timeout must be a positive integer of milliseconds, got ${describe(timeout)}`, {
+        details: { file: absolute },
+      });
+    }
+    return Object.freeze({ name, file: absolute, label, handle: exported.handle as HandlerEntry['handle'], timeout });
+  }
+
+  /** Registers (or replaces) the handler of an event. Events already running keep their old entry. */
+  set(name: EventName, entry: HandlerEntry): void {
+    if (entry.name !== name) throw new C4cError('E_HANDLER_NAME', `${entry.label}: handles "${entry.name}", not "${name}"`);
+    this.#entries.set(name, entry);
+  }
+
+  /** Removes the handler of an event (its file was deleted). */
+  delete(name: EventName): boolean {
+    return this.#entries.delete(name);
+  }
+
+  get(name: EventName): HandlerEntry | undefined {
+    return this.#entries.get(name);
+  }
+
+  /** The events that have a handler, sorted. */
+  names(): EventName[] {
+    return [...this.#entries.keys()].sort();
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  #label(file: string): string {
+    const rel = relative(this.#root, file);
+    return rel && !rel.startsWith('..') ? rel.split('\\').join('/') : file;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value === 'string' ? 'a string' : typeof value === 'number' ? 'a number' : `a ${typeof value}`} (${String(value).slice(0, 40)})`;
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0] ?? message;
+}

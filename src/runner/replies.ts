@@ -1,0 +1,140 @@
+/**
+ * A handler's return value → the platform action that fits its event (DESIGN.md, "replies").
+ * Every reply is checked with src/protocol/replies.ts before it leaves.
+ */
+import { z } from 'zod';
+import type { ApiClient } from '../api/client.js';
+import { C4cError } from '../errors.js';
+import type { RoutedEvent } from '../protocol/events.js';
+import { messageMetadataSchema, newMessageId, rfc3339, type ClientFrame } from '../protocol/frames.js';
+import { REPLY_SCHEMAS, hasReplyRule, messageReplySchema } from '../protocol/replies.js';
+import type { MessageContent } from './context.js';
+
+/** Where replies go: frames to the socket, REST calls to the API. */
+export interface ReplyTarget {
+  send(frame: ClientFrame): Promise<unknown>;
+  api: ApiClient;
+}
+
+/** What `deliver` did, for logs and stats. */
+export type Delivery = { sent: false } | { sent: true; action: string };
+
+/**
+ * Sends what a handler returned. `undefined`/`null` sends nothing. Throws `C4cError('E_REPLY')`
+ * naming the file when the value does not fit the event, and the platform's error when it refuses.
+ */
+export async function deliver(routed: RoutedEvent, value: unknown, label: string, target: ReplyTarget): Promise<Delivery> {
+  if (value === undefined || value === null) return { sent: false };
+  const { name } = routed;
+  if (!hasReplyRule(name)) {
+    throw new C4cError('E_REPLY', `${label}: returned ${describe(value)}, but "${name}" events have no reply; return nothing (use ctx.send or ctx.api to act)`, {
+      details: { file: label, event: name },
+    });
+  }
+  const parsed = REPLY_SCHEMAS[name].safeParse(value);
+  if (!parsed.success) {
+    throw new C4cError('E_REPLY', `${label}: returned ${describe(value)}, which is not a ${name} reply (${expected(name)}): ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`, {
+      details: { file: label, event: name },
+    });
+  }
+  switch (routed.name) {
+    case 'message': {
+      await target.send(messageFrame(routed.event.employmentId, parsed.data as MessageContent));
+      return { sent: true, action: `message into employment ${routed.event.employmentId}` };
+    }
+    case 'service-invoked': {
+      const id = idFrom(routed.event.data, 'invocationId', label, name);
+      const reply = parsed.data as string | Record<string, unknown>;
+      const output = typeof reply === 'string' ? { result: reply } : reply;
+      await target.api.submitInvocation(id, { status: 'completed', output });
+      return { sent: true, action: `invocation ${id} completed` };
+    }
+    case 'task-accepted': {
+      const id = idFrom(routed.event.data, 'applicationId', label, name);
+      const reply = parsed.data as string | { content: string; attachments?: string[]; notes?: string };
+      await target.api.submitTask(id, typeof reply === 'string' ? { content: reply } : reply);
+      return { sent: true, action: `task application ${id} submitted` };
+    }
+    case 'employment-offered': {
+      const id = idFrom(routed.event.data, 'employmentId', label, name);
+      const reply = parsed.data as boolean | { accept: boolean; message?: string; reason?: string };
+      const decision = typeof reply === 'boolean' ? { accept: reply } : reply;
+      if (decision.accept) {
+        await target.api.acceptEmployment(id, decision.message === undefined ? {} : { message: decision.message });
+        return { sent: true, action: `employment ${id} accepted` };
+      }
+      const reason = decision.reason ?? decision.message;
+      await target.api.rejectEmployment(id, reason === undefined ? {} : { reason });
+      return { sent: true, action: `employment ${id} rejected` };
+    }
+    default:
+      return { sent: false };
+  }
+}
+
+/** Submits `status: failed` for a service invocation whose handler threw or timed out. */
+export async function submitFailure(routed: RoutedEvent, error: unknown, label: string, api: ApiClient): Promise<number | undefined> {
+  if (routed.name !== 'service-invoked') return undefined;
+  const id = idFrom(routed.event.data, 'invocationId', label, routed.name);
+  const message = error instanceof Error ? error.message : String(error);
+  await api.submitInvocation(id, { status: 'failed', error: message || 'the handler failed' });
+  return id;
+}
+
+/** A message frame for `ctx.reply`/`ctx.send` and `message` replies; checked like a returned reply. */
+export function messageFrame(employmentId: number, content: MessageContent): ClientFrame {
+  const parsed = messageReplySchema.safeParse(content);
+  if (!parsed.success) {
+    throw new C4cError('E_REPLY', `a message must be a string or { content, metadata? }, got ${describe(content)}`);
+  }
+  const reply = parsed.data;
+  const body = typeof reply === 'string' ? { content: reply } : reply;
+  const metadata = body.metadata === undefined ? undefined : messageMetadataSchema.parse(body.metadata);
+  return {
+    type: 'message',
+    employmentId,
+    messageId: newMessageId(),
+    timestamp: rfc3339(),
+    content: body.content,
+    ...(metadata === undefined ? {} : { metadata }),
+  };
+}
+
+/** Ids arrive as numbers or numeric strings (PROTOCOL.md leaves them to the platform). */
+export function idFrom(data: Record<string, unknown>, key: string, label: string, event: string): number {
+  const raw = data[key];
+  const id = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
+  if (typeof id !== 'number' || !Number.isInteger(id) || id <= 0) {
+    throw new C4cError('E_REPLY', `${label}: the ${event} event has no usable data.${key} (got ${describe(raw)}), so its reply cannot be sent`, {
+      details: { file: label, event },
+    });
+  }
+  return id;
+}
+
+function expected(name: string): string {
+  switch (name) {
+    case 'message':
+      return 'expected a string or { content, metadata? }';
+    case 'service-invoked':
+      return 'expected an output object or a string';
+    case 'task-accepted':
+      return 'expected a string or { content, attachments?, notes? }';
+    case 'employment-offered':
+      return 'expected true/false or { accept, message?, reason? }';
+    default:
+      return 'expected nothing';
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'function') return 'a function';
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}

@@ -1,0 +1,192 @@
+/**
+ * `createRunner`: the wiring of config, registry, scheduler, ledger, pipeline and connection, with
+ * an explicit lifecycle: idle → starting → running → closing → closed.
+ */
+import { ApiClient } from '../api/client.js';
+import type { ResolvedConfig } from '../config/schema.js';
+import { Connection } from '../connection/connection.js';
+import { C4cError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { MemoryLedger, type Ledger } from './ledger.js';
+import { Pipeline, type PipelineStats } from './pipeline.js';
+import { HandlerRegistry } from './registry.js';
+import { Scheduler } from './scheduler.js';
+
+export interface RunnerOptions {
+  /** Where the runner logs. @default silent */
+  logger?: Logger;
+  /** Replaces the in-memory ledger (dedupe + acknowledgement). */
+  ledger?: Ledger;
+}
+
+/** Where a runner is in its lifecycle. */
+export type RunnerState = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
+
+/** Counters for health checks and tests. */
+export interface RunnerStats extends PipelineStats {
+  /** Handlers running now. */
+  running: number;
+  /** Events accepted and waiting for a slot. */
+  waiting: number;
+  /** Most handlers ever running at once. */
+  peakRunning: number;
+  /** Connection state. */
+  connection: string;
+}
+
+export interface Runner {
+  /**
+   * Loads every handler (failing fast, before any connection), then connects. Resolves once the
+   * socket is open. Rejects with `E_CONFIG` (no token, no handlers folder), `E_HANDLER_*` (a bad
+   * handler file) or `E_AUTH` (the platform refused the token; never retried).
+   */
+  start(): Promise<void>;
+  /**
+   * Stops taking events, waits for running handlers up to `drainTimeout` ms, aborts the rest through
+   * `ctx.signal`, flushes replies and acknowledgements, and closes the connection. Safe to call twice.
+   */
+  close(options?: { drainTimeout?: number }): Promise<void>;
+  /** Settles when the runner has stopped: resolves after `close()`, rejects if the connection gave up. */
+  readonly done: Promise<void>;
+  readonly state: RunnerState;
+  readonly stats: RunnerStats;
+  readonly registry: HandlerRegistry;
+}
+
+/**
+ * Creates a runner for a resolved config.
+ * @example
+ * const runner = createRunner(await loadConfig(), { logger });
+ * await runner.start();
+ * process.once('SIGTERM', () => runner.close());
+ */
+export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}): Runner {
+  const logger = (options.logger ?? silentLogger()).child({ component: 'runner' });
+  const registry = new HandlerRegistry({ dir: config.handlers, root: config.root });
+  const scheduler = new Scheduler({ concurrency: config.concurrency, backlog: config.backlog });
+  let state: RunnerState = 'idle';
+  let connection: Connection | undefined;
+  let pipeline: Pipeline | undefined;
+  let closing: Promise<void> | undefined;
+  let settle!: { resolve: () => void; reject: (error: Error) => void };
+  const done = new Promise<void>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  done.catch(() => {}); // observed through `done` by those who care; never an unhandled rejection
+
+  const close = (closeOptions: { drainTimeout?: number } = {}, failure?: C4cError): Promise<void> => {
+    closing ??= (async () => {
+      const drainTimeout = closeOptions.drainTimeout ?? config.drainTimeout;
+      const started = Date.now();
+      state = 'closing';
+      pipeline?.stopIntake();
+      const { drained } = await scheduler.close(drainTimeout);
+      if (!drained) logger.warn(`handlers still running after ${drainTimeout} ms were aborted`);
+      const left = Math.max(0, drainTimeout - (Date.now() - started));
+      if (connection && connection.state !== 'closed') {
+        // Replies already handed over go out before the socket closes, within what is left of the drain time.
+        const flushed = await connection.flush(Math.max(left, 100));
+        if (!flushed) logger.warn('some replies were still waiting to be sent when the runner closed');
+      }
+      await ledger.flush();
+      await connection?.close();
+      state = 'closed';
+      logger.info({ stats: stats() }, 'runner closed');
+      if (failure) settle.reject(failure);
+      else settle.resolve();
+    })();
+    return closing;
+  };
+
+  const api = config.platform.token
+    ? new ApiClient({ baseUrl: config.platform.url, token: config.platform.token, logger })
+    : undefined;
+  const ledger: Ledger =
+    options.ledger ??
+    new MemoryLedger({
+      size: config.dedupe,
+      logger,
+      ...(config.ack && api ? { markRead: (employmentId: number, id: string) => api.markRead(employmentId, id) } : {}),
+    });
+
+  const stats = (): RunnerStats => {
+    const s = scheduler.stats;
+    return {
+      ...(pipeline?.stats ?? emptyStats()),
+      running: s.running,
+      waiting: s.waiting,
+      peakRunning: s.peak,
+      connection: connection?.state ?? 'idle',
+    };
+  };
+
+  return {
+    registry,
+    done,
+    get state() {
+      return state;
+    },
+    get stats() {
+      return stats();
+    },
+    close: (closeOptions) => close(closeOptions),
+    async start() {
+      if (state !== 'idle') throw new C4cError('E_CLOSED', `start() was already called (the runner is ${state}); create a new runner`);
+      state = 'starting';
+      try {
+        const token = config.platform.token;
+        if (!token || !api) {
+          throw new C4cError(
+            'E_CONFIG',
+            'no API token: set C4C_API_TOKEN, or platform.token in c4c.config.ts, or api_token in ~/.c4c/config.json (the same places the c4c client reads)',
+          );
+        }
+        const entries = await registry.loadAll();
+        if (entries.length === 0) logger.warn(`no handler files in ${registry.dir}; every event will be dropped`);
+        else logger.info({ handlers: entries.map((e) => e.label) }, `loaded ${entries.length} handler(s): ${registry.names().join(', ')}`);
+
+        connection = new Connection({
+          url: config.platform.wsUrl,
+          token,
+          heartbeat: { ...config.heartbeat },
+          reconnect: { ...config.reconnect },
+          outbox: { ...config.outbox },
+          logger,
+        });
+        pipeline = new Pipeline({
+          registry,
+          scheduler,
+          ledger,
+          api,
+          send: (frame) => connection!.send(frame),
+          logger,
+          timeout: config.timeout,
+        });
+        connection.on('frame', (frame) => pipeline!.accept(frame));
+        connection.on('open', ({ reconnected }) => {
+          if (reconnected) logger.info('reconnected to the platform');
+        });
+        connection.on('undeliverable', ({ frame, code, message }) => {
+          logger.warn({ code, frame: { type: frame.type, messageId: (frame as { messageId?: string }).messageId } }, `the platform refused a reply for good: ${code}: ${message}`);
+        });
+        connection.on('error', (error) => {
+          // The connection gave up for good (a token revoked mid-run, maxAttempts spent).
+          if (state === 'running') void close({}, error);
+        });
+        await connection.connect();
+        state = 'running';
+        logger.info(
+          { url: config.platform.url, tokenSource: config.platform.sources.token, concurrency: config.concurrency },
+          `connected to ${config.platform.url}`,
+        );
+      } catch (error) {
+        await close({ drainTimeout: 0 }, error instanceof C4cError ? error : new C4cError('E_NETWORK', String(error), { cause: error }));
+        throw error;
+      }
+    },
+  };
+}
+
+function emptyStats(): PipelineStats {
+  return { received: 0, duplicates: 0, unhandled: 0, refused: 0, handled: 0, failed: 0, timedOut: 0, aborted: 0, replies: 0, replyErrors: 0 };
+}

@@ -1,0 +1,139 @@
+/**
+ * The scheduler: p-queue holds the global concurrency limit; events with the same key run one at
+ * a time in arrival order through a promise chain per key that feeds the queue, so a busy key
+ * never blocks the others. The backlog (events accepted but not started) is bounded.
+ *
+ * Kept behind this small surface so a later backend (several processes, a broker) can replace it.
+ */
+import PQueue from 'p-queue';
+import { C4cError } from '../errors.js';
+
+/** A unit of work. It must settle; the pipeline's jobs never reject, but the scheduler copes if one does. */
+export type Job = () => Promise<void>;
+
+export interface SchedulerOptions {
+  /** Jobs running at once. */
+  concurrency: number;
+  /** Jobs accepted but not started; beyond it `schedule` throws `E_BACKLOG`. */
+  backlog: number;
+}
+
+/** Counts for stats and tests. */
+export interface SchedulerStats {
+  /** Jobs running now. */
+  running: number;
+  /** Jobs accepted and not started yet. */
+  waiting: number;
+  /** Most jobs ever running at once. */
+  peak: number;
+}
+
+export class Scheduler {
+  readonly #queue: PQueue;
+  readonly #backlog: number;
+  readonly #tails = new Map<string, Promise<void>>();
+  readonly #running = new Set<Promise<void>>();
+  readonly #shutdown = new AbortController();
+  #waiting = 0;
+  #peak = 0;
+  #closed = false;
+  #dropped = 0;
+
+  constructor(options: SchedulerOptions) {
+    this.#queue = new PQueue({ concurrency: options.concurrency });
+    this.#backlog = options.backlog;
+  }
+
+  /** Aborted when `close()` gives up waiting: running jobs should stop. */
+  get shutdownSignal(): AbortSignal {
+    return this.#shutdown.signal;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get stats(): SchedulerStats {
+    return { running: this.#running.size, waiting: this.#waiting, peak: this.#peak };
+  }
+
+  /**
+   * Accepts a job. Jobs with the same `key` run one at a time in the order they were scheduled;
+   * jobs without a key only wait for a free slot. Throws `E_BACKLOG` when too many are waiting
+   * and `E_CLOSED` after `close()`.
+   */
+  schedule(key: string | undefined, job: Job): void {
+    if (this.#closed) throw new C4cError('E_CLOSED', 'the runner is shutting down; the event was not accepted');
+    if (this.#waiting >= this.#backlog) {
+      throw new C4cError('E_BACKLOG', `${this.#waiting} events are already waiting (backlog limit ${this.#backlog}); raise "backlog" or "concurrency" in c4c.config.ts`, {
+        details: { waiting: this.#waiting, backlog: this.#backlog },
+      });
+    }
+    this.#waiting++;
+    if (key === undefined) {
+      void this.#enqueue(job);
+      return;
+    }
+    const previous = this.#tails.get(key) ?? Promise.resolve();
+    const tail = previous.then(() => this.#enqueue(job));
+    this.#tails.set(key, tail);
+    void tail.finally(() => {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    });
+  }
+
+  /** Resolves when nothing is running or waiting. */
+  async onIdle(): Promise<void> {
+    while (this.#waiting > 0 || this.#running.size > 0 || this.#tails.size > 0) {
+      await Promise.allSettled([...this.#running, ...this.#tails.values(), this.#queue.onIdle()]);
+    }
+  }
+
+  /**
+   * Stops intake and drops what has not started; waits up to `drainTimeout` ms for running jobs,
+   * then aborts `shutdownSignal` and waits for them to settle. Safe to call twice.
+   * Resolves `{ drained: true }` when every running job finished before the deadline.
+   */
+  async close(drainTimeout: number): Promise<{ drained: boolean; dropped: number }> {
+    this.#closed = true;
+    const drained = await settleWithin([...this.#running], drainTimeout);
+    if (!drained) {
+      this.#shutdown.abort(new C4cError('E_CLOSED', 'the runner is shutting down'));
+      await Promise.allSettled([...this.#running]);
+    }
+    // Jobs whose turn comes after close see `closed` and are dropped without running.
+    await Promise.allSettled([...this.#tails.values(), this.#queue.onIdle()]);
+    return { drained, dropped: this.#dropped };
+  }
+
+  #enqueue(job: Job): Promise<void> {
+    if (this.#closed) return Promise.resolve(this.#drop());
+    return this.#queue.add(() => {
+      if (this.#closed) return Promise.resolve(this.#drop());
+      this.#waiting--;
+      const running = job().catch(() => undefined);
+      this.#running.add(running);
+      this.#peak = Math.max(this.#peak, this.#running.size);
+      return running.finally(() => this.#running.delete(running));
+    });
+  }
+
+  #drop(): void {
+    this.#waiting--;
+    this.#dropped++;
+  }
+}
+
+async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<boolean> {
+  if (promises.length === 0) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([Promise.allSettled(promises).then(() => true as const), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
