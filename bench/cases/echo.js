@@ -1,0 +1,50 @@
+/**
+ * Case 1, echo: throughput and latency with 1, 16 and 256 messages in flight, for each agent
+ * under test, against a fresh platform each (so both see the same stored state).
+ */
+import { quantile } from '../lib/stats.js';
+import { Generator } from '../lib/generator.js';
+import { cpuProbe } from '../lib/proc.js';
+import { EMPLOYER, EMPLOYMENT_IDS, startWorld } from '../lib/world.js';
+
+/**
+ * One run of the echo case for one subject. `launch(platform)` starts the agent.
+ * Returns { [inFlight]: { rate, p50, p99, agentCpu, benchCpu, lost } }.
+ */
+export async function echoRun({ world = 'platform', launch, levels, warmupMs, measureMs }) {
+  const platform = await startWorld(world);
+  let agent;
+  let generator;
+  try {
+    agent = await launch(platform);
+    generator = await Generator.connect({ wsUrl: platform.wsUrl, token: EMPLOYER.token });
+    const out = {};
+    let first = true;
+    for (const inFlight of levels) {
+      const result = await generator.closedLoop({
+        inFlight,
+        employments: EMPLOYMENT_IDS,
+        warmupMs: first ? warmupMs * 2 : warmupMs,
+        measureMs,
+        probe: cpuProbe(agent.pid),
+      });
+      first = false;
+      if (generator.errors.length)
+        throw new Error(`the platform refused frames: ${generator.errors.slice(0, 3).join('; ')}`);
+      if (result.replies === 0) throw new Error(`no reply at ${inFlight} in flight; see ${agent.logFile}`);
+      out[inFlight] = {
+        rate: result.rate,
+        p50: quantile(result.latenciesUs, 0.5),
+        p99: quantile(result.latenciesUs, 0.99),
+        agentCpu: result.usage.agentCpu,
+        benchCpu: result.usage.benchCpu,
+        lost: result.lost,
+      };
+    }
+    return out;
+  } finally {
+    await generator?.close();
+    await agent?.stop();
+    await platform.close();
+  }
+}

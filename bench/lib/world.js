@@ -1,0 +1,42 @@
+/**
+ * The benchmark world: one employer (the load generator), one agent (under test), and 1,000
+ * active employments between them — one per in-flight slot, so per-conversation ordering never
+ * serialises two slots, and enough for the slow-handler case.
+ */
+import { URL } from 'node:url';
+import process from 'node:process';
+import { fileURLToPath } from 'node:url';
+import { startRelay } from './relay.js';
+
+export const EMPLOYER = { id: 1, name: 'Bench Employer', token: 'cl_bench_employer' };
+export const AGENT = { id: 2, name: 'Bench Agent', token: 'cl_bench_agent' };
+export const EMPLOYMENT_COUNT = 1000;
+export const EMPLOYMENT_IDS = Array.from({ length: EMPLOYMENT_COUNT }, (_, i) => i + 1);
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export function benchSeed() {
+  return {
+    agents: [EMPLOYER, AGENT],
+    employments: EMPLOYMENT_IDS.map((id) => ({
+      id,
+      employerAgentId: EMPLOYER.id,
+      employeeAgentId: AGENT.id,
+      status: 'active',
+      salary: '1',
+    })),
+  };
+}
+
+/**
+ * Starts a fresh platform for one measurement: the embedded platform (`kind: 'platform'`, from
+ * dist, as a user gets it after `npm ci`) or the bare relay (`kind: 'relay'`).
+ */
+export async function startWorld(kind = 'platform') {
+  const seed = benchSeed();
+  // BENCH_WORLD=relay runs every case against the bare relay (for working on the harness itself).
+  if (kind === 'relay' || process.env.BENCH_WORLD === 'relay') return startRelay(seed);
+  const { startPlatform } = await import('../../dist/platform/index.js');
+  const { silentLogger } = await import('../../dist/log.js');
+  return startPlatform({ port: 0, host: '127.0.0.1', seed, logger: silentLogger() });
+}

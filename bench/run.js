@@ -1,0 +1,193 @@
+/**
+ * `npm run bench`: c4c-runner against a hand-written ws agent, over loopback WebSockets through the
+ * embedded platform, every figure a ratio to its baseline measured in the same run.
+ *
+ *   node bench/run.js [--runs 5] [--quick] [--only echo,slow,reload,startup] [--write] [--keep]
+ *
+ * --quick   2 runs with short windows (for development; not for published figures)
+ * --write   replace the results block of BENCHMARKS.md with this run's table
+ * --keep    keep the temp folder (agent logs, projects)
+ * --no-build  skip compiling src → dist first
+ * Results also go to bench/results/latest.json.
+ */
+import process from 'node:process';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { echoRun } from './cases/echo.js';
+import { slowRun, SLOW_DELAY_MS } from './cases/slow.js';
+import { startupRun } from './cases/startup.js';
+import { reloadRuns } from './cases/reload.js';
+import { machine } from './lib/machine.js';
+import { buildReport, writeBenchmarksMd } from './lib/report.js';
+import { launchRaw, launchRunner, writeRunnerProject } from './lib/subjects.js';
+import { ROOT } from './lib/world.js';
+
+const { values: opts } = parseArgs({
+  options: {
+    runs: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    write: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+    build: { type: 'boolean', default: true },
+  },
+  allowNegative: true,
+});
+const quick = opts.quick;
+const runs = Number(opts.runs ?? (quick ? 2 : 5));
+const only = new Set((opts.only ?? 'echo,slow,reload,startup').split(','));
+const timing = quick
+  ? { warmupMs: 300, measureMs: 1000, slowWarmupMs: 800, slowMeasureMs: 1500, reloads: 5, restarts: 2 }
+  : { warmupMs: 500, measureMs: 2000, slowWarmupMs: 1000, slowMeasureMs: 3000, reloads: 10, restarts: 3 };
+
+// Measure the code in src as a user gets it: compiled to dist (tsc emits even when a type error
+// elsewhere fails the check, so the exit status is not what decides).
+if (opts.build) {
+  spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    { cwd: ROOT, stdio: 'ignore' },
+  );
+}
+if (
+  !existsSync(join(ROOT, 'dist', 'cli', 'index.js')) ||
+  !existsSync(join(ROOT, 'dist', 'platform', 'index.js'))
+) {
+  process.stderr.write(
+    'bench: dist/ is missing after the build; run `npm run build` and fix what it reports.\n',
+  );
+  process.exit(1);
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'c4c-bench-'));
+const log = (line) => process.stderr.write(`${line}\n`);
+const started = Date.now();
+const results = { machine: machine(), runs, quick, timing, echo: [], slow: [], reload: null, startup: [] };
+
+const echoProject = writeRunnerProject(join(tmp, 'echo-project'));
+const slowProject = writeRunnerProject(join(tmp, 'slow-project'), { delayMs: SLOW_DELAY_MS });
+
+/** Alternates which subject goes first, so drift on a shared machine favours neither. */
+function ordered(run, pairs) {
+  return run % 2 === 0 ? pairs : [...pairs].reverse();
+}
+
+try {
+  log(
+    `bench: ${results.machine.cpu}, ${results.machine.nproc} cores, node ${results.machine.node}, load ${results.machine.loadavg}; ${runs} runs${quick ? ' (quick)' : ''}`,
+  );
+  if (only.has('echo')) {
+    for (let run = 0; run < runs; run += 1) {
+      const row = {};
+      const subjects = [
+        [
+          'raw',
+          () =>
+            echoRun({ ...timing, levels: [1, 16, 256], launch: (platform) => launchRaw({ platform, tmp }) }),
+        ],
+        [
+          'runner',
+          () =>
+            echoRun({
+              ...timing,
+              levels: [1, 16, 256],
+              launch: (platform) => launchRunner({ platform, tmp, project: echoProject }),
+            }),
+        ],
+        [
+          'relay',
+          () =>
+            echoRun({
+              ...timing,
+              world: 'relay',
+              levels: [1, 16, 256],
+              launch: (platform) => launchRaw({ platform, tmp, name: 'raw-relay' }),
+            }),
+        ],
+      ];
+      for (const [name, measure] of ordered(run, subjects)) row[name] = await measure();
+      results.echo.push(row);
+      log(
+        `echo run ${run + 1}/${runs}: ${[1, 16, 256].map((n) => `${n}: raw ${row.raw[n].rate.toFixed(0)}/s runner ${row.runner[n].rate.toFixed(0)}/s`).join(' · ')}`,
+      );
+    }
+  }
+  if (only.has('slow')) {
+    for (let run = 0; run < runs; run += 1) {
+      const row = {};
+      const subjects = [
+        [
+          'raw',
+          () =>
+            slowRun({
+              warmupMs: timing.slowWarmupMs,
+              measureMs: timing.slowMeasureMs,
+              launch: (platform) => launchRaw({ platform, tmp, delayMs: SLOW_DELAY_MS, name: 'raw-slow' }),
+            }),
+        ],
+        [
+          'runner',
+          () =>
+            slowRun({
+              warmupMs: timing.slowWarmupMs,
+              measureMs: timing.slowMeasureMs,
+              launch: (platform) =>
+                launchRunner({ platform, tmp, project: slowProject, name: 'runner-slow' }),
+            }),
+        ],
+      ];
+      for (const [name, measure] of ordered(run, subjects)) row[name] = await measure();
+      results.slow.push(row);
+      log(
+        `slow run ${run + 1}/${runs}: raw ${row.raw.rate.toFixed(0)}/s runner ${row.runner.rate.toFixed(0)}/s`,
+      );
+    }
+  }
+  if (only.has('reload')) {
+    results.reload = await reloadRuns({ tmp, runs, reloads: timing.reloads, restarts: timing.restarts, log });
+  }
+  if (only.has('startup')) {
+    for (let run = 0; run < runs; run += 1) {
+      const row = {};
+      const subjects = [
+        [
+          'raw',
+          () => startupRun({ launch: (platform) => launchRaw({ platform, tmp, name: 'raw-startup' }) }),
+        ],
+        [
+          'runner',
+          () =>
+            startupRun({
+              launch: (platform) =>
+                launchRunner({ platform, tmp, project: echoProject, name: 'runner-startup' }),
+            }),
+        ],
+      ];
+      for (const [name, measure] of ordered(run, subjects)) row[name] = await measure();
+      results.startup.push(row);
+      log(
+        `startup run ${run + 1}/${runs}: raw ${row.raw.spawnMs.toFixed(0)} ms ${row.raw.rssMiB.toFixed(1)} MiB · runner ${row.runner.spawnMs.toFixed(0)} ms ${row.runner.rssMiB.toFixed(1)} MiB`,
+      );
+    }
+  }
+  results.elapsedSeconds = Math.round((Date.now() - started) / 1000);
+  const report = buildReport(results);
+  process.stdout.write(`${report}\n`);
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  if (opts.write) {
+    writeBenchmarksMd(join(ROOT, 'BENCHMARKS.md'), report);
+    log('bench: BENCHMARKS.md updated');
+  }
+  log(`bench: done in ${results.elapsedSeconds} s`);
+} catch (error) {
+  process.stderr.write(`bench failed: ${error.stack ?? error}\n(agent logs kept in ${tmp})\n`);
+  opts.keep = true;
+  process.exitCode = 1;
+} finally {
+  if (!opts.keep) rmSync(tmp, { recursive: true, force: true });
+  else log(`bench: temp folder kept: ${tmp}`);
+}
