@@ -115,6 +115,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private heartbeat: Heartbeat | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private pauseTimer: NodeJS.Timeout | undefined;
+  /** Payload of the ping that follows a retried frame; nothing else is written until its pong. */
+  private probe: string | undefined;
   private socketGone: (() => void) | undefined;
   private opener: { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | undefined;
   private closing: Promise<void> | undefined;
@@ -274,8 +276,13 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     });
     ws.on('open', () => this.onOpen(ws));
     ws.on('message', (data) => this.onMessage(ws, data));
-    ws.on('pong', () => {
-      if (ws === this.socket) this.heartbeat?.pong();
+    ws.on('pong', (data) => {
+      if (ws !== this.socket) return;
+      this.heartbeat?.pong();
+      if (this.probe !== undefined && data.toString() === this.probe) {
+        this.probe = undefined;
+        this.flushOutbox();
+      }
     });
     ws.on('error', (error) => {
       lastError = error;
@@ -312,6 +319,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.socket = undefined;
     this.heartbeat?.stop();
     this.heartbeat = undefined;
+    this.probe = undefined;
     ws.removeAllListeners();
     ws.on('error', () => {}); // nothing more is expected, but an error with no listener would crash the process
     // Frames the socket had not confirmed go back, in order, ahead of anything newer.
@@ -471,15 +479,31 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.log.info({ delay, retries }, `rate limited by the platform; sending again in ${delay} ms`);
     this.pauseTimer = setTimeout(() => {
       this.pauseTimer = undefined;
-      this.flushOutbox();
+      this.sendProbe();
     }, delay);
     this.pauseTimer.unref();
+  }
+
+  /**
+   * After a rate-limit pause, writes only the oldest frame, then a ping: the platform handles frames
+   * in order, so its pong proves the frame passed (a refusal would have come first). Only then does
+   * the rest follow, so one refused frame cannot be overtaken by the frames queued behind it.
+   */
+  private sendProbe(): void {
+    if (!this.writable()) return; // closed meanwhile: the next open flushes everything in order
+    const entry = this.outbox.shift();
+    if (!entry) return;
+    this.write(entry);
+    this.probe = `probe-${entry.seq}`;
+    this.socket!.ping(this.probe);
   }
 
   // ── frames out ────────────────────────────────────────────────────────────────────────────────
 
   private writable(): boolean {
-    return this.#state === 'open' && this.pauseTimer === undefined && this.socket?.readyState === WebSocket.OPEN;
+    return (
+      this.#state === 'open' && this.pauseTimer === undefined && this.probe === undefined && this.socket?.readyState === WebSocket.OPEN
+    );
   }
 
   private flushOutbox(): void {

@@ -38,11 +38,11 @@ export function authError(status: number, url: string): C4cError {
 }
 
 /** `maxAttempts` spent without a connection. */
-export function givenUpError(attempts: number, url: string, cause: string, error: Error | undefined): C4cError {
+export function givenUpError(retries: number, url: string, cause: string, error: Error | undefined): C4cError {
   return new C4cError(
     'E_NETWORK',
-    `could not connect to the platform at ${url} after ${attempts} attempt(s) (last: ${cause}); check platform.url / C4C_API_ENDPOINT and that the platform is up`,
-    { cause: error, details: { attempts } },
+    `could not connect to the platform at ${url}: gave up after ${retries} reconnect attempt(s) (last failure: ${cause}); check platform.url / C4C_API_ENDPOINT and that the platform is up, or raise reconnect.maxAttempts`,
+    { cause: error, details: { retries } },
   );
 }
 
