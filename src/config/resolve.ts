@@ -86,7 +86,7 @@ function explain(issue: z.core.$ZodIssue, user: object, label: string): string[]
   const key = issue.path.join('.') || '(config)';
   const value = valueAt(user, issue.path);
   // Never echo a token back, even a malformed one.
-  const got = issue.path.at(-1) === 'token' ? `a ${typeof value}` : describe(value);
+  const got = issue.path.at(-1) === 'token' ? kind(value) : describe(value);
   // "must be X (hint)" reads best as "must be X, got V (hint)".
   const [, rule, hint] = /^(.*?)(\s\(.*\))?$/s.exec(issue.message) ?? [undefined, issue.message, undefined];
   return [`${label}: ${key} ${rule}, got ${got}${hint ?? ''}`];
@@ -99,6 +99,12 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
     current = (current as Record<PropertyKey, unknown>)[key];
   }
   return current;
+}
+
+function kind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return /^[aeiou]/.test(typeof value) ? `an ${typeof value}` : `a ${typeof value}`;
 }
 
 function describe(value: unknown): string {

@@ -47,7 +47,7 @@ const reconnectSchema = z
       .default(Number.POSITIVE_INFINITY),
   })
   .refine((r) => r.maxDelay >= r.initialDelay, {
-    error: 'maxDelay must be at least initialDelay',
+    error: 'must be at least reconnect.initialDelay',
     path: ['maxDelay'],
   });
 
@@ -59,7 +59,7 @@ const heartbeatSchema = z
     timeout: positiveInt('milliseconds, e.g. 60000').default(60_000),
   })
   .refine((h) => h.timeout > h.interval, {
-    error: 'timeout must be longer than interval (a pong needs time to arrive)',
+    error: 'must be longer than heartbeat.interval (a pong needs time to arrive)',
     path: ['timeout'],
   });
 

@@ -61,7 +61,8 @@ export interface Runner {
  * process.once('SIGTERM', () => runner.close());
  */
 export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}): Runner {
-  const logger = (options.logger ?? silentLogger()).child({ component: 'runner' });
+  const base = options.logger ?? silentLogger();
+  const logger = base.child({ component: 'runner' });
   const registry = new HandlerRegistry({ dir: config.handlers, root: config.root });
   const scheduler = new Scheduler({ concurrency: config.concurrency, backlog: config.backlog });
   let state: RunnerState = 'idle';
@@ -99,7 +100,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
   };
 
   const api = config.platform.token
-    ? new ApiClient({ baseUrl: config.platform.url, token: config.platform.token, logger })
+    ? new ApiClient({ baseUrl: config.platform.url, token: config.platform.token, logger: base.child({ component: 'api' }) })
     : undefined;
   const ledger: Ledger =
     options.ledger ??
@@ -151,7 +152,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           heartbeat: { ...config.heartbeat },
           reconnect: { ...config.reconnect },
           outbox: { ...config.outbox },
-          logger,
+          logger: base,
         });
         pipeline = new Pipeline({
           registry,
