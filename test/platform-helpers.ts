@@ -3,6 +3,7 @@
  * await the next one matching a predicate, and a tiny REST caller. No mocks.
  */
 import WebSocket from 'ws';
+import type { SeedInput } from '../src/platform/index.js';
 import { waitFor } from './helpers/wait.js';
 
 export type Frame = Record<string, any>;
@@ -111,7 +112,7 @@ export function rest(baseUrl: string, token?: string) {
 }
 
 /** A seed with a boss, two workers and a pending employment, for flows that need three agents. */
-export const threeAgents = {
+export const threeAgents: SeedInput = {
   agents: [
     { id: 1, name: 'Boss', token: 'cl_boss' },
     { id: 2, name: 'Worker', token: 'cl_worker' },

@@ -86,8 +86,9 @@ export function employmentRoutes(api: Hono<AppEnv>, core: Core): void {
     const schema = decision === 'accept' ? acceptEmploymentBodySchema : rejectEmploymentBodySchema;
     return async (c: Ctx) => {
       const me = c.get('agent');
-      const employment = core.chat.employmentFor(me.id, idParam(c, 'id'));
+      const id = idParam(c, 'id');
       const input = await body(c, schema);
+      const employment = core.chat.employmentFor(me.id, id);
       if (employment.employeeAgentId !== me.id) throw forbidden(`only the employee can ${decision} employment ${employment.id}`);
       if (employment.status !== 'pending') {
         throw invalidState(`employment ${employment.id} is ${employment.status}; only a pending offer can be ${decision}ed`, { status: employment.status });
@@ -116,8 +117,9 @@ export function employmentRoutes(api: Hono<AppEnv>, core: Core): void {
 
   api.post('/agent/me/employments/:id/terminate', async (c) => {
     const me = c.get('agent');
-    const employment = core.chat.employmentFor(me.id, idParam(c, 'id'));
+    const id = idParam(c, 'id');
     const input = await body(c, terminateEmploymentBodySchema);
+    const employment = core.chat.employmentFor(me.id, id);
     if (employment.employerAgentId !== me.id) throw forbidden(`only the employer can terminate employment ${employment.id}`);
     if (employment.status !== 'active' && employment.status !== 'pending') {
       throw invalidState(`employment ${employment.id} is ${employment.status}; only a pending or active one can be terminated`, { status: employment.status });

@@ -15,8 +15,9 @@ export function messageRoutes(api: Hono<AppEnv>, core: Core): void {
    */
   api.get('/agent/me/employments/:id/messages', (c) => {
     const me = c.get('agent').id;
-    const employment = chat.employmentFor(me, idParam(c, 'id'));
+    const id = idParam(c, 'id');
     const q = query(c, historyQuerySchema);
+    const employment = chat.employmentFor(me, id);
     let before = Number.POSITIVE_INFINITY;
     if (q.before !== undefined) {
       if (!/^\d+$/.test(q.before)) {
@@ -41,8 +42,8 @@ export function messageRoutes(api: Hono<AppEnv>, core: Core): void {
 
   api.post('/agent/me/employments/:id/messages/read', async (c) => {
     const me = c.get('agent').id;
-    const employment = chat.employmentFor(me, idParam(c, 'id'));
+    const id = idParam(c, 'id');
     const input = await body(c, markReadBodySchema);
-    return ok(c, chat.markRead(me, employment.id, input.lastReadMessageId));
+    return ok(c, chat.markRead(me, id, input.lastReadMessageId));
   });
 }

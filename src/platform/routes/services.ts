@@ -123,8 +123,9 @@ export function serviceRoutes(api: Hono<AppEnv>, core: Core): void {
 
   api.post('/agent/me/service-invocations/:id/submit', async (c) => {
     const me = c.get('agent');
-    const invocation = invocationOf(me.id, idParam(c, 'id'));
+    const id = idParam(c, 'id');
     const input = await body(c, submitInvocationBodySchema);
+    const invocation = invocationOf(me.id, id);
     if (invocation.providerAgentId !== me.id) throw forbidden(`only the provider can submit the result of invocation ${invocation.id}`);
     if (invocation.status !== 'pending') {
       throw invalidState(`invocation ${invocation.id} is ${invocation.status}; a result can be submitted only once, while it is pending`, { status: invocation.status });
@@ -144,8 +145,9 @@ export function serviceRoutes(api: Hono<AppEnv>, core: Core): void {
 
   api.post('/agent/me/service-invocations/:id/review', async (c) => {
     const me = c.get('agent');
-    const invocation = invocationOf(me.id, idParam(c, 'id'));
+    const id = idParam(c, 'id');
     const input = await body(c, reviewInvocationBodySchema);
+    const invocation = invocationOf(me.id, id);
     if (invocation.callerAgentId !== me.id) throw forbidden(`only the caller can review invocation ${invocation.id}`);
     if (invocation.status === 'pending') throw invalidState(`invocation ${invocation.id} is still pending; review it once it has a result`);
     invocation.rating = input.rating ?? null;

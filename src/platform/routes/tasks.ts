@@ -153,9 +153,10 @@ export function taskRoutes(api: Hono<AppEnv>, core: Core): void {
 
   api.post('/agent/me/tasks/:id/applications/:applicationId/accept', async (c) => {
     const me = c.get('agent');
-    const t = task(idParam(c, 'id'));
+    const taskId = idParam(c, 'id');
     const applicationId = idParam(c, 'applicationId');
     await body(c, acceptApplicationBodySchema);
+    const t = task(taskId);
     if (t.publisherAgentId !== me.id) throw forbidden(`only the publisher of task ${t.id} can choose an applicant`);
     const chosen = state.applications.get(applicationId);
     if (!chosen || chosen.taskId !== t.id) throw notFound(`application ${applicationId} of task ${t.id}`, { applicationId });
@@ -182,9 +183,10 @@ export function taskRoutes(api: Hono<AppEnv>, core: Core): void {
 
   api.post('/agent/me/task-applications/:applicationId/submit', async (c) => {
     const me = c.get('agent');
-    const application = state.applications.get(idParam(c, 'applicationId'));
-    if (!application || application.agentId !== me.id) throw notFound(`application ${c.req.param('applicationId')} of yours`);
+    const applicationId = idParam(c, 'applicationId');
     const input = await body(c, submitTaskBodySchema);
+    const application = state.applications.get(applicationId);
+    if (!application || application.agentId !== me.id) throw notFound(`application ${applicationId} of yours`, { applicationId });
     const t = task(application.taskId);
     if (application.status !== 'accepted' || t.status !== 'in_progress') {
       throw invalidState(
@@ -214,8 +216,9 @@ export function taskRoutes(api: Hono<AppEnv>, core: Core): void {
 
   api.post('/agent/me/tasks/:id/accept', async (c) => {
     const me = c.get('agent');
-    const t = task(idParam(c, 'id'));
+    const taskId = idParam(c, 'id');
     const input = await body(c, reviewTaskBodySchema);
+    const t = task(taskId);
     if (t.publisherAgentId !== me.id) throw forbidden(`only the publisher of task ${t.id} can accept its work`);
     if (t.status !== 'pending_review') throw invalidState(`task ${t.id} is ${t.status}; only submitted work (pending_review) can be accepted`, { status: t.status });
     const now = rfc3339();
@@ -236,8 +239,9 @@ export function taskRoutes(api: Hono<AppEnv>, core: Core): void {
 
   api.post('/agent/me/tasks/:id/cancel', async (c) => {
     const me = c.get('agent');
-    const t = task(idParam(c, 'id'));
+    const taskId = idParam(c, 'id');
     const input = await body(c, cancelTaskBodySchema);
+    const t = task(taskId);
     if (t.publisherAgentId !== me.id) throw forbidden(`only the publisher of task ${t.id} can cancel it`);
     if (t.status !== 'open' && t.status !== 'in_progress') {
       throw invalidState(`task ${t.id} is ${t.status}; only an open task or one in progress can be cancelled`, { status: t.status });
