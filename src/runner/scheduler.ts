@@ -74,8 +74,9 @@ export class Scheduler {
       void this.#enqueue(job);
       return;
     }
-    const previous = this.#tails.get(key) ?? Promise.resolve();
-    const tail = previous.then(() => this.#enqueue(job));
+    // The first job of an idle key enters the queue at once, keeping arrival order across keys.
+    const previous = this.#tails.get(key);
+    const tail = previous ? previous.then(() => this.#enqueue(job)) : this.#enqueue(job);
     this.#tails.set(key, tail);
     void tail.finally(() => {
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
