@@ -106,7 +106,7 @@ export async function createTestAgent(options: TestAgentOptions = {}): Promise<T
   try {
     const world = platform.world;
     const overrides: UserConfig = { ...options.config };
-    if (options.handlers !== undefined) overrides.handlers = resolve(root, pathOf(options.handlers));
+    if (options.handlers !== undefined) overrides.handlers = typeof options.handlers === 'string' && !options.handlers.startsWith('file:') ? resolve(root, options.handlers) : pathOf(options.handlers);
     const config = await loadConfig({
       cwd: root,
       // The environment wins over the config file: the agent talks to this platform, as itself.

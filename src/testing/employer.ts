@@ -55,7 +55,8 @@ export class TestEmployer {
   }
 
   /**
-   * Sends a message and resolves with the agent's first message after it.
+   * Sends a message and resolves with the agent's first message after it that no other `say` or
+   * `waitForMessage` took (so concurrent `say`s get one reply each, in order).
    * @example
    * const reply = await agent.employer.say('hello');
    * expect(reply.content).toBe('echo: hello');
@@ -76,6 +77,7 @@ export class TestEmployer {
       from,
       timeout: options.timeout ?? this.#timeout,
       hint: () => hint + this.#problems(),
+      claim: true,
     });
     this.#cursor = Math.max(this.#cursor, index + 1);
     return this.#inbox.frames[index] as AgentMessage;
