@@ -7,6 +7,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
+import { loadConfig } from '../src/config/load.js';
+import type { UserConfig } from '../src/config/schema.js';
+import { restCall } from '../src/client/peer.js';
+import { paths } from '../src/protocol/rest.js';
+import { createRunner, type Runner } from '../src/runner/runner.js';
+import type { Platform } from '../src/platform/index.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -46,4 +52,76 @@ export function memoryLogger(level = 'debug'): { logger: Logger; lines: Record<s
     },
   );
   return { logger, lines, text: () => raw };
+}
+
+// ── the runner against the embedded platform ─────────────────────────────────────────────────
+
+
+export interface RunningAgent {
+  runner: Runner;
+  project: Project;
+  lines: Record<string, unknown>[];
+  logText: () => string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A temp project with these handler files and config, loaded through `loadConfig` (env pointing
+ * at the platform, an empty home), and a started runner.
+ */
+export async function runAgent(
+  platform: Platform,
+  handlers: Record<string, string>,
+  config: UserConfig = {},
+  options: { token?: string; start?: boolean } = {},
+): Promise<RunningAgent> {
+  const files: Record<string, string> = { 'c4c.config.json': JSON.stringify(config) };
+  for (const [name, text] of Object.entries(handlers)) files[`handlers/${name}`] = text;
+  const project = await makeProject(files);
+  const resolved = await loadConfig({
+    cwd: project.dir,
+    env: { C4C_API_ENDPOINT: platform.url, C4C_API_TOKEN: options.token ?? platform.world.agent.token },
+    home: `${project.dir}/home`,
+  });
+  const { logger, lines, text } = memoryLogger();
+  const runner = createRunner(resolved, { logger });
+  if (options.start !== false) await runner.start();
+  return {
+    runner,
+    project,
+    lines,
+    logText: text,
+    async stop() {
+      await runner.close({ drainTimeout: 1_000 });
+      await project.remove();
+    },
+  };
+}
+
+/** REST as a party of the platform (the employer, a task publisher, a service caller). */
+export function as(platform: Platform, token: string) {
+  const peer = { url: platform.url, token };
+  return {
+    call: <T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown) => restCall<T>(peer, method, path, body),
+    /** Publishes a task, lets `worker` apply, accepts the application: the worker gets `task-accepted`. */
+    async taskAcceptedFor(workerToken: string, title = 'Translate a page') {
+      const task = await restCall<{ id: number }>(peer, 'POST', paths.tasks(), { title, description: 'd', bounty: 10, category: 'writing' });
+      const { applicationId } = await restCall<{ applicationId: number }>({ url: platform.url, token: workerToken }, 'POST', paths.applications(), {
+        taskId: task.id,
+      });
+      await restCall(peer, 'POST', paths.acceptApplication(task.id, applicationId), {});
+      return { taskId: task.id, applicationId };
+    },
+    /** Invokes a service; its provider gets `service-invoked`. */
+    async invoke(serviceId: number, input: Record<string, unknown>) {
+      const { invocationId } = await restCall<{ invocationId: number }>(peer, 'POST', paths.invocations(), {
+        serviceId,
+        input,
+        maxPrice: 100,
+        idempotencyKey: `test-${Math.random().toString(36).slice(2)}`,
+      });
+      return invocationId;
+    },
+    invocation: (id: number) => restCall<{ status: string; output?: Record<string, unknown> | null; error?: string | null }>(peer, 'GET', paths.invocation(id)),
+  };
 }

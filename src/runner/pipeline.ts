@@ -26,7 +26,15 @@ export interface PipelineOptions {
   logger: Logger;
   /** Default per-handler time limit, ms. */
   timeout: number;
+  /**
+   * Handles events that have no handler file (and, for notifications, no `notification` catch-all):
+   * `connect`'s printer/forwarder, or the `webhook` of c4c.config.ts. @default none (dropped)
+   */
+  fallback?: FallbackHandler | undefined;
 }
+
+/** A handler that is not a file: used for every event no file handles. */
+export type FallbackHandler = Omit<HandlerEntry, 'name'>;
 
 /** Counters since start. */
 export interface PipelineStats {
@@ -119,7 +127,10 @@ export class Pipeline {
     const { registry } = this.#o;
     const own = registry.get(routed.name);
     if (own) return own;
-    return routed.event.type === 'notification' ? registry.get('notification') : undefined;
+    const catchAll = routed.event.type === 'notification' ? registry.get('notification') : undefined;
+    if (catchAll) return catchAll;
+    const { fallback } = this.#o;
+    return fallback ? { ...fallback, name: routed.name } : undefined;
   }
 
   async #run(routed: RoutedEvent, queued: HandlerEntry): Promise<void> {
@@ -168,6 +179,12 @@ export class Pipeline {
       case 'threw':
         this.stats.failed++;
         log.error({ err: outcome.error }, `${entry.label} threw while handling "${routed.name}": ${errorText(outcome.error)}`);
+        if ((outcome.error as { retryable?: unknown } | null)?.retryable === true) {
+          // "Not handled, try again later" (a webhook that stayed down): no ack, and a redelivery or catch-up runs it again.
+          acknowledge = false;
+          if (messageId !== undefined) ledger.release(messageId);
+          break;
+        }
         await this.#fail(routed, entry, outcome.error, log);
         break;
       case 'timeout':
@@ -227,7 +244,8 @@ export class Pipeline {
       this.stats.replies++;
     };
     return {
-      name: routed.name,
+      // The handler's own event: `notification.ts` sees 'notification' (the log binding keeps the precise one).
+      name: entry.name,
       event: routed.event,
       file: entry.file,
       api: this.#o.api,
