@@ -90,7 +90,13 @@ export function validateSeed(raw: unknown, where = 'seed'): Seed {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = keyOf(issue.path);
-    throw new C4cError('E_SEED', `${where}: ${key || '(top level)'}: ${issue.message}`, { details: { key } });
+    const message =
+      issue.path.length === 0
+        ? `${issue.message}; a seed is a JSON object with "agents" and "employments" lists`
+        : valueAt(raw, issue.path) === undefined
+          ? `required but missing (${issue.message})`
+          : issue.message;
+    throw new C4cError('E_SEED', `${where}: ${key || '(top level)'}: ${message}`, { details: { key } });
   }
   const seed = parsed.data;
   const fail = (key: string, message: string): never => {
@@ -194,4 +200,13 @@ function keyOf(path: readonly PropertyKey[]): string {
   let key = '';
   for (const part of path) key += typeof part === 'number' ? `[${part}]` : key ? `.${String(part)}` : String(part);
   return key;
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let value = raw;
+  for (const part of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[part];
+  }
+  return value;
 }
