@@ -226,26 +226,43 @@ describe('outbox', () => {
     expect(contents(second.frames)).toEqual(['m4', 'm5', 'm6', 'm7', 'm8']);
   });
 
-  it('re-queues frames the socket had not taken when it dropped, in order', async () => {
+  it('a drop loses nothing: frames the platform had not confirmed are sent again, in order, with their ids', async () => {
     const conn = connection();
     await conn.connect();
     const first = await server.connection(1);
-    // The server stops reading: the client's writes back up in its socket buffer.
+    // The server stops reading (a hung peer): writes still succeed into socket buffers, pongs stop.
     (first.ws as unknown as { _socket: { pause(): void } })._socket.pause();
-    const big = 'x'.repeat(256 * 1024);
-    const sends = Array.from({ length: 40 }, (_, n) => conn.send({ ...message(n), content: `${n}:${big}` }));
-    await pollUntil(() => conn.stats.inflight > 0 && conn.stats.framesOut < 40, 'writes backing up');
+    const big = 'x'.repeat(64 * 1024);
+    const written = Array.from({ length: 40 }, (_, n) => conn.send({ ...message(n), content: `${n}:${big}` }));
+    const confirmed = conn.send(message(40), { until: 'confirmed' });
+    await pollUntil(() => conn.stats.framesOut > 0, 'some writes');
     first.ws.terminate();
-    await Promise.all(sends);
+    await Promise.all(written);
     expect(await conn.flush(5_000)).toBe(true);
-    const { requeued } = conn.stats;
-    expect(requeued).toBeGreaterThan(0);
+    expect(await confirmed).toMatchObject({ messageId: 'msg_40' });
     const second = await server.connection(2);
-    await pollUntil(() => second.frames.length === requeued, 're-queued frames on the new socket');
-    // Re-sent frames are an ordered, contiguous tail of the batch: no gap, no reordering. Frames before
-    // it were taken by the old socket's kernel buffer and are lost with it: nothing on the wire acks them.
-    const resent = second.frames.map((f) => Number(String(f.content).split(':')[0]));
-    expect(resent).toEqual(Array.from({ length: requeued }, (_, i) => 40 - requeued + i));
+    const ids = second.frames.map((f) => f.messageId);
+    expect(ids).toEqual(Array.from({ length: 41 }, (_, n) => `msg_${n}`));
+    expect(conn.stats).toMatchObject({ queued: 0, inflight: 0, unconfirmed: 0 });
+    expect(conn.stats.requeued).toBeGreaterThan(0);
+  });
+
+  it("until: 'confirmed' resolves only after the platform's pong proves the frame was handled", async () => {
+    const conn = connection();
+    await conn.connect();
+    const socket = await server.connection(1);
+    (socket.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+    let written = false;
+    let confirmed = false;
+    void conn.send(message(1)).then(() => (written = true));
+    void conn.send(message(2), { until: 'confirmed' }).then(() => (confirmed = true));
+    await pollUntil(() => written && conn.stats.inflight === 0, 'the writes');
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(confirmed).toBe(false);
+    expect(conn.stats.unconfirmed).toBe(2);
+    (socket.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    await pollUntil(() => confirmed, 'the confirmation');
+    expect(conn.stats).toMatchObject({ unconfirmed: 0, confirmed: 2 });
   });
 
   it('refuses with E_BACKLOG when the outbox is full, without losing what waits', async () => {

@@ -16,7 +16,6 @@ import { silentLogger, type Logger } from '../log.js';
 import { redactText } from '../redact.js';
 import {
   MAX_FRAME_BYTES,
-  classifyError,
   decodeServerFrame,
   newMessageId,
   rfc3339,
@@ -27,7 +26,7 @@ import {
 } from '../protocol/frames.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { Heartbeat, resolveHeartbeat, type HeartbeatOptions } from './heartbeat.js';
-import { Outbox, RecentWindow, rejectEntry, resolveEntry, type OutboxEntry } from './outbox.js';
+import { Delivery, type SendUntil } from './delivery.js';
 import { authError, describeClose, givenUpError, socketUrl, validateUrl } from './url.js';
 
 /** Where the connection is in its lifecycle. */
@@ -104,27 +103,17 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private readonly stableAfter: number;
   private readonly connectTimeout: number;
   private readonly closeTimeout: number;
-  private readonly maxRetries: number;
-  private readonly random: () => number;
-  private readonly outbox: Outbox;
-  private readonly recent = new RecentWindow();
-  /** Frames handed to the socket whose write has not called back yet, by seq. */
-  private readonly inflight = new Map<number, OutboxEntry>();
+  private readonly delivery: Delivery;
   private readonly rejectedCounts = new Map<RejectReason, number>();
   private socket: WebSocket | undefined;
   private heartbeat: Heartbeat | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private pauseTimer: NodeJS.Timeout | undefined;
-  /** Payload of the ping that follows a retried frame; nothing else is written until its pong. */
-  private probe: string | undefined;
   private socketGone: (() => void) | undefined;
   private opener: { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | undefined;
   private closing: Promise<void> | undefined;
-  private readonly drainWaiters = new Set<(drained: boolean) => void>();
   private everOpened = false;
   private openedAt = 0;
-  private seq = 0;
-  private counters = { opened: 0, framesIn: 0, framesOut: 0, requeued: 0 };
+  private readonly counters = { opened: 0, framesIn: 0 };
 
   constructor(options: ConnectionOptions) {
     super();
@@ -136,12 +125,24 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.log = (options.logger ?? silentLogger()).child({ component: 'connection' });
     this.heartbeatOptions = resolveHeartbeat(options.heartbeat);
     this.backoff = new Backoff(options.reconnect);
-    this.random = options.reconnect?.random ?? Math.random;
+    const random = options.reconnect?.random ?? Math.random;
     this.stableAfter = options.reconnect?.stableAfter ?? 5_000;
     this.connectTimeout = options.connectTimeout ?? 10_000;
     this.closeTimeout = options.closeTimeout ?? 2_000;
-    this.maxRetries = options.outbox?.maxRetries ?? 10;
-    this.outbox = new Outbox(options.outbox?.limit ?? 10_000);
+    this.delivery = new Delivery({
+      limit: options.outbox?.limit ?? 10_000,
+      maxRetries: options.outbox?.maxRetries ?? 10,
+      // Equal jitter (half fixed, half random), not full jitter: a rate-limited frame must never come back at once.
+      retryDelay: (retries) => {
+        const ceiling = this.backoff.ceiling(retries);
+        return Math.floor(ceiling / 2 + (random() * ceiling) / 2);
+      },
+      log: this.log,
+      onUndeliverable: (info) => {
+        this.log.warn({ code: info.code, type: info.frame.type }, `the platform refused a frame for good (${info.code}): ${info.message}`);
+        this.notify('undeliverable', info);
+      },
+    });
   }
 
   /** Where the connection is in its lifecycle. */
@@ -155,18 +156,24 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     opened: number;
     /** Valid frames received (JSON ping/pong included). */
     framesIn: number;
-    /** Frames a socket took. */
+    /** Frames a socket took (a frame sent again counts again). */
     framesOut: number;
-    /** Frames put back in the outbox: dropped with a socket before it took them, or rate limited. */
+    /** Frames the platform proved it handled (a pong to a later ping came back). */
+    confirmed: number;
+    /** Frames put back in the outbox: dropped with a socket before they were confirmed, or rate limited. */
     requeued: number;
+    /** Frames waiting for a socket. */
     queued: number;
+    /** Frames handed to the socket, write not yet called back. */
     inflight: number;
+    /** Frames written, not yet confirmed. */
+    unconfirmed: number;
     rejected: Partial<Record<RejectReason, number>>;
   } {
     return {
       ...this.counters,
-      queued: this.outbox.size,
-      inflight: this.inflight.size,
+      ...this.delivery.counters,
+      ...this.delivery.stats,
       rejected: Object.fromEntries(this.rejectedCounts),
     };
   }
@@ -196,10 +203,13 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   /**
    * Sends a frame: at once when open, else after the frames already waiting. A message frame gets its
-   * `messageId` and `timestamp` filled if missing. Resolves with the frame as sent once a socket took
-   * it; rejects with `E_BACKLOG` when the outbox is full, `E_CLOSED` (or the fatal error) on close.
+   * `messageId` and `timestamp` filled if missing (a frame sent again after a drop keeps them, so the
+   * platform can drop the repeat). Resolves with the frame as sent once a socket took it — or, with
+   * `{ until: 'confirmed' }`, once the platform proved it handled it (acknowledge work only then).
+   * Rejects with `E_BACKLOG` when the outbox is full, `E_CLOSED` (or the fatal error) on close, and a
+   * `PlatformError` when a confirmed send is refused for good.
    */
-  send(frame: ClientFrame): Promise<ClientFrame> {
+  send(frame: ClientFrame, options: { until?: SendUntil } = {}): Promise<ClientFrame> {
     if (this.#state === 'closing' || this.#state === 'closed') {
       return Promise.reject(new C4cError('E_CLOSED', `cannot send a ${frame.type} frame: the connection to the platform is closed`));
     }
@@ -212,36 +222,16 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         new C4cError('E_REPLY', `a ${frame.type} frame of ${bytes} bytes exceeds the platform's ${MAX_FRAME_BYTES}-byte limit; send less content or split it`),
       );
     }
-    return new Promise<ClientFrame>((resolve, reject) => {
-      const entry: OutboxEntry = { seq: ++this.seq, frame: prepared, data, retries: 0, settle: { resolve, reject } };
-      if (this.outbox.size === 0 && this.writable()) {
-        this.write(entry);
-        return;
-      }
-      try {
-        this.outbox.push(entry);
-      } catch (error) {
-        reject(error as Error);
-      }
-    });
+    return this.delivery.enqueue(prepared, data, options.until ?? 'written');
   }
 
   /**
-   * Waits until every frame waiting or in flight has been taken by a socket (for a draining runner).
-   * Resolves `true` when empty, `false` if `timeoutMs` passed first.
+   * Waits until every frame sent so far is confirmed by the platform (for a draining runner: call it
+   * before `close()`). Resolves `true` when done, `false` if `timeoutMs` passed first or the
+   * connection ended.
    */
   flush(timeoutMs: number): Promise<boolean> {
-    if (this.drained()) return Promise.resolve(true);
-    return new Promise<boolean>((resolve) => {
-      const done = (drained: boolean): void => {
-        clearTimeout(timer);
-        this.drainWaiters.delete(done);
-        resolve(drained);
-      };
-      const timer = setTimeout(() => done(false), timeoutMs);
-      timer.unref();
-      this.drainWaiters.add(done);
-    });
+    return this.delivery.flush(timeoutMs);
   }
 
   /**
@@ -279,10 +269,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     ws.on('pong', (data) => {
       if (ws !== this.socket) return;
       this.heartbeat?.pong();
-      if (this.probe !== undefined && data.toString() === this.probe) {
-        this.probe = undefined;
-        this.flushOutbox();
-      }
+      this.delivery.onPong(data);
     });
     ws.on('error', (error) => {
       lastError = error;
@@ -308,8 +295,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.setState('open');
     this.log.info({ reconnected }, reconnected ? 'reconnected to the platform' : 'connected to the platform');
     // Frames that waited go out before anything the runner sends from its 'open' listener.
-    this.flushOutbox();
-    this.emit('open', { reconnected });
+    this.delivery.attach(ws);
+    this.notify('open', { reconnected });
     this.opener?.resolve();
     this.opener = undefined;
   }
@@ -319,33 +306,31 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.socket = undefined;
     this.heartbeat?.stop();
     this.heartbeat = undefined;
-    this.probe = undefined;
     ws.removeAllListeners();
     ws.on('error', () => {}); // nothing more is expected, but an error with no listener would crash the process
-    // Frames the socket had not confirmed go back, in order, ahead of anything newer.
-    for (const entry of this.inflight.values()) this.requeue(entry);
-    this.inflight.clear();
+    // Frames the platform had not confirmed go back, in order, ahead of anything newer.
+    this.delivery.detach();
     const wasStable = this.openedAt > 0 && Date.now() - this.openedAt >= this.stableAfter;
     this.openedAt = 0;
 
     if (this.#state === 'closing') {
-      this.emit('close', { code, reason, reconnect: false });
+      this.notify('close', { code, reason, reconnect: false });
       this.socketGone?.();
       return;
     }
     if (refusedStatus === 401 || refusedStatus === 403) {
-      this.emit('close', { code, reason, reconnect: false });
+      this.notify('close', { code, reason, reconnect: false });
       this.fail(authError(refusedStatus, this.redacted(this.url)));
       return;
     }
     if (wasStable) this.backoff.reset();
     const cause = describeClose(code, reason, refusedStatus, error);
     if (!this.backoff.canRetry) {
-      this.emit('close', { code, reason, reconnect: false });
+      this.notify('close', { code, reason, reconnect: false });
       this.fail(givenUpError(this.backoff.attempt, this.redacted(this.url), cause, error));
       return;
     }
-    this.emit('close', { code, reason, reconnect: true });
+    this.notify('close', { code, reason, reconnect: true });
     this.scheduleReconnect(cause);
   }
 
@@ -356,7 +341,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       { attempt, delay, url: this.redacted(this.url) },
       `connection to the platform lost (${cause}); reconnecting in ${delay} ms (attempt ${attempt})`,
     );
-    this.emit('retry', { attempt, delay, reason: cause });
+    this.notify('retry', { attempt, delay, reason: cause });
     // Not unref()ed on purpose: while reconnecting this timer is the only thing that should keep a
     // runner process alive; close() clears it.
     this.retryTimer = setTimeout(() => {
@@ -376,21 +361,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (this.#state === 'closed') return;
     this.setState('closing');
     clearTimeout(this.retryTimer);
-    clearTimeout(this.pauseTimer);
     this.retryTimer = undefined;
-    this.pauseTimer = undefined;
     const ws = this.socket;
     if (ws) await this.closeSocket(ws);
-    const reason = error ?? new C4cError('E_CLOSED', 'the connection to the platform was closed before this frame could be sent');
-    for (const entry of this.inflight.values()) rejectEntry(entry, reason);
-    this.inflight.clear();
-    for (const entry of this.outbox.takeAll()) rejectEntry(entry, reason);
-    this.recent.clear();
+    this.delivery.end(error ?? new C4cError('E_CLOSED', 'the connection to the platform was closed before this frame could be sent'));
     this.opener?.reject(error ?? new C4cError('E_CLOSED', 'the connection was closed before it could open'));
     this.opener?.promise.catch(() => {}); // the caller of connect() got it; no unhandled rejection if nobody awaits
     this.opener = undefined;
     this.setState('closed');
-    for (const waiter of [...this.drainWaiters]) waiter(false);
   }
 
   private closeSocket(ws: WebSocket): Promise<void> {
@@ -426,18 +404,22 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
     if (frame.type === 'pong') return;
     if (frame.type === 'error') {
-      this.onPlatformError(frame);
-      this.deliver('platform-error', frame);
+      this.log.warn({ code: frame.code, details: frame.details }, `the platform sent an error: ${frame.code}: ${frame.message}`);
+      this.delivery.onError(frame);
+      this.notify('platform-error', frame);
     }
-    this.deliver('frame', frame);
+    this.notify('frame', frame);
   }
 
-  /** A listener that throws must not take the socket down with it. */
-  private deliver<K extends 'frame' | 'platform-error'>(event: K, frame: ConnectionEvents[K][0]): void {
+  /**
+   * Emits to the runner's listeners. One that throws must not take the socket (or the state machine
+   * half-way through a transition) down with it: the error is logged and the connection goes on.
+   */
+  private notify<K extends Exclude<keyof ConnectionEvents, 'error'>>(event: K, ...args: ConnectionEvents[K]): void {
     try {
-      (this.emit as (name: K, value: ConnectionEvents[K][0]) => boolean)(event, frame);
+      (this.emit as (name: K, ...rest: ConnectionEvents[K]) => boolean)(event, ...args);
     } catch (error) {
-      this.log.error({ err: error }, `a '${event}' listener threw; the frame is dropped and the connection goes on`);
+      this.log.error({ err: error }, `a '${event}' listener of the connection threw; the connection goes on`);
     }
   }
 
@@ -448,110 +430,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (count === 1) {
       this.log.warn({ reason, detail: short }, `dropped a malformed frame from the platform (${reason}); further ones of this kind are counted, not logged`);
     }
-    this.emit('rejected', { reason, detail: short, count });
-  }
-
-  private onPlatformError(frame: ErrorFrame): void {
-    const kind = classifyError(frame);
-    const details = frame.details as { messageId?: unknown } | undefined;
-    const messageId = typeof details?.messageId === 'string' ? details.messageId : undefined;
-    this.log.warn({ code: frame.code, kind, messageId }, `the platform refused: ${frame.code}: ${frame.message}`);
-    if (messageId === undefined || (kind !== 'RATE_LIMITED' && kind !== 'EMPLOYMENT_NOT_ACTIVE')) return;
-    const entry = this.recent.take(messageId);
-    if (!entry) return;
-    if (kind === 'RATE_LIMITED' && entry.retries < this.maxRetries) {
-      entry.retries += 1;
-      this.requeue(entry);
-      this.pause(entry.retries);
-      return;
-    }
-    this.emit('undeliverable', { frame: entry.frame, code: kind, message: frame.message });
-  }
-
-  /**
-   * Stops writing for a while after a rate-limit refusal. Equal jitter (half fixed, half random),
-   * not full jitter: a retry must never come back at once.
-   */
-  private pause(retries: number): void {
-    if (this.pauseTimer !== undefined) return;
-    const ceiling = this.backoff.ceiling(retries);
-    const delay = Math.floor(ceiling / 2 + (this.random() * ceiling) / 2);
-    this.log.info({ delay, retries }, `rate limited by the platform; sending again in ${delay} ms`);
-    this.pauseTimer = setTimeout(() => {
-      this.pauseTimer = undefined;
-      this.sendProbe();
-    }, delay);
-    this.pauseTimer.unref();
-  }
-
-  /**
-   * After a rate-limit pause, writes only the oldest frame, then a ping: the platform handles frames
-   * in order, so its pong proves the frame passed (a refusal would have come first). Only then does
-   * the rest follow, so one refused frame cannot be overtaken by the frames queued behind it.
-   */
-  private sendProbe(): void {
-    if (!this.writable()) return; // closed meanwhile: the next open flushes everything in order
-    const entry = this.outbox.shift();
-    if (!entry) return;
-    this.write(entry);
-    this.probe = `probe-${entry.seq}`;
-    this.socket!.ping(this.probe);
-  }
-
-  // ── frames out ────────────────────────────────────────────────────────────────────────────────
-
-  private writable(): boolean {
-    return (
-      this.#state === 'open' && this.pauseTimer === undefined && this.probe === undefined && this.socket?.readyState === WebSocket.OPEN
-    );
-  }
-
-  private flushOutbox(): void {
-    while (this.writable()) {
-      const entry = this.outbox.shift();
-      if (!entry) break;
-      this.write(entry);
-    }
-    this.checkDrained();
-  }
-
-  private write(entry: OutboxEntry): void {
-    const ws = this.socket!;
-    this.inflight.set(entry.seq, entry);
-    ws.send(entry.data, (error) => {
-      if (this.inflight.get(entry.seq) !== entry) return; // the close path already took it back
-      this.inflight.delete(entry.seq);
-      if (error) {
-        if (this.#state === 'closing' || this.#state === 'closed') rejectEntry(entry, error);
-        else this.requeue(entry);
-        return;
-      }
-      this.counters.framesOut += 1;
-      this.recent.add(entry);
-      resolveEntry(entry);
-      this.checkDrained();
-    });
-  }
-
-  private requeue(entry: OutboxEntry): void {
-    this.counters.requeued += 1;
-    this.outbox.requeue(entry);
-  }
-
-  private drained(): boolean {
-    return this.outbox.size === 0 && this.inflight.size === 0;
-  }
-
-  private checkDrained(): void {
-    if (this.drainWaiters.size === 0 || !this.drained()) return;
-    for (const waiter of [...this.drainWaiters]) waiter(true);
+    this.notify('rejected', { reason, detail: short, count });
   }
 
   private setState(next: ConnectionState): void {
     const previous = this.#state;
     if (previous === next) return;
     this.#state = next;
-    this.emit('state', next, previous);
+    this.notify('state', next, previous);
   }
 
   private redacted(text: string): string {

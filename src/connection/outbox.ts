@@ -15,6 +15,10 @@ export interface OutboxEntry {
   readonly data: string;
   /** `RATE_LIMITED` refusals so far. */
   retries: number;
+  /** Whether the caller waits for the write only, or for the platform's proof it handled the frame. */
+  readonly until: 'written' | 'confirmed';
+  /** Index of the latest write of this frame to a socket (0: never written). */
+  written: number;
   /** Present until the caller's `send()` promise is settled. */
   settle?: { resolve: (frame: ClientFrame) => void; reject: (error: Error) => void } | undefined;
 }
