@@ -138,7 +138,7 @@ export function formatWebhookReport(report: WebhookReport): string[] {
           : `[Webhook Error] Failed to send: ${redactText(report.error ?? 'unknown error')}`;
       if (report.retryIn !== undefined) {
         return [
-          `${what}; retrying in ${seconds(report.retryIn)} (attempt ${report.attempt + 1} of ${report.attempts})`,
+          `${what}; retrying in ${seconds(report.retryIn)} (attempt ${report.attempt + 1}${Number.isFinite(report.attempts) ? ` of ${report.attempts}` : ''})`,
         ];
       }
       if (report.final)

@@ -4,6 +4,7 @@
  * derive from it, so a default is never written twice.
  */
 import { z } from 'zod';
+import { webhookConfigSchema } from '../webhook/settings.js';
 
 /** A check with the sentence a user reads when it fails ("must be …"). */
 const positiveInt = (hint: string) =>
@@ -94,6 +95,8 @@ export const configSchema = z.strictObject({
   reconnect: reconnectSchema.prefault({}),
   /** WebSocket heartbeat. */
   heartbeat: heartbeatSchema.prefault({}),
+  /** Where events without a handler file are forwarded (`{ url, secret }`); the answer is their reply. @default none */
+  webhook: webhookConfigSchema.optional(),
   /** Outgoing frames kept while the socket is down. */
   outbox: z
     .strictObject({

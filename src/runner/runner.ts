@@ -8,7 +8,7 @@ import { Connection } from '../connection/connection.js';
 import { C4cError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { MemoryLedger, type Ledger } from './ledger.js';
-import { Pipeline, type PipelineStats } from './pipeline.js';
+import { Pipeline, type FallbackHandler, type PipelineStats } from './pipeline.js';
 import { HandlerRegistry } from './registry.js';
 import { Scheduler } from './scheduler.js';
 
@@ -17,6 +17,13 @@ export interface RunnerOptions {
   logger?: Logger;
   /** Replaces the in-memory ledger (dedupe + acknowledgement). */
   ledger?: Ledger;
+  /**
+   * Handles every event no handler file handles (`connect` prints and forwards with it).
+   * @default a forwarder to the config's `webhook`, if it has one; else none (such events are dropped)
+   */
+  fallback?: FallbackHandler;
+  /** Whether to load the handlers folder; `false` runs on the fallback alone (no folder needed). @default true */
+  handlerFiles?: boolean;
 }
 
 /** Where a runner is in its lifecycle. */
@@ -142,9 +149,13 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
             'no API token: set C4C_API_TOKEN, or platform.token in c4c.config.ts, or api_token in ~/.c4c/config.json (the same places the c4c client reads)',
           );
         }
-        const entries = await registry.loadAll();
-        if (entries.length === 0) logger.warn(`no handler files in ${registry.dir}; every event will be dropped`);
-        else logger.info({ handlers: entries.map((e) => e.label) }, `loaded ${entries.length} handler(s): ${registry.names().join(', ')}`);
+        const entries = options.handlerFiles === false ? [] : await registry.loadAll();
+        const fallback =
+          options.fallback ??
+          (config.webhook ? await (await import('../webhook/fallback.js')).configWebhookFallback(config.webhook, base) : undefined);
+        if (fallback) logger.info(`events without a handler file go to ${fallback.label}`);
+        if (entries.length === 0 && options.handlerFiles !== false && !fallback) logger.warn(`no handler files in ${registry.dir}; every event will be dropped`);
+        else if (entries.length > 0) logger.info({ handlers: entries.map((e) => e.label) }, `loaded ${entries.length} handler(s): ${registry.names().join(', ')}`);
 
         connection = new Connection({
           url: config.platform.wsUrl,
@@ -162,6 +173,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           send: (frame) => connection!.send(frame),
           logger,
           timeout: config.timeout,
+          fallback,
         });
         connection.on('frame', (frame) => pipeline!.accept(frame));
         connection.on('open', ({ reconnected }) => {

@@ -18,7 +18,7 @@ import type { WebhookResponse } from './reply.js';
 import { signatureHeaders } from './sign.js';
 
 export interface RetryOptions {
-  /** Attempts in all, the first included. @default 5 */
+  /** Attempts in all, the first included; `Infinity` retries until it succeeds or is aborted. @default 5 */
   attempts?: number;
   /** Wait after the first failed attempt, in ms; doubles after each further one. @default 1_000 */
   initialDelay?: number;
@@ -57,6 +57,8 @@ export type ForwardResult =
 /** A forward that failed on every attempt, or was aborted. `retryable` events come back later. */
 export class WebhookError extends C4cError {
   override name = 'WebhookError';
+  /** The event was not handled and should come again (the runner leaves it unacknowledged). */
+  readonly retryable = true;
   constructor(
     message: string,
     readonly attempts: number,
@@ -82,7 +84,8 @@ export class WebhookClient {
     this.url = options.url;
     this.#secret = options.secret || undefined;
     this.#timeout = positive('timeout', options.timeout ?? 10_000);
-    this.#attempts = positive('retry.attempts', options.retry?.attempts ?? 5);
+    const attempts = options.retry?.attempts ?? 5;
+    this.#attempts = attempts === Number.POSITIVE_INFINITY ? attempts : positive('retry.attempts', attempts);
     this.#initialDelay = positive('retry.initialDelay', options.retry?.initialDelay ?? 1_000);
     this.#maxDelay = positive('retry.maxDelay', options.retry?.maxDelay ?? 30_000);
     if (this.#maxDelay < this.#initialDelay) {

@@ -1,0 +1,95 @@
+/**
+ * The `webhook` of c4c.config.ts as the runner's fallback handler: events that have no handler
+ * file are forwarded, and the webhook's answer is their reply. Reports become log lines.
+ */
+import type { Logger } from '../log.js';
+import { redactText } from '../redact.js';
+import type { FallbackHandler } from '../runner/pipeline.js';
+import { C4cError } from '../errors.js';
+import { WebhookClient } from './client.js';
+import { createWebhookHandler } from './handler.js';
+import type { WebhookReporter } from './report.js';
+import { resolveWebhookSettings, type WebhookConfig, type WebhookSettings } from './settings.js';
+
+/** The longest time limit a timer can hold (about 24.8 days); "until it succeeds or the runner stops". */
+export const MAX_HANDLER_TIMEOUT = 2 ** 31 - 1;
+
+/**
+ * A fallback handler for webhook settings. Retries without end by default (`retry.attempts`
+ * limits it), so its time limit is the retries' budget, not the runner's per-handler timeout.
+ */
+export function webhookFallbackFor(settings: WebhookSettings, report?: WebhookReporter): FallbackHandler {
+  const client = new WebhookClient({
+    url: settings.url,
+    ...(settings.secret ? { secret: settings.secret } : {}),
+    ...(settings.timeout ? { timeout: settings.timeout } : {}),
+    retry: { attempts: Number.POSITIVE_INFINITY, ...settings.retry },
+  });
+  const label = `webhook ${redactText(settings.url)}`;
+  return Object.freeze({
+    file: label,
+    label,
+    handle: createWebhookHandler(client, report) as FallbackHandler['handle'],
+    timeout: Math.min(client.budget, MAX_HANDLER_TIMEOUT),
+  });
+}
+
+/**
+ * The fallback for the `webhook` key of c4c.config.ts (env `C4C_WEBHOOK_URL` / `C4C_WEBHOOK_SECRET`
+ * win over the file, as for the token). Throws `E_CONFIG` when no URL is given anywhere.
+ */
+export async function configWebhookFallback(
+  config: WebhookConfig,
+  logger: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<FallbackHandler> {
+  const settings = await resolveWebhookSettings({ config, env });
+  if (!settings) {
+    throw new C4cError(
+      'E_CONFIG',
+      'c4c.config.ts: webhook has no url; set webhook.url (e.g. "http://localhost:8080/webhook") or env C4C_WEBHOOK_URL',
+    );
+  }
+  return webhookFallbackFor(settings, logReporter(logger.child({ component: 'webhook' })));
+}
+
+/** Webhook reports as log lines: deliveries at debug, retries and refusals at warn. */
+export function logReporter(logger: Logger): WebhookReporter {
+  return (report) => {
+    const url = redactText(report.url);
+    switch (report.type) {
+      case 'delivered':
+        logger.debug(
+          { url, status: report.status, attempt: report.attempt },
+          `forwarded ${report.kind} to the webhook`,
+        );
+        return;
+      case 'failed':
+        logger.warn(
+          {
+            url,
+            status: report.status,
+            error: report.error,
+            attempt: report.attempt,
+            retryIn: report.retryIn,
+          },
+          report.retryIn !== undefined
+            ? `webhook forward failed (${report.status ?? report.error}); retrying in ${report.retryIn} ms`
+            : `webhook forward failed (${report.status ?? report.error}); giving up for now, the event stays unacknowledged`,
+        );
+        return;
+      case 'rejected':
+        logger.warn(
+          { url, status: report.status },
+          `the webhook refused the ${report.kind} with status ${report.status}; not retried`,
+        );
+        return;
+      case 'reply':
+        logger.debug({ url, event: report.event }, 'the webhook answered with a reply');
+        return;
+      case 'ignored':
+        logger.warn({ url, event: report.event }, `the webhook's answer was not sent: ${report.reason}`);
+        return;
+    }
+  };
+}
