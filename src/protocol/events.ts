@@ -118,7 +118,13 @@ export const NOTIFICATIONS = {
 export type NotificationEventName = keyof typeof NOTIFICATIONS;
 
 /** A notification frame whose `data` is typed for its event. */
-export type NotificationOf<N extends NotificationEventName> = Omit<NotificationFrame, 'data'> & {
+// Not `Omit<NotificationFrame, 'data'>`: Omit over a loose object's index signature drops every known key.
+export type NotificationOf<N extends NotificationEventName> = {
+  type: 'notification';
+  messageId?: string | undefined;
+  timestamp?: string | undefined;
+  [key: string]: unknown;
+} & {
   domain: (typeof NOTIFICATIONS)[N]['domain'];
   event: (typeof NOTIFICATIONS)[N]['event'];
   data: z.infer<(typeof NOTIFICATIONS)[N]['data']>;
