@@ -50,11 +50,8 @@ export class Chat {
       );
     }
     if (input.messageId) {
-      for (const existing of this.state.messages.values()) {
-        if (existing.employmentId === employment.id && existing.messageId === input.messageId) {
-          return { message: existing, duplicate: true, delivered: 0 };
-        }
-      }
+      const existing = this.state.messageByMessageId(employment.id, input.messageId);
+      if (existing) return { message: existing, duplicate: true, delivered: 0 };
     }
     const now = rfc3339();
     const receiverAgentId = employment.employerAgentId === input.senderAgentId ? employment.employeeAgentId : employment.employerAgentId;
@@ -91,24 +88,27 @@ export class Chat {
    */
   markRead(readerAgentId: number, employmentId: number, lastReadMessageId: string): { unreadCount: number } {
     const employment = this.employmentFor(readerAgentId, employmentId);
-    let target: MessageRecord | undefined;
-    for (const message of this.state.messages.values()) {
-      if (message.employmentId === employment.id && message.messageId === lastReadMessageId) target = message;
-    }
+    const target = this.state.messageByMessageId(employment.id, lastReadMessageId);
     if (!target) {
       throw notFound(`message ${lastReadMessageId} in employment ${employment.id}`, { employmentId: employment.id, messageId: lastReadMessageId });
     }
     const now = rfc3339();
     let changed = false;
     let unreadCount = 0;
-    for (const message of this.state.messages.values()) {
-      if (message.employmentId !== employment.id || message.receiverAgentId !== readerAgentId || message.readAt) continue;
-      if (message.id <= target.id) {
-        message.readAt = now;
-        changed = true;
-      } else {
-        unreadCount += 1;
+    // Newest first. What a reader has read is always a prefix of what they received (every call
+    // marks everything up to its target, and new messages get larger ids), so the first read
+    // message at or below the target ends the walk: the cost is what arrived since the last call.
+    const list = this.state.messagesOf(employment.id);
+    for (let i = list.length - 1; i >= 0; i -= 1) {
+      const message = list[i]!;
+      if (message.receiverAgentId !== readerAgentId) continue;
+      if (message.id > target.id) {
+        if (!message.readAt) unreadCount += 1;
+        continue;
       }
+      if (message.readAt) break;
+      message.readAt = now;
+      changed = true;
     }
     if (changed) this.state.changed();
     const other = employment.employerAgentId === readerAgentId ? employment.employeeAgentId : employment.employerAgentId;
