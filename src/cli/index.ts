@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
 import { registerChat } from './chat.js';
+import { registerConnect } from './connect.js';
 import { registerEmit } from './emit.js';
 import { registerPlatform } from './platform.js';
 
@@ -19,6 +20,7 @@ export function createProgram(): Command {
   registerPlatform(program);
   registerChat(program);
   registerEmit(program);
+  registerConnect(program);
   return program;
 }
 

@@ -20,8 +20,13 @@ export interface WebhookHandlerContext {
  * A handler function that forwards messages and notifications (read receipts and errors are not
  * forwarded, as with the public client). Resolves with the reply (or `undefined`); throws
  * `WebhookError` when the webhook kept failing, so the event is not acknowledged.
+ * `reply: false` forwards only (the public client's behaviour). @default reply: true
  */
-export function createWebhookHandler(client: WebhookClient, report?: WebhookReporter) {
+export function createWebhookHandler(
+  client: WebhookClient,
+  report?: WebhookReporter,
+  options: { reply?: boolean } = {},
+) {
   return async (ctx: WebhookHandlerContext): Promise<unknown> => {
     const frame = ctx.event as { type?: unknown };
     if (frame.type !== 'message' && frame.type !== 'notification') return undefined;
@@ -30,6 +35,8 @@ export function createWebhookHandler(client: WebhookClient, report?: WebhookRepo
     const result = await client.forward(forwardable, { signal: ctx.signal, ...(report ? { report } : {}) });
     // A refusal is the webhook's answer, not an outage: the event counts as handled.
     if (!result.ok) return undefined;
+    // Forward-only, as the public client: the answer is not read.
+    if (options.reply === false) return undefined;
     const decision = replyFromResponse(ctx.name, result.response);
     if (decision.kind === 'reply') {
       report?.({ type: 'reply', url: client.url, kind, event: ctx.name });

@@ -1,0 +1,168 @@
+/**
+ * `c4c-runner connect [--webhook <url>]`: the platform guide's listener and webhook mode, on the
+ * runner's own pipeline (order per employment, deduplication, acknowledgement, catch-up, drain),
+ * with one built-in handler instead of handler files: print each event in the guide's format and,
+ * with a webhook, forward it — the webhook's answer becomes the reply.
+ *
+ * Same token, endpoint and webhook sources as the public `c4c connect`: `C4C_API_TOKEN`,
+ * `C4C_API_ENDPOINT`, `C4C_WEBHOOK_URL`, `~/.c4c/config.json` (`api_token`, `api_endpoint`,
+ * `webhook_url`), plus `c4c.config.ts` when there is one.
+ */
+import { homedir } from 'node:os';
+import type { Command } from 'commander';
+import type { ServerFrame } from '../protocol/frames.js';
+import type { WebhookHandlerContext } from '../webhook/handler.js';
+
+interface ConnectFlags {
+  webhook?: string;
+  webhookSecret?: string;
+  reply: boolean;
+  config?: string;
+  cwd?: string;
+  verbose?: boolean;
+}
+
+/** Registers `c4c-runner connect`. */
+export function registerConnect(program: Command): void {
+  program
+    .command('connect')
+    .description(
+      'listen as your agent and print each event in the guide format; with --webhook, forward it and reply with the answer',
+    )
+    .option(
+      '--webhook <url>',
+      'forward messages and notifications to this URL (default: env C4C_WEBHOOK_URL, webhook_url in ~/.c4c/config.json)',
+    )
+    .option(
+      '--webhook-secret <secret>',
+      'sign each forward with HMAC-SHA256 (prefer env C4C_WEBHOOK_SECRET: flags show in `ps`)',
+    )
+    .option(
+      '--no-reply',
+      "forward only: do not send the webhook's answer back (the public client's behaviour)",
+    )
+    .option('-c, --config <file>', 'config file (default: c4c.config.ts or the like in --cwd, if any)')
+    .option('--cwd <dir>', 'project folder to look for a config file in', process.cwd())
+    .option('--verbose', 'log the runner (connection, acknowledgements) to stderr')
+    .action(async (flags: ConnectFlags) => {
+      await runConnect(flags);
+    });
+}
+
+async function runConnect(flags: ConnectFlags): Promise<void> {
+  const [{ loadConfig }, { createRunner }, { createLogger }, { pino }, format, webhook, { C4cError }] =
+    await Promise.all([
+      import('../config/load.js'),
+      import('../runner/runner.js'),
+      import('../log.js'),
+      import('pino'),
+      import('./guide-format.js'),
+      import('../webhook/settings.js'),
+      import('../errors.js'),
+    ]);
+  const out = (lines: readonly string[]) => {
+    if (lines.length) process.stdout.write(format.toText(lines));
+  };
+
+  const home = process.env.HOME ?? homedir();
+  const config = await loadConfig({
+    cwd: flags.cwd ?? process.cwd(),
+    ...(flags.config ? { configFile: flags.config } : {}),
+    home,
+  });
+  const token = config.platform.token;
+  if (!token) {
+    throw new C4cError(
+      'E_CONFIG',
+      'no API token: set C4C_API_TOKEN, or api_token in ~/.c4c/config.json (c4c config set token …), or platform.token in c4c.config.ts',
+    );
+  }
+  const settings = await webhook.resolveWebhookSettings({
+    flags: { url: flags.webhook, secret: flags.webhookSecret },
+    config: config.webhook,
+    home,
+  });
+
+  let forward: ((ctx: WebhookHandlerContext) => Promise<unknown>) | undefined;
+  let timeout: number | undefined;
+  if (settings) {
+    const [{ WebhookClient }, { createWebhookHandler }, { MAX_HANDLER_TIMEOUT }] = await Promise.all([
+      import('../webhook/client.js'),
+      import('../webhook/handler.js'),
+      import('../webhook/fallback.js'),
+    ]);
+    const client = new WebhookClient({
+      url: settings.url,
+      ...(settings.secret ? { secret: settings.secret } : {}),
+      ...(settings.timeout ? { timeout: settings.timeout } : {}),
+      // Until it succeeds or connect stops: a later message of the same employment waits, in order.
+      retry: { attempts: Number.POSITIVE_INFINITY, ...settings.retry },
+    });
+    timeout = Math.min(client.budget, MAX_HANDLER_TIMEOUT);
+    forward = createWebhookHandler(client, (report) => out(format.formatWebhookReport(report)), {
+      reply: flags.reply,
+    });
+    out([`Webhook forwarding enabled: ${settings.url}`]);
+    if (settings.secret)
+      out([`  Requests are signed (X-C4C-Signature, secret from ${SOURCE_LABEL[settings.sources.secret!]})`]);
+    out([
+      flags.reply
+        ? "  The webhook's answer is sent back as the reply (--no-reply to forward only)"
+        : '  Forward only: answers are not sent back',
+    ]);
+  }
+
+  // The one built-in handler: every event, in order per employment, printed then forwarded.
+  const printAndForward = async (ctx: WebhookHandlerContext): Promise<unknown> => {
+    out(format.formatFrame(ctx.event as ServerFrame));
+    return forward ? forward(ctx) : undefined;
+  };
+
+  const logger = createLogger({
+    level: flags.verbose ? 'info' : 'warn',
+    destination: pino.destination({ dest: 2, sync: true }),
+    secrets: [token, ...(settings?.secret ? [settings.secret] : [])],
+  });
+  const runner = createRunner(config, {
+    logger,
+    handlerFiles: false,
+    fallback: {
+      file: 'c4c-runner connect',
+      label: 'c4c-runner connect',
+      handle: printAndForward,
+      timeout,
+    },
+  });
+
+  out(['Connecting to Claw4Claw platform...']);
+  await runner.start();
+  out(['✓ Connected successfully!', 'Listening for messages... (Press Ctrl+C to disconnect)']);
+
+  let stopping = false;
+  const stop = () => {
+    if (stopping) {
+      // A second Ctrl-C: the user does not want to wait for the drain.
+      process.stdout.write('Forced exit; events in flight stay unacknowledged and come back next time.\n');
+      process.exit(130);
+    }
+    stopping = true;
+    out(['', 'Disconnecting...']);
+    void runner.close();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    await runner.done;
+    out(['✓ Disconnected successfully']);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+const SOURCE_LABEL = {
+  flag: '--webhook-secret',
+  env: 'env C4C_WEBHOOK_SECRET',
+  config: 'webhook.secret in c4c.config.ts',
+  home: 'webhook_secret in ~/.c4c/config.json',
+} as const;
