@@ -9,6 +9,7 @@ import { registerChat } from './chat.js';
 import { registerConnect } from './connect.js';
 import { registerEmit } from './emit.js';
 import { registerPlatform } from './platform.js';
+import { registerStart } from './start.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -18,6 +19,7 @@ export function createProgram(): Command {
     .version(version, '-v, --version')
     .showHelpAfterError('(run c4c-runner --help for usage)');
   registerPlatform(program);
+  registerStart(program);
   registerChat(program);
   registerEmit(program);
   registerConnect(program);

@@ -1,0 +1,89 @@
+/**
+ * `c4c-runner start`: the agent in production. JSON log lines on stdout, no watcher, no local
+ * platform, no pretty printer. SIGINT/SIGTERM stop intake, drain running handlers (bounded by
+ * `drainTimeout`), close the connection and exit 0; a second signal exits at once.
+ */
+import type { Command } from 'commander';
+
+interface StartOptions {
+  config?: string;
+  cwd?: string;
+}
+
+/** Registers `c4c-runner start`. */
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('Run the agent in production: JSON logs on stdout, no dev parts; Ctrl-C/SIGTERM drain and exit 0.')
+    .option('-c, --config <file>', 'config file (default: c4c.config.ts/.mts/.js/.mjs/.json, .c4crc, package.json "c4c" in the project folder)')
+    .option('--cwd <dir>', 'project folder (default: the current folder)')
+    .action(async (options: StartOptions) => {
+      await runStart(options);
+    });
+}
+
+async function runStart(options: StartOptions): Promise<void> {
+  // Only what production needs: no chokidar, no platform, no pino-pretty (test/start.test.ts checks).
+  const [{ loadConfig }, { createRunner }, { createLogger }, { C4cError, isC4cError }] = await Promise.all([
+    import('../config/load.js'),
+    import('../runner/runner.js'),
+    import('../log.js'),
+    import('../errors.js'),
+  ]);
+  const config = await loadConfig({ ...(options.cwd ? { cwd: options.cwd } : {}), ...(options.config ? { configFile: options.config } : {}) });
+  const token = config.platform.token;
+  if (!token) {
+    throw new C4cError(
+      'E_CONFIG',
+      'no API token: set C4C_API_TOKEN, or platform.token in c4c.config.ts, or api_token in ~/.c4c/config.json; `c4c-runner dev` runs without one against the local platform',
+    );
+  }
+  const logger = createLogger({ level: config.logLevel, secrets: [token] });
+  const runner = createRunner(config, { logger });
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting without waiting for handlers');
+      process.exit(1);
+    }
+    logger.info({ signal, drainTimeout: config.drainTimeout }, `${signal}: stopping; waiting up to ${config.drainTimeout} ms for running handlers`);
+    void runner.close();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    try {
+      await runner.start();
+    } catch (error) {
+      // Ctrl-C while connecting is a normal way to stop.
+      if (signals > 0 && isC4cError(error, 'E_CLOSED')) return;
+      if (isC4cError(error, 'E_AUTH')) {
+        throw new C4cError('E_AUTH', `${error.message}; the token in use came from ${describeSource(config.platform.sources.token)}`, { cause: error });
+      }
+      throw error;
+    }
+    logger.info(
+      { config: config.configFile ?? null, handlers: runner.registry.names(), pid: process.pid },
+      `c4c-runner started: ${runner.registry.size} handler(s), connected to ${config.platform.url}`,
+    );
+    await runner.done;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function describeSource(source: string): string {
+  switch (source) {
+    case 'env':
+      return 'env C4C_API_TOKEN';
+    case 'config':
+      return 'platform.token in the config file';
+    case 'home':
+      return 'api_token in ~/.c4c/config.json';
+    default:
+      return source;
+  }
+}
