@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { createRequire } from 'node:module';
 import { registerChat } from './chat.js';
 import { registerConnect } from './connect.js';
+import { registerDev } from './dev.js';
 import { registerEmit } from './emit.js';
 import { registerPlatform } from './platform.js';
 import { registerStart } from './start.js';
@@ -20,6 +21,7 @@ export function createProgram(): Command {
     .showHelpAfterError('(run c4c-runner --help for usage)');
   registerPlatform(program);
   registerStart(program);
+  registerDev(program);
   registerChat(program);
   registerEmit(program);
   registerConnect(program);

@@ -76,6 +76,17 @@ async function agentStep(step: () => Promise<unknown>): Promise<void> {
   }
 }
 
+/** Polls a task until it has `status`, up to `within` ms. */
+async function taskReaches(by: PeerOptions, taskId: number, status: string, within: number): Promise<boolean> {
+  const deadline = Date.now() + within;
+  for (;;) {
+    const task = await restCall<{ status: string }>(by, 'GET', paths.task(taskId));
+    if (task.status === status) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export async function emit(event: EmittableEvent, parties: EmitParties, options: EmitOptions = {}): Promise<EmitResult> {
   const as = (who: { token: string }): PeerOptions => ({ url: parties.url, token: who.token });
   const agent = as(parties.agent);
@@ -142,7 +153,8 @@ export async function emit(event: EmittableEvent, parties: EmitParties, options:
       const task = await createTask(other);
       const { applicationId } = await apply(agent, task.id);
       await acceptApplication(other, task.id, applicationId);
-      await agentStep(() => submitTask(agent, applicationId));
+      // The agent's own task-accepted handler, if it has one, submits now; give it a moment first.
+      if (!(await taskReaches(other, task.id, 'pending_review', 3_000))) await agentStep(() => submitTask(agent, applicationId));
       await restCall(other, 'POST', paths.acceptTask(task.id), { rating: 5, review: 'Great work' });
       return { event, taskId: task.id, applicationId };
     }
@@ -153,7 +165,9 @@ export async function emit(event: EmittableEvent, parties: EmitParties, options:
       return { event, taskId: task.id, applicationId };
     }
     case 'service-invoked': {
-      const service = await createService(agent);
+      // Reuse a service the agent already offers (the default world has one) rather than pile up new ones.
+      const own = await restCall<{ services: Id[] }>(agent, 'GET', paths.services());
+      const service = own.services[0] ?? (await createService(agent));
       const { invocationId } = await invoke(other, service.id);
       return { event, serviceId: service.id, invocationId };
     }

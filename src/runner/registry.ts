@@ -4,7 +4,7 @@
  * `set`/`delete` replace it; an event already running keeps the entry it started with.
  */
 import { readdir, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, relative, resolve } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { createJiti, type Jiti } from 'jiti';
 import { C4cError } from '../errors.js';
 import { closestEventName, isEventName, type EventName } from '../protocol/events.js';
@@ -164,6 +164,23 @@ export class HandlerRegistry {
       });
     }
     return Object.freeze({ name, file: absolute, label, handle: exported.handle as HandlerEntry['handle'], timeout });
+  }
+
+  /**
+   * Evicts every cached module under `root` that is not a dependency (node_modules), so the next
+   * `load` evaluates the handler's own local imports afresh too (dev mode). Old module instances stay
+   * alive only while a running event still holds them.
+   */
+  forgetLocalModules(root: string): number {
+    const prefix = resolve(root);
+    let evicted = 0;
+    for (const key of Object.keys(this.#jiti.cache)) {
+      if (key.startsWith(prefix) && !key.includes(`${sep}node_modules${sep}`)) {
+        delete this.#jiti.cache[key];
+        evicted++;
+      }
+    }
+    return evicted;
   }
 
   /** Registers (or replaces) the handler of an event. Events already running keep their old entry. */

@@ -6,6 +6,7 @@ import { ApiClient } from '../api/client.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { Connection } from '../connection/connection.js';
 import { C4cError } from '../errors.js';
+import type { ServerFrame } from '../protocol/frames.js';
 import { silentLogger, type Logger } from '../log.js';
 import { MemoryLedger, type Ledger } from './ledger.js';
 import { Pipeline, type FallbackHandler, type PipelineStats } from './pipeline.js';
@@ -24,6 +25,8 @@ export interface RunnerOptions {
   fallback?: FallbackHandler;
   /** Whether to load the handlers folder; `false` runs on the fallback alone (no folder needed). @default true */
   handlerFiles?: boolean;
+  /** Sees every validated frame as it arrives, before it is routed (dev prints them in the guide's format). */
+  onFrame?: (frame: ServerFrame) => void;
 }
 
 /** Where a runner is in its lifecycle. */
@@ -175,7 +178,10 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           timeout: config.timeout,
           fallback,
         });
-        connection.on('frame', (frame) => pipeline!.accept(frame));
+        connection.on('frame', (frame) => {
+          options.onFrame?.(frame);
+          pipeline!.accept(frame);
+        });
         connection.on('open', ({ reconnected }) => {
           if (reconnected) logger.info('reconnected to the platform');
         });

@@ -79,6 +79,9 @@ export function devRoutes(app: Hono<AppEnv>, core: Core): void {
   app.post('/dev/employments/:id/complete', (c) => ok(c, completeEmployment(core, idParam(c, 'id'))));
   app.post('/dev/invocations/:id/timeout', (c) => ok(c, timeoutInvocation(core, idParam(c, 'id'))));
 
+  // Counters a separate process (the dev e2e test, a benchmark) can read: sockets opened since start.
+  app.get('/dev/stats', (c) => ok(c, { connectionsOpened: core.hub.opened, connectedAgents: core.hub.connectedAgents() }));
+
   app.post('/dev/faults', async (c) => {
     if (!core.faultsEnabled) {
       return fail(c, 403, 'FAULTS_DISABLED', 'fault switches are disabled; start the platform with --faults (in-process: faults: true)');

@@ -1,0 +1,197 @@
+/**
+ * A dev session: the embedded platform (unless remote), the runner connected to it over a real
+ * socket, and the watcher that hot-reloads handlers. A config change restarts the runner only; the
+ * platform, its state and the other party's sockets stay up.
+ */
+import { EventEmitter } from 'node:events';
+import { loadConfig } from '../config/load.js';
+import type { ResolvedConfig } from '../config/schema.js';
+import { C4cError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ServerFrame } from '../protocol/frames.js';
+import { createRunner, type Runner } from '../runner/runner.js';
+import type { Platform, World } from '../platform/index.js';
+import { HandlerWatcher, type ReloadEvent } from './watcher.js';
+
+export interface DevOptions {
+  /** The project folder. */
+  cwd: string;
+  /** `--config`. @default searched in cwd */
+  configFile?: string | undefined;
+  /** Run against the configured (real) platform instead of an embedded one. @default false */
+  remote?: boolean;
+  /** Embedded platform port; busy → a free one when `strictPort` is false. @default 7420 */
+  port?: number;
+  strictPort?: boolean;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** Embedded platform seed file. @default the default world */
+  seed?: string | undefined;
+  /** Embedded platform state file. */
+  dataFile?: string | undefined;
+  /** Fault switches on the embedded platform. @default false */
+  faults?: boolean;
+  logger: Logger;
+  /** Environment for token/endpoint in remote mode. @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface DevEvents {
+  reload: [ReloadEvent];
+  frame: [ServerFrame];
+  /** The runner was restarted after a config change (or the change was refused: `error` set). */
+  restart: [{ ok: true; ms: number } | { ok: false; error: C4cError }];
+  error: [Error];
+}
+
+export interface DevSession extends EventEmitter<DevEvents> {
+  readonly platform: Platform | undefined;
+  readonly world: World | undefined;
+  readonly config: ResolvedConfig;
+  readonly runner: Runner;
+  /** Resolves when every reload triggered so far is done. */
+  idle(): Promise<void>;
+  /** Stops watcher, runner and platform; safe twice. */
+  close(): Promise<void>;
+}
+
+/** The port `dev` and `platform` use when none is given. */
+export const DEFAULT_DEV_PORT = 7420;
+
+export async function startDev(options: DevOptions): Promise<DevSession> {
+  const events = new EventEmitter<DevEvents>();
+  const env = options.env ?? process.env;
+  let platform: Platform | undefined;
+
+  if (!options.remote) {
+    const { startPlatform } = await import('../platform/index.js');
+    const platformOptions = {
+      host: options.host ?? '127.0.0.1',
+      ...(options.seed ? { seed: options.seed } : {}),
+      ...(options.dataFile ? { dataFile: options.dataFile } : {}),
+      faults: options.faults ?? false,
+      // The platform's own info lines would repeat the banner; its warnings still show.
+      logger: options.logger.child({ component: 'platform' }, { level: 'warn' }),
+    };
+    const port = options.port ?? DEFAULT_DEV_PORT;
+    try {
+      platform = await startPlatform({ ...platformOptions, port });
+    } catch (error) {
+      // Like Vite: the default port being taken (another dev running) is no reason to fail.
+      if (options.strictPort || !String((error as Error).message).includes('EADDRINUSE')) throw error;
+      platform = await startPlatform({ ...platformOptions, port: 0 });
+    }
+  }
+
+  const load = () =>
+    loadConfig({
+      cwd: options.cwd,
+      ...(options.configFile ? { configFile: options.configFile } : {}),
+      ...(platform
+        ? {
+            // Local mode: the agent is the embedded world's agent, whatever the env or ~/.c4c say.
+            env: withoutCredentials(env),
+            overrides: { platform: { url: platform.url, token: platform.world.agent.token } },
+          }
+        : { env }),
+    });
+
+  let config: ResolvedConfig;
+  try {
+    config = await load();
+  } catch (error) {
+    await platform?.close();
+    throw error;
+  }
+
+  const onFrame = (frame: ServerFrame) => events.emit('frame', frame);
+  const makeRunner = (cfg: ResolvedConfig) => createRunner(cfg, { logger: options.logger, onFrame });
+  let runner = makeRunner(config);
+  try {
+    await runner.start();
+  } catch (error) {
+    await platform?.close();
+    throw error;
+  }
+
+  const makeWatcher = (cfg: ResolvedConfig, r: Runner) => {
+    const watcher = new HandlerWatcher({ root: cfg.root, registry: r.registry, configFile: cfg.configFile });
+    watcher.on('reload', (event) => {
+      if (event.kind === 'config') void restart();
+      else events.emit('reload', event);
+    });
+    watcher.on('error', (error) => events.emit('error', error));
+    return watcher;
+  };
+  let watcher = makeWatcher(config, runner);
+  await watcher.start();
+
+  let restarting: Promise<void> = Promise.resolve();
+  const restart = () =>
+    (restarting = restarting.then(async () => {
+      const started = performance.now();
+      let next: ResolvedConfig;
+      let nextRunner: Runner;
+      try {
+        next = await load();
+        nextRunner = makeRunner(next);
+        // The old runner drains first so an event is never handled by both.
+        await runner.close({ drainTimeout: 2_000 });
+        await watcher.close();
+        await nextRunner.start();
+      } catch (error) {
+        const failure = error instanceof C4cError ? error : new C4cError('E_CONFIG', String(error), { cause: error });
+        events.emit('restart', { ok: false, error: failure });
+        if (runner.state === 'closed') {
+          // The new config cannot run: bring the last good one back so the agent keeps answering.
+          runner = makeRunner(config);
+          await runner.start().catch((startError: unknown) => events.emit('error', startError as Error));
+          watcher = makeWatcher(config, runner);
+          await watcher.start();
+        }
+        return;
+      }
+      config = next;
+      runner = nextRunner;
+      watcher = makeWatcher(config, runner);
+      await watcher.start();
+      events.emit('restart', { ok: true, ms: Math.round(performance.now() - started) });
+    }));
+
+  let closing: Promise<void> | undefined;
+  const session = Object.assign(events, {
+    get platform() {
+      return platform;
+    },
+    get world() {
+      return platform?.world;
+    },
+    get config() {
+      return config;
+    },
+    get runner() {
+      return runner;
+    },
+    async idle() {
+      await restarting;
+      await watcher.idle();
+    },
+    close() {
+      closing ??= (async () => {
+        await restarting.catch(() => {});
+        await watcher.close();
+        await runner.close({ drainTimeout: 2_000 });
+        await platform?.close();
+      })();
+      return closing;
+    },
+  });
+  return session as DevSession;
+}
+
+function withoutCredentials(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  delete copy.C4C_API_TOKEN;
+  delete copy.C4C_API_ENDPOINT;
+  return copy;
+}
