@@ -87,8 +87,7 @@ export class Delivery {
     this.socket = undefined;
     this.probe = undefined;
     this.ackPending = undefined;
-    for (const entry of this.inflight.values()) this.requeue(entry);
-    for (const entry of this.unconfirmed.values()) this.requeue(entry);
+    this.requeue([...this.unconfirmed.values(), ...this.inflight.values()]);
     this.inflight.clear();
     this.unconfirmed.clear();
   }
@@ -120,7 +119,7 @@ export class Delivery {
     if (!entry) return;
     if (kind === 'RATE_LIMITED' && entry.retries < this.options.maxRetries) {
       entry.retries += 1;
-      this.requeue(entry);
+      this.requeue([entry]);
       this.pause(entry.retries);
       return;
     }
@@ -183,7 +182,7 @@ export class Delivery {
       this.inflight.delete(entry.seq);
       if (error) {
         if (this.ended) rejectEntry(entry, error);
-        else this.requeue(entry);
+        else this.requeue([entry]);
         return;
       }
       this.counters.framesOut += 1;
@@ -244,9 +243,9 @@ export class Delivery {
     this.pauseTimer.unref();
   }
 
-  private requeue(entry: OutboxEntry): void {
-    this.counters.requeued += 1;
-    this.outbox.requeue(entry);
+  private requeue(entries: OutboxEntry[]): void {
+    this.counters.requeued += entries.length;
+    this.outbox.requeue(entries);
   }
 
   private drained(): boolean {
