@@ -28,11 +28,10 @@ export function messageRoutes(api: Hono<AppEnv>, core: Core): void {
       }
       before = Number(q.before);
     }
-    const older = [...state.messages.values()]
-      .filter((m) => m.employmentId === employment.id && m.id < before)
-      .sort((a, b) => b.id - a.id);
-    const page = older.slice(0, q.limit);
-    const hasMore = older.length > page.length;
+    const all = state.messagesOf(employment.id);
+    const end = firstAtOrAbove(all, before);
+    const page = all.slice(Math.max(0, end - q.limit), end).reverse();
+    const hasMore = end > page.length;
     return ok(c, {
       messages: page.map(messageView),
       hasMore,
@@ -46,4 +45,16 @@ export function messageRoutes(api: Hono<AppEnv>, core: Core): void {
     const input = await body(c, markReadBodySchema);
     return ok(c, chat.markRead(me, id, input.lastReadMessageId));
   });
+}
+
+/** Index of the first message whose id is >= `id` in a list sorted by id (binary search). */
+function firstAtOrAbove(messages: readonly { id: number }[], id: number): number {
+  let low = 0;
+  let high = messages.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (messages[mid]!.id < id) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }
