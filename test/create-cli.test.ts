@@ -34,7 +34,9 @@ function create(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv 
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code: code ?? signal ?? -1, stdout, stderr })));
+  return new Promise((resolve) =>
+    child.on('close', (code, signal) => resolve({ code: code ?? signal ?? -1, stdout, stderr })),
+  );
 }
 
 async function listFiles(dir: string): Promise<string[]> {
@@ -80,12 +82,18 @@ describe('create-c4c-agent --yes', () => {
       'test/task-accepted.test.ts',
       'tsconfig.json',
     ]);
-    expect(await readFile(join(project, '.gitignore'), 'utf8')).toBe(await readFile(join(TEMPLATES, 'default/_gitignore'), 'utf8'));
+    expect(await readFile(join(project, '.gitignore'), 'utf8')).toBe(
+      await readFile(join(TEMPLATES, 'default/_gitignore'), 'utf8'),
+    );
     const pkg = JSON.parse(await readFile(join(project, 'package.json'), 'utf8'));
     expect(pkg.name).toBe('my-agent');
     // Without --runner the template's own dependency stays.
     expect(pkg.dependencies['c4c-runner']).toBe('^0.1.0');
-    expect(pkg.scripts).toMatchObject({ dev: 'c4c-runner dev', start: 'c4c-runner start', test: 'vitest run' });
+    expect(pkg.scripts).toMatchObject({
+      dev: 'c4c-runner dev',
+      start: 'c4c-runner start',
+      test: 'vitest run',
+    });
     // Nothing but the project is left beside it (no staging folder).
     expect(await readdir(cwd)).toEqual(['My Agent']);
   });
@@ -118,7 +126,9 @@ describe('create-c4c-agent --yes', () => {
 
     const versioned = await create(['b', '--yes', '--runner', '0.2.0-beta.1'], { cwd });
     expect(versioned.code).toBe(0);
-    expect(JSON.parse(await readFile(join(cwd, 'b/package.json'), 'utf8')).dependencies['c4c-runner']).toBe('0.2.0-beta.1');
+    expect(JSON.parse(await readFile(join(cwd, 'b/package.json'), 'utf8')).dependencies['c4c-runner']).toBe(
+      '0.2.0-beta.1',
+    );
   });
 });
 
@@ -143,7 +153,9 @@ describe('what it refuses', () => {
     const run = await create(['taken', '--yes', '--force'], { cwd });
     expect(run.code).toBe(0);
     expect(await readFile(join(cwd, 'taken/notes.txt'), 'utf8')).toBe('mine');
-    expect(await readFile(join(cwd, 'taken/README.md'), 'utf8')).toBe(await readFile(join(TEMPLATES, 'default/README.md'), 'utf8'));
+    expect(await readFile(join(cwd, 'taken/README.md'), 'utf8')).toBe(
+      await readFile(join(TEMPLATES, 'default/README.md'), 'utf8'),
+    );
     expect(existsSync(join(cwd, 'taken/handlers/message.ts'))).toBe(true);
     expect(await readdir(cwd)).toEqual(['taken']);
   });
@@ -184,16 +196,19 @@ describe('closing lines', () => {
     ['yarn/1.22.22 npm/? node/v20.19.0 linux x64', ['cd app', 'yarn', 'yarn dev']],
     ['bun/1.1.30 npm/? node/v20.19.0 linux x64', ['cd app', 'bun install', 'bun run dev']],
   ];
-  it.each(cases)('for user agent %j print the next commands of that package manager', async (agent, steps) => {
-    const cwd = await mkdtemp(join(work, 'pm-'));
-    const run = await create(['app', '--yes'], { cwd, env: { npm_config_user_agent: agent } });
-    expect(run.code).toBe(0);
-    const printed = run.stdout
-      .split('\n')
-      .filter((line) => line.startsWith('  '))
-      .map((line) => line.trim());
-    expect(printed).toEqual(steps);
-  });
+  it.each(cases)(
+    'for user agent %j print the next commands of that package manager',
+    async (agent, steps) => {
+      const cwd = await mkdtemp(join(work, 'pm-'));
+      const run = await create(['app', '--yes'], { cwd, env: { npm_config_user_agent: agent } });
+      expect(run.code).toBe(0);
+      const printed = run.stdout
+        .split('\n')
+        .filter((line) => line.startsWith('  '))
+        .map((line) => line.trim());
+      expect(printed).toEqual(steps);
+    },
+  );
 });
 
 describe('Ctrl-C while copying', () => {
@@ -203,7 +218,9 @@ describe('Ctrl-C while copying', () => {
     const big = join(templates, 'big');
     await mkdir(join(big, 'files'), { recursive: true });
     await writeFile(join(big, 'package.json'), '{"name":"big"}\n');
-    await Promise.all(Array.from({ length: 4000 }, (_, i) => writeFile(join(big, 'files', `f${i}.txt`), `file ${i}\n`)));
+    await Promise.all(
+      Array.from({ length: 4000 }, (_, i) => writeFile(join(big, 'files', `f${i}.txt`), `file ${i}\n`)),
+    );
 
     const cwd = await freshDir('interrupted');
     const child = spawn(process.execPath, [CREATE_BIN, 'proj', '--yes', '--template', 'big'], {
@@ -213,7 +230,9 @@ describe('Ctrl-C while copying', () => {
     });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const exited = new Promise<number | string>((resolve) => child.on('close', (code, signal) => resolve(code ?? signal ?? -1)));
+    const exited = new Promise<number | string>((resolve) =>
+      child.on('close', (code, signal) => resolve(code ?? signal ?? -1)),
+    );
 
     // The staging folder exists and has files in it: the copy is under way.
     const staging = await waitFor(

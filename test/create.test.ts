@@ -28,7 +28,13 @@ const INSTALL_TIMEOUT = 300_000;
 function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (/^(npm_|c4c_|openai_|vitest|create_c4c_agent_)/i.test(key) || key === 'NODE_OPTIONS' || key === 'TEST' || key === 'VITEST') continue;
+    if (
+      /^(npm_|c4c_|openai_|vitest|create_c4c_agent_)/i.test(key) ||
+      key === 'NODE_OPTIONS' ||
+      key === 'TEST' ||
+      key === 'VITEST'
+    )
+      continue;
     env[key] = value;
   }
   return { ...env, NO_COLOR: '1', FORCE_COLOR: '0', CI: '1', ...extra };
@@ -40,9 +46,17 @@ interface Done {
 }
 
 /** Runs a command to its end; output is stdout and stderr interleaved. */
-function run(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeout?: number }): Promise<Done> {
+function run(
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; timeout?: number },
+): Promise<Done> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -55,9 +69,14 @@ function run(command: string, args: string[], options: { cwd: string; env?: Node
   });
 }
 
-async function mustRun(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<string> {
+async function mustRun(
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+): Promise<string> {
   const done = await run(command, args, options);
-  if (done.code !== 0) throw new Error(`${command} ${args.join(' ')} (in ${options.cwd}) exited ${done.code}:\n${done.output}`);
+  if (done.code !== 0)
+    throw new Error(`${command} ${args.join(' ')} (in ${options.cwd}) exited ${done.code}:\n${done.output}`);
   return done.output;
 }
 
@@ -86,7 +105,17 @@ beforeAll(async () => {
   // What `npm create c4c-agent my-agent` does: `npm exec` the create-c4c-agent package.
   createOutput = await mustRun(
     NPM,
-    ['exec', '--yes', `--package=${createTarball}`, '--', 'create-c4c-agent', 'my-agent', '--yes', '--runner', runnerTarball],
+    [
+      'exec',
+      '--yes',
+      `--package=${createTarball}`,
+      '--',
+      'create-c4c-agent',
+      'my-agent',
+      '--yes',
+      '--runner',
+      runnerTarball,
+    ],
     { cwd: work },
   );
   project = join(work, 'my-agent');
@@ -164,7 +193,9 @@ describe('the generated project', () => {
       agent.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
       const started = agent;
       const exitedEarly = new Promise<never>((_, reject) =>
-        started.once('exit', (code) => reject(new Error(`npm start exited (${code}) before connecting; its output:\n${output}`))),
+        started.once('exit', (code) =>
+          reject(new Error(`npm start exited (${code}) before connecting; its output:\n${output}`)),
+        ),
       );
       await Promise.race([
         waitFor(() => platform.stats.connectedAgents().includes(platform.world.agent.id), {
@@ -178,7 +209,10 @@ describe('the generated project', () => {
       // Stopping it below makes it exit: not a failure any more.
       exitedEarly.catch(() => undefined);
 
-      const reply = employer.waitFor<MessageFrame>((frame) => frame.type === 'message', { timeout: 30_000, what: 'a reply' });
+      const reply = employer.waitFor<MessageFrame>((frame) => frame.type === 'message', {
+        timeout: 30_000,
+        what: 'a reply',
+      });
       await employer.send(platform.world.employmentId, 'ship it');
       expect((await reply).content).toBe('You said: ship it');
     } finally {
@@ -198,7 +232,19 @@ describe('the llm template', () => {
     const llm = join(work, 'llm-agent');
     await mustRun(
       NPM,
-      ['exec', '--yes', `--package=${createTarball}`, '--', 'create-c4c-agent', 'llm-agent', '--template', 'llm', '--yes', '--runner', runnerTarball],
+      [
+        'exec',
+        '--yes',
+        `--package=${createTarball}`,
+        '--',
+        'create-c4c-agent',
+        'llm-agent',
+        '--template',
+        'llm',
+        '--yes',
+        '--runner',
+        runnerTarball,
+      ],
       { cwd: work },
     );
     // Same dependencies as the default template: share its install instead of a second one.
@@ -206,7 +252,10 @@ describe('the llm template', () => {
       JSON.parse(await readFile(join(project, 'package.json'), 'utf8')).dependencies,
     );
     await symlink(join(project, 'node_modules'), join(llm, 'node_modules'), 'dir');
-    const done = await run(NPM, ['test'], { cwd: llm, env: cleanEnv({ OPENAI_BASE_URL: 'http://127.0.0.1:9/unreachable' }) });
+    const done = await run(NPM, ['test'], {
+      cwd: llm,
+      env: cleanEnv({ OPENAI_BASE_URL: 'http://127.0.0.1:9/unreachable' }),
+    });
     expect(done.output).toMatch(/Test Files\s+3 passed/);
     expect(done.code).toBe(0);
   }, 120_000);
@@ -214,9 +263,16 @@ describe('the llm template', () => {
 
 describe('on a terminal', () => {
   /** The creator under a pseudo-terminal, as `npm create` runs it in a shell; `keys` answers each prompt. */
-  function onTerminal(cwd: string, script: (screen: () => string, type: (keys: string) => void) => Promise<void>) {
+  function onTerminal(
+    cwd: string,
+    script: (screen: () => string, type: (keys: string) => void) => Promise<void>,
+  ) {
     const command = `stty cols 120 rows 40; exec ${NPM} exec --yes --package=${createTarball} -- create-c4c-agent`;
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd, env: cleanEnv({ TERM: 'xterm' }), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+      cwd,
+      env: cleanEnv({ TERM: 'xterm' }),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let screen = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (screen += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (screen += chunk));
@@ -230,11 +286,16 @@ describe('on a terminal', () => {
   it('asks for the folder and the template', async () => {
     const cwd = await mkdtemp(join(work, 'tty-'));
     const { code, screen } = await onTerminal(cwd, async (screen, type) => {
-      await waitFor(() => screen().includes('Project folder'), { timeout: 60_000, message: 'the folder prompt' });
+      await waitFor(() => screen().includes('Project folder'), {
+        timeout: 60_000,
+        message: 'the folder prompt',
+      });
       type('tty-agent\r');
       await waitFor(() => screen().includes('Template'), { message: 'the template prompt' });
       type('\u001b[B'); // arrow down: from "default" to "llm"
-      await waitFor(() => /llm/.test(screen().slice(screen().lastIndexOf('Template'))), { message: 'the list' });
+      await waitFor(() => /llm/.test(screen().slice(screen().lastIndexOf('Template'))), {
+        message: 'the list',
+      });
       type('\r');
       await waitFor(() => screen().includes('Next steps'), { message: 'the closing lines' });
     });
@@ -247,7 +308,10 @@ describe('on a terminal', () => {
   it('leaves nothing behind when Ctrl-C is pressed at a prompt', async () => {
     const cwd = await mkdtemp(join(work, 'tty-cancel-'));
     const { code, screen } = await onTerminal(cwd, async (screen, type) => {
-      await waitFor(() => screen().includes('Project folder'), { timeout: 60_000, message: 'the folder prompt' });
+      await waitFor(() => screen().includes('Project folder'), {
+        timeout: 60_000,
+        message: 'the folder prompt',
+      });
       type('half-typed');
       type('\u0003');
       await waitFor(() => screen().includes('Cancelled'), { message: 'the cancel line' });

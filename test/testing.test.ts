@@ -7,7 +7,12 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestAgent, ServiceInvocationError, TestTimeoutError, type TestAgent } from '../src/testing/index.js';
+import {
+  createTestAgent,
+  ServiceInvocationError,
+  TestTimeoutError,
+  type TestAgent,
+} from '../src/testing/index.js';
 
 const ECHO = new URL('../examples/echo/', import.meta.url);
 
@@ -23,7 +28,8 @@ afterAll(async () => {
 async function project(name: string, handlers: Record<string, string>): Promise<string> {
   const root = join(scratch, name);
   await mkdir(join(root, 'handlers'), { recursive: true });
-  for (const [event, source] of Object.entries(handlers)) await writeFile(join(root, 'handlers', `${event}.ts`), source);
+  for (const [event, source] of Object.entries(handlers))
+    await writeFile(join(root, 'handlers', `${event}.ts`), source);
   return root;
 }
 
@@ -36,9 +42,15 @@ describe('against the echo example', () => {
 
   it('talks to the agent through the platform, as the employer', async () => {
     const reply = await agent.employer.say('hello there');
-    expect(reply).toMatchObject({ type: 'message', employmentId: agent.world.employmentId, content: 'echo: hello there' });
+    expect(reply).toMatchObject({
+      type: 'message',
+      employmentId: agent.world.employmentId,
+      content: 'echo: hello there',
+    });
     // Both messages went through the platform's store: the kit did not call the handler itself.
-    const stored = [...agent.platform.state.messages.values()].filter((m) => m.employmentId === agent.world.employmentId);
+    const stored = [...agent.platform.state.messages.values()].filter(
+      (m) => m.employmentId === agent.world.employmentId,
+    );
     expect(stored.map((m) => [m.senderAgentId, m.content])).toEqual(
       expect.arrayContaining([
         [agent.world.employer.id, 'hello there'],
@@ -66,13 +78,19 @@ describe('against the echo example', () => {
 
   it('publishes a task, picks the agent and returns what it submitted', async () => {
     const submission = await agent.acceptTask({ title: 'Paint the fence' });
-    expect(submission).toMatchObject({ content: 'done: Paint the fence', notes: 'delivered by the echo example', attachments: [] });
+    expect(submission).toMatchObject({
+      content: 'done: Paint the fence',
+      notes: 'delivered by the echo example',
+      attachments: [],
+    });
     const task = agent.platform.state.tasks.get(submission.taskId);
     expect(task?.status).toBe('pending_review');
   });
 
   it('explains a wait that runs out: the echo agent has no employment-offered handler', async () => {
-    const failure = await agent.offerEmployment({ salary: 20 }, { timeout: 500 }).catch((error: unknown) => error);
+    const failure = await agent
+      .offerEmployment({ salary: 20 }, { timeout: 500 })
+      .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(TestTimeoutError);
     expect((failure as Error).message).toContain('does handlers/employment-offered.ts return true or false?');
   });
@@ -112,8 +130,10 @@ describe('waiting for messages', () => {
 });
 
 describe('when the agent fails', () => {
-  it("says what the runner logged when a handler throws instead of answering", async () => {
-    const root = await project('broken', { message: `export default () => { throw new Error('kaboom in the handler'); };` });
+  it('says what the runner logged when a handler throws instead of answering', async () => {
+    const root = await project('broken', {
+      message: `export default () => { throw new Error('kaboom in the handler'); };`,
+    });
     const agent = await createTestAgent({ root, timeout: 1_000 });
     try {
       const failure = await agent.employer.say('hi').catch((error: unknown) => error);

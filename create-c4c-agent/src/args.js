@@ -56,7 +56,10 @@ export function parseCli(argv) {
   }
   const { values, positionals } = parsed;
   if (positionals.length > 1) {
-    throw new CreateError('E_ARGS', `expected one folder name, got ${positionals.length}: ${positionals.join(' ')}\n\n${USAGE}`);
+    throw new CreateError(
+      'E_ARGS',
+      `expected one folder name, got ${positionals.length}: ${positionals.join(' ')}\n\n${USAGE}`,
+    );
   }
   return {
     directory: positionals[0],

@@ -1,4 +1,5 @@
 // @ts-check
+/* global process, AbortController, URL -- node globals */
 /**
  * The creator's command line: the only file that prompts, prints or decides the exit code.
  * Prompts (@clack/prompts) are loaded only when a person is at the terminal, so `--yes` and
@@ -29,7 +30,16 @@ const DEFAULT_DIRECTORY = 'my-agent';
  * @param {Io} [io]
  * @returns {Promise<number>}
  */
-export async function main(argv, io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }) {
+export async function main(
+  argv,
+  io = {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+  },
+) {
   const out = (/** @type {string} */ line = '') => io.stdout.write(`${line}\n`);
   const fail = (/** @type {string} */ message) => io.stderr.write(`create-c4c-agent: ${message}\n`);
   try {
@@ -48,11 +58,13 @@ export async function main(argv, io = { stdin: process.stdin, stdout: process.st
     const runner = cli.runner === undefined ? undefined : runnerSpec(cli.runner, io.cwd);
 
     const interactive = !cli.yes && Boolean(io.stdin.isTTY) && Boolean(io.stdout.isTTY);
-    const answers = interactive ? await ask(cli, root, io) : {
-      directory: cli.directory ?? DEFAULT_DIRECTORY,
-      template: cli.template ?? DEFAULT_TEMPLATE,
-      force: cli.force,
-    };
+    const answers = interactive
+      ? await ask(cli, root, io)
+      : {
+          directory: cli.directory ?? DEFAULT_DIRECTORY,
+          template: cli.template ?? DEFAULT_TEMPLATE,
+          force: cli.force,
+        };
     // The prompt has already said so.
     if (!answers) return 130;
 
@@ -64,7 +76,14 @@ export async function main(argv, io = { stdin: process.stdin, stdout: process.st
     const onSigint = () => controller.abort();
     process.on('SIGINT', onSigint);
     try {
-      await scaffold({ templateDir: template.dir, targetDir: dir, packageName, runner, force: answers.force, signal: controller.signal });
+      await scaffold({
+        templateDir: template.dir,
+        targetDir: dir,
+        packageName,
+        runner,
+        force: answers.force,
+        signal: controller.signal,
+      });
     } finally {
       process.off('SIGINT', onSigint);
     }
@@ -90,7 +109,7 @@ export async function main(argv, io = { stdin: process.stdin, stdout: process.st
       fail(error.message);
       return error.code === 'E_CANCELLED' ? 130 : 1;
     }
-    fail(`unexpected error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    fail(`unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return 1;
   }
 }
@@ -104,7 +123,10 @@ export async function main(argv, io = { stdin: process.stdin, stdout: process.st
  */
 async function ask(cli, root, io) {
   const clack = await import('@clack/prompts');
-  const common = { input: /** @type {import('node:stream').Readable} */ (io.stdin), output: /** @type {import('node:stream').Writable} */ (io.stdout) };
+  const common = {
+    input: /** @type {import('node:stream').Readable} */ (io.stdin),
+    output: /** @type {import('node:stream').Writable} */ (io.stdout),
+  };
   clack.intro('create-c4c-agent', common);
 
   let directory = cli.directory;

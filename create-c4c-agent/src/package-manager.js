@@ -1,4 +1,5 @@
 // @ts-check
+/* global process -- node globals */
 /**
  * The package manager that ran the creator (`npm create`, `pnpm create`, `yarn create`,
  * `bun create` all set npm_config_user_agent), so the closing lines name commands that work.

@@ -1,11 +1,23 @@
 // @ts-check
+/* global process -- node globals */
 /**
  * Copies a template into a new project folder, all or nothing: files are written into a hidden
  * staging folder beside the target, which becomes the target only once everything is written, so
  * an error or Ctrl-C in the middle leaves no half-written project behind.
  */
 import { constants } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import {
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { CreateError } from './errors.js';
 
@@ -59,7 +71,9 @@ export async function scaffold(options) {
     await rm(staging, { recursive: true, force: true });
     if (createdParent) await rm(createdParent, { recursive: true, force: true });
     if (error instanceof CreateError) throw error;
-    throw new CreateError('E_WRITE', `could not write the project into ${target}: ${describe(error)}`, { cause: error });
+    throw new CreateError('E_WRITE', `could not write the project into ${target}: ${describe(error)}`, {
+      cause: error,
+    });
   }
 
   // From here on the work is a few renames: finish it even if Ctrl-C arrives now.
@@ -128,7 +142,9 @@ async function patchManifest(file, name, runner) {
   try {
     pkg = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
-    throw new CreateError('E_TEMPLATE', `the template's package.json could not be read: ${describe(error)}`, { cause: error });
+    throw new CreateError('E_TEMPLATE', `the template's package.json could not be read: ${describe(error)}`, {
+      cause: error,
+    });
   }
   pkg.name = name;
   if (runner !== undefined) {
@@ -146,7 +162,8 @@ async function patchManifest(file, name, runner) {
  */
 export function runnerSpec(spec, cwd = process.cwd()) {
   const trimmed = spec.trim();
-  if (!trimmed) throw new CreateError('E_ARGS', '--runner needs a value: a version (0.1.0), a tarball path or a URL');
+  if (!trimmed)
+    throw new CreateError('E_ARGS', '--runner needs a value: a version (0.1.0), a tarball path or a URL');
   if (trimmed.startsWith('file:')) {
     const path = trimmed.slice('file:'.length);
     return isAbsolute(path) ? trimmed : `file:${resolve(cwd, path)}`;
@@ -185,7 +202,8 @@ export function toPackageName(folderName) {
 export function checkProjectDir(value) {
   const v = (value ?? '').trim();
   if (!v) return 'Enter a folder name, for example my-agent';
-  if (/[<>:"|?*\u0000-\u001f]/.test(v)) return 'Use letters, digits, dashes and slashes only';
+  if (/[<>:"|?*]/.test(v) || [...v].some((ch) => ch.charCodeAt(0) < 32))
+    return 'Use letters, digits, dashes and slashes only';
   return undefined;
 }
 

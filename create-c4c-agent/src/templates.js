@@ -1,4 +1,5 @@
 // @ts-check
+/* global process, URL -- node globals */
 /**
  * Where the templates are and which exist. The repository's `templates/` is the source of truth;
  * `npm pack` copies it into this package (scripts/bundle-templates.js), so a published creator
@@ -21,14 +22,21 @@ export const DEFAULT_TEMPLATE = 'default';
 export function templatesRoot(env = process.env) {
   const custom = env.CREATE_C4C_AGENT_TEMPLATES;
   if (custom) {
-    if (!existsSync(custom)) throw new CreateError('E_TEMPLATE', `CREATE_C4C_AGENT_TEMPLATES points at ${custom}, which does not exist; fix or unset it`);
+    if (!existsSync(custom))
+      throw new CreateError(
+        'E_TEMPLATE',
+        `CREATE_C4C_AGENT_TEMPLATES points at ${custom}, which does not exist; fix or unset it`,
+      );
     return custom;
   }
   const bundled = fileURLToPath(new URL('../templates', import.meta.url));
   if (existsSync(bundled)) return bundled;
   const repository = fileURLToPath(new URL('../../templates', import.meta.url));
   if (existsSync(repository)) return repository;
-  throw new CreateError('E_TEMPLATE', `no templates found next to create-c4c-agent (looked in ${bundled} and ${repository}); reinstall the package`);
+  throw new CreateError(
+    'E_TEMPLATE',
+    `no templates found next to create-c4c-agent (looked in ${bundled} and ${repository}); reinstall the package`,
+  );
 }
 
 /**
@@ -73,5 +81,8 @@ export function findTemplate(name, root = templatesRoot()) {
   const hit = all.find((t) => t.name === name);
   if (hit) return hit;
   const names = all.map((t) => t.name).join(', ') || '(none)';
-  throw new CreateError('E_TEMPLATE', `unknown template "${name}"; available templates: ${names}. Pick one with --template <name>.`);
+  throw new CreateError(
+    'E_TEMPLATE',
+    `unknown template "${name}"; available templates: ${names}. Pick one with --template <name>.`,
+  );
 }

@@ -69,7 +69,10 @@ export interface TestAgent {
    * Invokes the agent's service as a caller and resolves with the output its `service-invoked`
    * handler returned. Rejects with {@link ServiceInvocationError} when the handler threw.
    */
-  invokeService(input: Record<string, unknown>, options?: { serviceId?: number; timeout?: number }): Promise<Record<string, unknown>>;
+  invokeService(
+    input: Record<string, unknown>,
+    options?: { serviceId?: number; timeout?: number },
+  ): Promise<Record<string, unknown>>;
   /**
    * Publishes a task, has the agent apply and picks it: its `task-accepted` handler runs, and this
    * resolves with what it submitted.
@@ -79,7 +82,10 @@ export interface TestAgent {
     options?: { timeout?: number },
   ): Promise<TaskSubmission>;
   /** Offers the agent employment; its `employment-offered` handler accepts or rejects. */
-  offerEmployment(offer?: { salary?: number; duration?: number }, options?: { timeout?: number }): Promise<OfferOutcome>;
+  offerEmployment(
+    offer?: { salary?: number; duration?: number },
+    options?: { timeout?: number },
+  ): Promise<OfferOutcome>;
   /** Stops the runner, the employer's socket and the platform. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -98,7 +104,10 @@ export async function createTestAgent(options: TestAgentOptions = {}): Promise<T
   const problems = problemLog(options.logLevel ?? logLevelFromEnv());
   const logger = problems.logger;
 
-  const platform = await startPlatform({ ...(options.seed ? { seed: options.seed } : {}), logger: logger.child({ name: 'platform' }) });
+  const platform = await startPlatform({
+    ...(options.seed ? { seed: options.seed } : {}),
+    logger: logger.child({ name: 'platform' }),
+  });
   const cleanup: (() => Promise<void>)[] = [() => platform.close()];
   const closeAll = async () => {
     for (const step of cleanup.reverse().splice(0)) await step().catch(() => undefined);
@@ -106,7 +115,11 @@ export async function createTestAgent(options: TestAgentOptions = {}): Promise<T
   try {
     const world = platform.world;
     const overrides: UserConfig = { ...options.config };
-    if (options.handlers !== undefined) overrides.handlers = typeof options.handlers === 'string' && !options.handlers.startsWith('file:') ? resolve(root, options.handlers) : pathOf(options.handlers);
+    if (options.handlers !== undefined)
+      overrides.handlers =
+        typeof options.handlers === 'string' && !options.handlers.startsWith('file:')
+          ? resolve(root, options.handlers)
+          : pathOf(options.handlers);
     const config = await loadConfig({
       cwd: root,
       // The environment wins over the config file: the agent talks to this platform, as itself.
@@ -131,9 +144,20 @@ export async function createTestAgent(options: TestAgentOptions = {}): Promise<T
     });
     const runner: TestRunner = await startTestRunner(config, logger.child({ name: 'runner' }));
     cleanup.push(() => runner.close());
-    await withTimeout(connected, timeout, () => `the runner did not connect to the test platform${problems.describe()}`);
+    await withTimeout(
+      connected,
+      timeout,
+      () => `the runner did not connect to the test platform${problems.describe()}`,
+    );
 
-    const employer = new TestEmployer({ ...world.employer, employmentId: world.employmentId, peer, inbox, timeout, problems: problems.describe });
+    const employer = new TestEmployer({
+      ...world.employer,
+      employmentId: world.employmentId,
+      peer,
+      inbox,
+      timeout,
+      problems: problems.describe,
+    });
     return buildAgent({ platform, world, employer, inbox, timeout, problems, close: closeAll });
   } catch (error) {
     await closeAll();
@@ -158,10 +182,14 @@ function buildAgent(init: {
   /** The first notification of `event` about `key = id` the employer received (past or future). */
   const notification = (events: string[], key: string, id: number, wait: number, hint: string) =>
     inbox
-      .next((frame) => frame.type === 'notification' && events.includes(frame.event) && Number(frame.data[key]) === id, {
-        timeout: wait,
-        hint: () => hint + init.problems.describe(),
-      })
+      .next(
+        (frame) =>
+          frame.type === 'notification' && events.includes(frame.event) && Number(frame.data[key]) === id,
+        {
+          timeout: wait,
+          hint: () => hint + init.problems.describe(),
+        },
+      )
       .then((index) => inbox.frames[index] as NotificationFrame);
 
   let serviceId: number | undefined;
@@ -189,11 +217,16 @@ function buildAgent(init: {
 
     async invokeService(input, options = {}) {
       const id = options.serviceId ?? (await agentService());
-      const { invocationId } = await restCall<{ invocationId: number }>(asEmployer, 'POST', paths.invocations(), {
-        serviceId: id,
-        input,
-        idempotencyKey: randomUUID(),
-      });
+      const { invocationId } = await restCall<{ invocationId: number }>(
+        asEmployer,
+        'POST',
+        paths.invocations(),
+        {
+          serviceId: id,
+          input,
+          idempotencyKey: randomUUID(),
+        },
+      );
       await notification(
         ['result_submitted', 'invocation_failed'],
         'invocationId',
@@ -201,13 +234,16 @@ function buildAgent(init: {
         options.timeout ?? init.timeout,
         `the agent submitted no result for invocation ${invocationId}; does handlers/service-invoked.ts return an output?`,
       );
-      const invocation = await restCall<{ status: string; output?: Record<string, unknown> | null; error?: string | null }>(
-        asEmployer,
-        'GET',
-        paths.invocation(invocationId),
-      );
+      const invocation = await restCall<{
+        status: string;
+        output?: Record<string, unknown> | null;
+        error?: string | null;
+      }>(asEmployer, 'GET', paths.invocation(invocationId));
       if (invocation.status !== 'completed') {
-        throw new ServiceInvocationError(invocation.error ?? `invocation ${invocationId} ended ${invocation.status}`, invocation);
+        throw new ServiceInvocationError(
+          invocation.error ?? `invocation ${invocationId} ended ${invocation.status}`,
+          invocation,
+        );
       }
       return invocation.output ?? {};
     },
@@ -220,10 +256,15 @@ function buildAgent(init: {
         category: task.category ?? 'programming',
       });
       // Applying is the agent's own step on the marketplace, before any handler of it runs.
-      const { applicationId } = await restCall<{ applicationId: number }>(asAgent, 'POST', paths.applications(), {
-        taskId: created.id,
-        message: 'Applied by c4c-runner/testing',
-      });
+      const { applicationId } = await restCall<{ applicationId: number }>(
+        asAgent,
+        'POST',
+        paths.applications(),
+        {
+          taskId: created.id,
+          message: 'Applied by c4c-runner/testing',
+        },
+      );
       await restCall(asEmployer, 'POST', paths.acceptApplication(created.id, applicationId), {});
       await notification(
         ['task_submitted'],
@@ -233,8 +274,13 @@ function buildAgent(init: {
         `the agent submitted nothing for task "${task.title}"; does handlers/task-accepted.ts return a deliverable?`,
       );
       // The publisher's REST view has no submission body; the platform's record is the same data.
-      const submission = [...platform.state.submissions.values()].find((s) => s.applicationId === applicationId);
-      if (!submission) throw new Error(`task ${created.id} was reported submitted, but the platform holds no submission for application ${applicationId}`);
+      const submission = [...platform.state.submissions.values()].find(
+        (s) => s.applicationId === applicationId,
+      );
+      if (!submission)
+        throw new Error(
+          `task ${created.id} was reported submitted, but the platform holds no submission for application ${applicationId}`,
+        );
       return {
         taskId: created.id,
         applicationId,
@@ -259,7 +305,11 @@ function buildAgent(init: {
         `the agent did not answer the offer of employment ${employment.id}; does handlers/employment-offered.ts return true or false?`,
       );
       const after = await restCall<{ status: string }>(asEmployer, 'GET', paths.employment(employment.id));
-      return { accepted: answer.event === 'employment_accepted', employmentId: employment.id, status: after.status };
+      return {
+        accepted: answer.event === 'employment_accepted',
+        employmentId: employment.id,
+        status: after.status,
+      };
     },
 
     close() {
@@ -271,7 +321,9 @@ function buildAgent(init: {
 
 function logLevelFromEnv(): LogLevel {
   const value = process.env.C4C_TEST_LOG;
-  return value === 'trace' || value === 'debug' || value === 'info' || value === 'warn' || value === 'error' ? value : 'silent';
+  return value === 'trace' || value === 'debug' || value === 'info' || value === 'warn' || value === 'error'
+    ? value
+    : 'silent';
 }
 
 function pathOf(location: string | URL): string {

@@ -34,7 +34,15 @@ export class TestEmployer {
   #cursor = 0;
 
   /** @internal built by `createTestAgent` */
-  constructor(init: { id: number; name: string; employmentId: number; peer: Peer; inbox: Inbox; timeout: number; problems?: () => string }) {
+  constructor(init: {
+    id: number;
+    name: string;
+    employmentId: number;
+    peer: Peer;
+    inbox: Inbox;
+    timeout: number;
+    problems?: () => string;
+  }) {
     this.id = init.id;
     this.name = init.name;
     this.employmentId = init.employmentId;
@@ -64,7 +72,11 @@ export class TestEmployer {
   async say(content: string, options: SayOptions = {}): Promise<AgentMessage> {
     const from = this.#inbox.frames.length;
     await this.send(content, options.metadata ? { metadata: options.metadata } : {});
-    return this.#take(from, options, `the agent did not answer "${clip(content)}"; does handlers/message.ts return a reply?`);
+    return this.#take(
+      from,
+      options,
+      `the agent did not answer "${clip(content)}"; does handlers/message.ts return a reply?`,
+    );
   }
 
   /** The agent's next message not yet returned by `say` or `waitForMessage` (sent by ctx.reply/ctx.send too). */
@@ -73,12 +85,15 @@ export class TestEmployer {
   }
 
   async #take(from: number, options: WaitOptions, hint: string): Promise<AgentMessage> {
-    const index = await this.#inbox.next((frame) => isMessage(frame) && frame.employmentId === this.employmentId, {
-      from,
-      timeout: options.timeout ?? this.#timeout,
-      hint: () => hint + this.#problems(),
-      claim: true,
-    });
+    const index = await this.#inbox.next(
+      (frame) => isMessage(frame) && frame.employmentId === this.employmentId,
+      {
+        from,
+        timeout: options.timeout ?? this.#timeout,
+        hint: () => hint + this.#problems(),
+        claim: true,
+      },
+    );
     this.#cursor = Math.max(this.#cursor, index + 1);
     return this.#inbox.frames[index] as AgentMessage;
   }

@@ -41,7 +41,10 @@ export class Inbox {
   }
 
   /** The index of the first frame that matches, once it has arrived; a {@link TestTimeoutError} after `timeout` ms. */
-  next(match: (frame: ServerFrame) => boolean, { from = 0, timeout, hint, claim = false }: NextOptions): Promise<number> {
+  next(
+    match: (frame: ServerFrame) => boolean,
+    { from = 0, timeout, hint, claim = false }: NextOptions,
+  ): Promise<number> {
     for (let i = from; i < this.frames.length; i++) {
       if (claim && this.#claimed.has(i)) continue;
       if (!match(this.frames[i]!)) continue;

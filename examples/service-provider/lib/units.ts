@@ -63,10 +63,16 @@ export function convert(value: number, from: string, to: string): Conversion {
  * Reads a service input `{ value, from, to }`; throws a {@link ConversionError} that shows the
  * expected shape when something is missing.
  */
-export function parseInput(input: Record<string, unknown> | undefined): { value: number; from: string; to: string } {
+export function parseInput(input: Record<string, unknown> | undefined): {
+  value: number;
+  from: string;
+  to: string;
+} {
   const example = 'send { "value": 5, "from": "km", "to": "mi" }';
-  const value = typeof input?.value === 'string' && input.value.trim() !== '' ? Number(input.value) : input?.value;
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new ConversionError(`input.value must be a number: ${example}`);
+  const value =
+    typeof input?.value === 'string' && input.value.trim() !== '' ? Number(input.value) : input?.value;
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new ConversionError(`input.value must be a number: ${example}`);
   if (typeof input?.from !== 'string' || typeof input.to !== 'string') {
     throw new ConversionError(`input.from and input.to must be unit names: ${example}`);
   }

@@ -9,16 +9,27 @@ afterAll(() => agent?.close());
 
 describe('the conversion service', () => {
   it('converts lengths', async () => {
-    await expect(agent.invokeService({ value: 5, from: 'km', to: 'mi' })).resolves.toEqual({ value: 3.1069, unit: 'mi' });
+    await expect(agent.invokeService({ value: 5, from: 'km', to: 'mi' })).resolves.toEqual({
+      value: 3.1069,
+      unit: 'mi',
+    });
   });
 
   it('converts temperatures, which are not a plain factor', async () => {
-    await expect(agent.invokeService({ value: 100, from: 'C', to: 'F' })).resolves.toEqual({ value: 212, unit: 'f' });
-    await expect(agent.invokeService({ value: 32, from: 'f', to: 'k' })).resolves.toEqual({ value: 273.15, unit: 'k' });
+    await expect(agent.invokeService({ value: 100, from: 'C', to: 'F' })).resolves.toEqual({
+      value: 212,
+      unit: 'f',
+    });
+    await expect(agent.invokeService({ value: 32, from: 'f', to: 'k' })).resolves.toEqual({
+      value: 273.15,
+      unit: 'k',
+    });
   });
 
   it('fails an unknown unit with the list of known ones', async () => {
-    const failure = await agent.invokeService({ value: 1, from: 'parsec', to: 'm' }).catch((error: unknown) => error);
+    const failure = await agent
+      .invokeService({ value: 1, from: 'parsec', to: 'm' })
+      .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(ServiceInvocationError);
     expect((failure as Error).message).toBe(
       'unknown unit "parsec"; known units: mm, cm, m, km, in, ft, mi, g, kg, lb, oz, c, f, k',
@@ -27,7 +38,9 @@ describe('the conversion service', () => {
   });
 
   it('fails a conversion between different dimensions', async () => {
-    await expect(agent.invokeService({ value: 1, from: 'kg', to: 'km' })).rejects.toThrow('cannot convert kg (mass) to km (length)');
+    await expect(agent.invokeService({ value: 1, from: 'kg', to: 'km' })).rejects.toThrow(
+      'cannot convert kg (mass) to km (length)',
+    );
   });
 
   it('shows the expected input when the value is missing', async () => {
@@ -38,7 +51,9 @@ describe('the conversion service', () => {
 
   it('serves many callers at once, each with its own answer', async () => {
     const values = Array.from({ length: 12 }, (_, i) => i + 1);
-    const outputs = await Promise.all(values.map((value) => agent.invokeService({ value, from: 'kg', to: 'g' })));
+    const outputs = await Promise.all(
+      values.map((value) => agent.invokeService({ value, from: 'kg', to: 'g' })),
+    );
     expect(outputs).toEqual(values.map((value) => ({ value: value * 1000, unit: 'g' })));
   });
 });
@@ -53,6 +68,8 @@ describe('the same service in chat', () => {
   });
 
   it('says what is wrong with a bad request', async () => {
-    expect((await agent.employer.say('3 kg to km')).content).toBe('Sorry: cannot convert kg (mass) to km (length).');
+    expect((await agent.employer.say('3 kg to km')).content).toBe(
+      'Sorry: cannot convert kg (mass) to km (length).',
+    );
   });
 });

@@ -9,8 +9,14 @@ export default defineHandler('employment-offered', (ctx) => {
   const salary = Number(ctx.event.data.salary);
   if (Number.isFinite(salary) && salary >= minimum()) {
     stats.offersAccepted += 1;
-    return { accept: true, message: `Thank you, ${ctx.event.data.employerAgentName ?? 'employer'}: I start now.` };
+    return {
+      accept: true,
+      message: `Thank you, ${ctx.event.data.employerAgentName ?? 'employer'}: I start now.`,
+    };
   }
   stats.offersRejected += 1;
-  return { accept: false, reason: `the salary ${ctx.event.data.salary ?? '(none)'} is below my minimum of ${minimum()}` };
+  return {
+    accept: false,
+    reason: `the salary ${ctx.event.data.salary ?? '(none)'} is below my minimum of ${minimum()}`,
+  };
 });

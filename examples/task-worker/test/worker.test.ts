@@ -13,12 +13,17 @@ describe('tasks', () => {
       title: 'Launch checklist',
       description: 'Before Friday:\n- write the release notes\n- tag v1.0\n- announce it',
     });
-    expect(submission.content).toBe('# Launch checklist\n\n- [x] write the release notes\n- [x] tag v1.0\n- [x] announce it\n');
+    expect(submission.content).toBe(
+      '# Launch checklist\n\n- [x] write the release notes\n- [x] tag v1.0\n- [x] announce it\n',
+    );
     expect(submission.notes).toBe('3 step(s) done by the task-worker example.');
   });
 
   it('uses sentences as steps when there are no bullets', async () => {
-    const submission = await agent.acceptTask({ title: 'Tidy up', description: 'Sort the files. Delete duplicates!' });
+    const submission = await agent.acceptTask({
+      title: 'Tidy up',
+      description: 'Sort the files. Delete duplicates!',
+    });
     expect(submission.content).toBe('# Tidy up\n\n- [x] Sort the files.\n- [x] Delete duplicates!\n');
   });
 
@@ -35,17 +40,25 @@ describe('tasks', () => {
 
 describe('offers', () => {
   it('accepts an offer that pays enough', async () => {
-    await expect(agent.offerEmployment({ salary: 25 })).resolves.toMatchObject({ accepted: true, status: 'active' });
+    await expect(agent.offerEmployment({ salary: 25 })).resolves.toMatchObject({
+      accepted: true,
+      status: 'active',
+    });
   });
 
   it('rejects an offer below its minimum', async () => {
-    await expect(agent.offerEmployment({ salary: 3 })).resolves.toMatchObject({ accepted: false, status: 'rejected' });
+    await expect(agent.offerEmployment({ salary: 3 })).resolves.toMatchObject({
+      accepted: false,
+      status: 'rejected',
+    });
   });
 });
 
 describe('chat', () => {
   it('reports its work', async () => {
     // The handlers share state with the earlier tests of this file: 4 tasks, 1 offer taken, 1 refused.
-    expect((await agent.employer.say('status')).content).toBe('Tasks delivered: 4. Offers accepted: 1, rejected: 1.');
+    expect((await agent.employer.say('status')).content).toBe(
+      'Tasks delivered: 4. Offers accepted: 1, rejected: 1.',
+    );
   });
 });

@@ -12,9 +12,12 @@ export default defineHandler('message', async (ctx) => {
   }
   const { employmentId, content } = ctx.event;
   const question: ChatMessage = { role: 'user', content };
-  const answer = await complete([{ role: 'system', content: SYSTEM_PROMPT }, ...recall(employmentId), question], {
-    signal: ctx.signal,
-  });
+  const answer = await complete(
+    [{ role: 'system', content: SYSTEM_PROMPT }, ...recall(employmentId), question],
+    {
+      signal: ctx.signal,
+    },
+  );
   remember(employmentId, question, { role: 'assistant', content: answer });
   return answer;
 });

@@ -46,7 +46,10 @@ export function llmSettings(env: NodeJS.ProcessEnv = process.env): LlmSettings |
  * The model's answer to `messages`. Throws {@link MissingKeyError} without a key, and an error
  * naming the status and the provider's message when the provider refuses.
  */
-export async function complete(messages: ChatMessage[], options: { signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+export async function complete(
+  messages: ChatMessage[],
+  options: { signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
   const settings = llmSettings(options.env);
   if (!settings) throw new MissingKeyError();
   const response = await fetch(`${settings.baseUrl}/chat/completions`, {
@@ -56,14 +59,19 @@ export async function complete(messages: ChatMessage[], options: { signal?: Abor
     signal: options.signal ?? null,
   });
   const body = (await response.json().catch(() => undefined)) as
-    | { choices?: { message?: { content?: string } }[]; error?: { message?: string } }
-    | undefined;
+    { choices?: { message?: { content?: string } }[]; error?: { message?: string } } | undefined;
   if (!response.ok) {
     const reason = body?.error?.message ?? response.statusText;
-    const hint = response.status === 401 ? ' (check OPENAI_API_KEY)' : response.status === 404 ? ' (check OPENAI_BASE_URL and OPENAI_MODEL)' : '';
+    const hint =
+      response.status === 401
+        ? ' (check OPENAI_API_KEY)'
+        : response.status === 404
+          ? ' (check OPENAI_BASE_URL and OPENAI_MODEL)'
+          : '';
     throw new Error(`the LLM at ${settings.baseUrl} answered ${response.status}: ${reason}${hint}`);
   }
   const content = body?.choices?.[0]?.message?.content;
-  if (typeof content !== 'string') throw new Error(`the LLM at ${settings.baseUrl} sent no answer (choices[0].message.content is missing)`);
+  if (typeof content !== 'string')
+    throw new Error(`the LLM at ${settings.baseUrl} sent no answer (choices[0].message.content is missing)`);
   return content;
 }

@@ -8,7 +8,10 @@ import type { AddressInfo } from 'node:net';
 export interface FakeLlm {
   url: string;
   /** The requests received so far: their headers and JSON bodies. */
-  requests: { headers: IncomingHttpHeaders; body: { model?: string; messages?: { role: string; content: string }[] } }[];
+  requests: {
+    headers: IncomingHttpHeaders;
+    body: { model?: string; messages?: { role: string; content: string }[] };
+  }[];
   close(): Promise<void>;
 }
 
@@ -22,7 +25,9 @@ export async function startFakeLlm(reply: (prompt: string) => string): Promise<F
       requests.push({ headers: req.headers, body });
       const last = body.messages?.filter((m) => m.role === 'user').at(-1)?.content ?? '';
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ choices: [{ index: 0, message: { role: 'assistant', content: reply(last) } }] }));
+      res.end(
+        JSON.stringify({ choices: [{ index: 0, message: { role: 'assistant', content: reply(last) } }] }),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
