@@ -2,9 +2,11 @@
  * The JSON body POSTed to a webhook: the same keys and values the public client (`c4c connect
  * --webhook`) sends, so a receiver written for it works unchanged.
  *
- * Keys come in the order the public client writes them (Go's encoding/json sorts map keys), and
- * `messageId` / `timestamp` are always present ("" when the platform left them out), as there.
- * Nested values (`metadata`, `data`) pass through as received, unknown keys included.
+ * Top-level keys come in the order the public client writes them (Go's encoding/json sorts map
+ * keys), and `messageId` / `timestamp` are always present ("" when the platform left them out), as
+ * there. Nested objects (`metadata`, `data`) carry every key and value received, unknown ones
+ * included; their key order is not part of the contract (it was not with the public client either),
+ * so receivers compare parsed JSON and verify signatures over the raw bytes.
  */
 import type { MessageFrame, NotificationFrame } from '../protocol/frames.js';
 
