@@ -20,7 +20,7 @@ afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-async function platformFor(seed?: Parameters<typeof startPlatform>[0]['seed']): Promise<Platform> {
+async function platformFor(seed?: NonNullable<Parameters<typeof startPlatform>[0]>['seed']): Promise<Platform> {
   const platform = await startPlatform({ port: 0, ...(seed ? { seed } : {}) });
   cleanup.push(() => platform.close());
   return platform;
