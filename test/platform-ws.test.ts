@@ -6,6 +6,7 @@ import { startPlatform, type Platform } from '../src/platform/index.js';
 import { waitFor } from './helpers/wait.js';
 import { connect, rest, threeAgents, upgradeStatus, type TestClient } from './platform-helpers.js';
 
+const nativeResponse = globalThis.Response;
 let platform: Platform;
 const clients: TestClient[] = [];
 const open = async (token: string, options?: Parameters<typeof connect>[2]) => {
@@ -27,6 +28,10 @@ describe('connecting', () => {
     expect(platform.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(platform.wsUrl).toBe(`ws://127.0.0.1:${platform.port}/ws`);
     expect(platform.port).toBeGreaterThan(0);
+  });
+
+  it("leaves the host program's global Request/Response alone", () => {
+    expect(globalThis.Response).toBe(nativeResponse);
   });
 
   it('accepts the token as X-API-Key header (any case), as api_key query, or both', async () => {
@@ -248,7 +253,8 @@ describe('dead clients', () => {
   afterEach(async () => fast.close());
 
   it('pings each client on the interval and terminates one silent past the timeout', async () => {
-    fast = await startPlatform({ heartbeat: { interval: 20, timeout: 150 } });
+    // Generous timeout: the answering client must never look dead on a loaded machine.
+    fast = await startPlatform({ heartbeat: { interval: 25, timeout: 1_000 } });
     const alive = await connect(fast.wsUrl, fast.world.employer.token);
     const pinged = new Promise<void>((resolve) => alive.ws.once('ping', () => resolve()));
     const silent = await connect(fast.wsUrl, fast.world.agent.token, { autoPong: false });

@@ -134,7 +134,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   }
 
   const app = createApp(core);
-  const server: Server = createServer(getRequestListener(app.fetch));
+  // The platform runs inside other programs (dev mode, tests): leave their global Request/Response alone.
+  const server: Server = createServer(getRequestListener(app.fetch, { overrideGlobalObjects: false }));
   const ws = attachWebSocket(server, core, heartbeat);
   try {
     await new Promise<void>((resolve, reject) => {
