@@ -11,11 +11,12 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import process from 'node:process';
 import { setInterval, clearInterval, setTimeout, clearTimeout } from 'node:timers';
 import { Generator, sleep } from '../lib/generator.js';
 import { summarize } from '../lib/stats.js';
 import { launchRunner, messageHandler, writeRunnerProject } from '../lib/subjects.js';
-import { spawnAgent, logPath } from '../lib/proc.js';
+import { spawnAgent, logPath, waitForLog } from '../lib/proc.js';
 import { AGENT, EMPLOYER, EMPLOYMENT_IDS, ROOT, startWorld } from '../lib/world.js';
 
 const PROBE_RESEND_MS = 5;
@@ -72,15 +73,19 @@ function hotLauncher() {
   if (existsSync(join(ROOT, 'dist', 'cli', 'dev.js'))) {
     return {
       via: '`c4c-runner dev`',
-      launch: ({ platform, tmp, project }) =>
-        spawnAgent({
+      launch: async ({ platform, tmp, project }) => {
+        const agent = await spawnAgent({
           platform,
           agentId: AGENT.id,
           args: [join(ROOT, 'bin', 'c4c-runner.js'), 'dev', '--remote'],
           cwd: project,
           env: { C4C_API_ENDPOINT: platform.url, C4C_API_TOKEN: AGENT.token },
-          logFile: logPath(tmp, 'dev'),
-        }),
+          logFile: logPath(tmp, `dev-${process.pid}-${Date.now()}`),
+        });
+        // The watcher starts after the runner connects; dev's banner says it is ready.
+        await waitForLog(agent.logFile, /ready in \d+ ms/);
+        return agent;
+      },
     };
   }
   return {

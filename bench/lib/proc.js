@@ -90,6 +90,23 @@ export async function spawnAgent({
   return handle;
 }
 
+/** Resolves once the agent's log file matches `pattern` (e.g. dev's "ready" banner); polls, bounded. */
+export async function waitForLog(logFile, pattern, timeoutMs = 30_000) {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    let text = '';
+    try {
+      text = readFileSync(logFile, 'utf8');
+    } catch {
+      // not written yet
+    }
+    if (pattern.test(text)) return;
+    if (performance.now() > deadline)
+      throw new Error(`${logFile} never matched ${pattern}; its end:\n${text.slice(-2000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** Resident set size of a process, in MiB (from /proc/<pid>/status VmRSS). */
 export function rssMiB(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

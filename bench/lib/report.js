@@ -23,7 +23,9 @@ export function buildReport(results) {
       `${results.runs} runs${results.quick ? ' (quick mode: short windows, not for publication)' : ''}, ${results.elapsedSeconds ?? '?'} s in all, ${m.date}.`,
   );
   lines.push('');
-  lines.push('| case | baseline (raw `ws` agent unless named) | c4c-runner (`start` unless named) | c4c-runner vs baseline | target | |');
+  lines.push(
+    '| case | baseline (raw `ws` agent unless named) | c4c-runner (`start` unless named) | c4c-runner vs baseline | target | |',
+  );
   lines.push('|---|---|---|---|---|---|');
   const echo = results.echo;
   if (echo.length) {

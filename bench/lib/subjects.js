@@ -62,15 +62,12 @@ export function launchRaw({ platform, tmp, delayMs = 0, name = 'raw' }) {
   });
 }
 
-/** Whether `c4c-runner start` exists in dist (else the interim library-API launcher stands in). */
-export const HAS_START = existsSync(join(ROOT, 'dist', 'cli', 'start.js'));
-
 /** Starts `c4c-runner start` in `project` against the platform (env, as in production). */
 export function launchRunner({ platform, tmp, project, name = 'runner', nodeArgs = [] }) {
   return spawnAgent({
     platform,
     agentId: AGENT.id,
-    args: HAS_START ? [BIN, 'start'] : [join(ROOT, 'bench', 'agents', 'runner-interim.js')],
+    args: [BIN, 'start'],
     nodeArgs,
     cwd: project,
     env: { C4C_API_ENDPOINT: platform.url, C4C_API_TOKEN: AGENT.token },
