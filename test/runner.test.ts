@@ -288,6 +288,23 @@ describe('lifecycle', () => {
     expect(replies[0]!.content).toBe('back: hi');
   });
 
+  it('reconnects on the configured schedule, and gives up after reconnect.maxAttempts: done rejects with E_NETWORK', async () => {
+    platform = await startPlatform();
+    const a = await agent({ 'message.ts': `export default () => 'x';` }, { reconnect: { initialDelay: 8, maxDelay: 20, maxAttempts: 4 } });
+    await platform.close(); // the platform is gone: every try is refused
+    const error = await a.runner.done.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isC4cError(error, 'E_NETWORK')).toBe(true);
+    expect((error as Error).message).toMatch(/could not connect to the platform at .*: gave up after 4 reconnect attempt\(s\)/);
+    // Each delay drawn from the configured ceilings: random(0, min(maxDelay, initialDelay × 2^(n−1))).
+    const retries = a.lines.filter((l) => typeof l.delay === 'number' && typeof l.attempt === 'number' && l.level === 40);
+    expect(retries.map((l) => l.attempt)).toEqual([1, 2, 3, 4]);
+    retries.forEach((l) => expect(l.delay).toBeLessThanOrEqual(Math.min(20, 8 * 2 ** ((l.attempt as number) - 1))));
+    expect(a.runner.state).toBe('closed');
+  });
+
   it('close: a running handler finishes within the drain; one that outlasts it sees ctx.signal abort; close is safe twice', async () => {
     platform = await startPlatform({ seed: seedWith(2) });
     const replies = repliesFrom(platform, 2);
