@@ -130,6 +130,24 @@ describe('create-c4c-agent --yes', () => {
       '0.2.0-beta.1',
     );
   });
+  it('creates into the current folder when it is empty, with no cd in the closing lines', async () => {
+    const cwd = await freshDir('here-agent');
+    const run = await create(['.', '--yes'], { cwd });
+    expect(run.code).toBe(0);
+    expect(existsSync(join(cwd, 'handlers/message.ts'))).toBe(true);
+    expect(JSON.parse(await readFile(join(cwd, 'package.json'), 'utf8')).name).toBe('here-agent');
+    expect(run.stdout).not.toContain('cd ');
+    expect(run.stdout).toContain('  npm install');
+  });
+
+  it('prints its usage with --help and writes nothing', async () => {
+    const cwd = await freshDir('help');
+    const run = await create(['--help'], { cwd });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Usage: create-c4c-agent [directory] [options]');
+    expect(run.stdout).toContain('--runner <spec>');
+    expect(await readdir(cwd)).toEqual([]);
+  });
 });
 
 describe('what it refuses', () => {
