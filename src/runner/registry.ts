@@ -5,11 +5,18 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createJiti, type Jiti } from 'jiti';
 import { C4cError } from '../errors.js';
 import { closestEventName, isEventName, type EventName } from '../protocol/events.js';
 import type { Context } from './context.js';
 import { isHandlerDefinition } from './define.js';
+
+/**
+ * c4c-runner's own compiled code. In this repository the project folder contains it (handlers import
+ * 'c4c-runner', which resolves to ./dist); evicting it would re-evaluate the whole runner per reload.
+ */
+const OWN_CODE = fileURLToPath(new URL('..', import.meta.url));
 
 /** File extensions a handler may have. */
 export const HANDLER_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'] as const;
@@ -125,7 +132,7 @@ export class HandlerRegistry {
     try {
       mod = await this.#jiti.import(absolute);
     } catch (error) {
-      throw new C4cError('E_HANDLER_LOAD', `${label}: could not be loaded: ${firstLine(error)}`, {
+      throw new C4cError('E_HANDLER_LOAD', `${label}${locate(error, absolute)}: could not be loaded: ${firstLine(error)}`, {
         cause: error,
         details: { file: absolute },
       });
@@ -175,7 +182,7 @@ export class HandlerRegistry {
     const prefix = resolve(root);
     let evicted = 0;
     for (const key of Object.keys(this.#jiti.cache)) {
-      if (key.startsWith(prefix) && !key.includes(`${sep}node_modules${sep}`)) {
+      if (key.startsWith(prefix) && !key.includes(`${sep}node_modules${sep}`) && !key.startsWith(OWN_CODE)) {
         delete this.#jiti.cache[key];
         evicted++;
       }
@@ -211,6 +218,16 @@ export class HandlerRegistry {
     const rel = relative(this.#root, file);
     return rel && !rel.startsWith('..') ? rel.split('\\').join('/') : file;
   }
+}
+
+/** `:line:column` of an error inside `file` (a syntax error or a throw at import), if it says. */
+function locate(error: unknown, file: string): string {
+  const text = error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error);
+  const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const match = new RegExp(`${escaped}:(\\d+):(\\d+)`).exec(text);
+  if (!match) return '';
+  // Columns are exact for syntax errors; for a throw they count in jiti's transpiled line.
+  return /ParseError|SyntaxError/.test(text) ? `:${match[1]}:${match[2]}` : `:${match[1]}`;
 }
 
 function describe(value: unknown): string {
