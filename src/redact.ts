@@ -34,4 +34,7 @@ export const REDACT_PATHS = [
   '*.headers["x-api-key"]',
   'platform.token',
   'config.platform.token',
+  'secret',
+  '*.secret',
+  'config.webhook.secret',
 ];

@@ -9,7 +9,7 @@ import { isHttpUrl } from './schema.js';
 
 /** What `~/.c4c/config.json` and the environment hold; each key may be missing. */
 export interface Credentials {
-  env: { url?: string; token?: string };
+  env: { url?: string; token?: string; webhookUrl?: string; webhookSecret?: string };
   home: { url?: string; token?: string; file: string };
 }
 
@@ -30,6 +30,11 @@ export async function readCredentials(env: NodeJS.ProcessEnv, home: string): Pro
     out.env.url = envUrl;
   }
   if (envToken !== undefined) out.env.token = envToken;
+  // Used only when c4c.config.ts has a `webhook` (checked there): a C4C_WEBHOOK_URL set for `c4c connect` changes nothing else.
+  const webhookUrl = nonEmpty(env.C4C_WEBHOOK_URL);
+  const webhookSecret = nonEmpty(env.C4C_WEBHOOK_SECRET);
+  if (webhookUrl !== undefined) out.env.webhookUrl = webhookUrl;
+  if (webhookSecret !== undefined) out.env.webhookSecret = webhookSecret;
 
   let text: string;
   try {

@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import { C4cError } from '../errors.js';
 import { DEFAULT_API_ENDPOINT, wsUrlFor } from '../protocol/rest.js';
 import type { Credentials } from './credentials.js';
-import { configSchema, knownKeys, type ResolvedConfig, type SettingSource } from './schema.js';
+import { configSchema, isHttpUrl, knownKeys, type ResolvedConfig, type SettingSource } from './schema.js';
 import { closest } from './suggest.js';
 
 export interface ResolveInput {
@@ -52,8 +52,19 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
   );
   const [token, tokenSource] = pick<string>([env.token, 'env'], [config.platform.token, 'config'], [home.token, 'home']);
 
+  // env > file, as for the token; the env alone does not turn the webhook on.
+  if (config.webhook && env.webhookUrl !== undefined && !isHttpUrl(env.webhookUrl)) {
+    throw new C4cError('E_CONFIG', `env C4C_WEBHOOK_URL must be an http(s) URL such as "http://localhost:8080/webhook", got ${JSON.stringify(env.webhookUrl)}`);
+  }
+  const webhook = config.webhook && {
+    ...config.webhook,
+    ...(env.webhookUrl !== undefined ? { url: env.webhookUrl } : {}),
+    ...(env.webhookSecret !== undefined ? { secret: env.webhookSecret } : {}),
+  };
+
   return {
     ...config,
+    webhook,
     root: input.root,
     configFile: input.file,
     handlers: isAbsolute(config.handlers) ? config.handlers : resolve(input.root, config.handlers),

@@ -35,15 +35,11 @@ export function webhookFallbackFor(settings: WebhookSettings, report?: WebhookRe
 }
 
 /**
- * The fallback for the `webhook` key of c4c.config.ts (env `C4C_WEBHOOK_URL` / `C4C_WEBHOOK_SECRET`
- * win over the file, as for the token). Throws `E_CONFIG` when no URL is given anywhere.
+ * The fallback for the `webhook` key of a resolved config (where env `C4C_WEBHOOK_URL` /
+ * `C4C_WEBHOOK_SECRET` already won over the file). Throws `E_CONFIG` when it has no URL.
  */
-export async function configWebhookFallback(
-  config: WebhookConfig,
-  logger: Logger,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<FallbackHandler> {
-  const settings = await resolveWebhookSettings({ config, env });
+export async function configWebhookFallback(config: WebhookConfig, logger: Logger): Promise<FallbackHandler> {
+  const settings = await resolveWebhookSettings({ config, env: {} });
   if (!settings) {
     throw new C4cError(
       'E_CONFIG',
