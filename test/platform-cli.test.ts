@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { spawnCli, type CliProcess } from './helpers/cli.js';
+import type { Json } from './platform-helpers.js';
 
 let dir: string;
 let seedFile: string;
@@ -29,7 +30,8 @@ afterEach(async () => {
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 
-const urlOf = async (cli: CliProcess) => (await cli.waitForLine(/listening on http:\/\//)).match(/(http:\/\/\S+)/)![1]!;
+const urlOf = async (cli: CliProcess) =>
+  (await cli.waitForLine(/listening on http:\/\//)).match(/(http:\/\/\S+)/)![1]!;
 
 describe('c4c-runner platform', () => {
   it('with --seed and --port 0 prints its URL and the world, and a few-line ws client chats through it', async () => {
@@ -48,14 +50,31 @@ describe('c4c-runner platform', () => {
     const boss = new WebSocket(wsUrl, { headers: { 'X-API-Key': 'cl_boss' } });
     const worker = new WebSocket(`${wsUrl}?api_key=cl_worker`);
     await Promise.all([boss, worker].map((ws) => new Promise((resolve) => ws.once('open', resolve))));
-    const got = new Promise<any>((resolve) => worker.once('message', (data) => resolve(JSON.parse(String(data)))));
-    boss.send(JSON.stringify({ type: 'message', employmentId: 123, messageId: 'msg_cli', timestamp: new Date().toISOString(), content: 'hello from the CLI test' }));
-    expect(await got).toMatchObject({ type: 'message', employmentId: 123, messageId: 'msg_cli', content: 'hello from the CLI test' });
+    const got = new Promise<Json>((resolve) =>
+      worker.once('message', (data) => resolve(JSON.parse(String(data)))),
+    );
+    boss.send(
+      JSON.stringify({
+        type: 'message',
+        employmentId: 123,
+        messageId: 'msg_cli',
+        timestamp: new Date().toISOString(),
+        content: 'hello from the CLI test',
+      }),
+    );
+    expect(await got).toMatchObject({
+      type: 'message',
+      employmentId: 123,
+      messageId: 'msg_cli',
+      content: 'hello from the CLI test',
+    });
     boss.close();
     worker.close();
 
-    const history = await fetch(`${url}/openapi/v1/agent/me/employments/123/messages`, { headers: { 'X-Api-Key': 'cl_worker' } });
-    expect(((await history.json()) as any).data.messages[0].content).toBe('hello from the CLI test');
+    const history = await fetch(`${url}/openapi/v1/agent/me/employments/123/messages`, {
+      headers: { 'X-Api-Key': 'cl_worker' },
+    });
+    expect(((await history.json()) as Json).data.messages[0].content).toBe('hello from the CLI test');
   });
 
   it('without --seed prints the default world', async () => {
@@ -69,7 +88,9 @@ describe('c4c-runner platform', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)('stops cleanly on %s: exit 0, port freed', async (signal) => {
     const cli = start(['--port', '0', '--faults']);
     const url = await urlOf(cli);
-    const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`, { headers: { 'X-API-Key': 'cl_local_agent' } });
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`, {
+      headers: { 'X-API-Key': 'cl_local_agent' },
+    });
     await new Promise((resolve) => ws.once('open', resolve));
     const closed = new Promise((resolve) => ws.once('close', resolve));
     expect(await cli.stop(signal)).toBe(0);
@@ -85,7 +106,10 @@ describe('c4c-runner platform', () => {
 
   it('refuses a bad seed with the key and what is wrong, exit 1, and starts nothing', async () => {
     const bad = join(dir, 'bad.json');
-    await writeFile(bad, JSON.stringify({ agents: [{ id: 1, name: 'Boss', token: 'boss' }], employments: [] }));
+    await writeFile(
+      bad,
+      JSON.stringify({ agents: [{ id: 1, name: 'Boss', token: 'boss' }], employments: [] }),
+    );
     const cli = start(['--seed', bad, '--port', '0']);
     expect(await cli.exited).toBe(1);
     expect(cli.stderr()).toContain(`${bad}: agents[0].token: a token starts with "cl_"`);
@@ -102,12 +126,17 @@ describe('c4c-runner platform', () => {
     const data = join(dir, 'data.json');
     const first = start(['--port', '0', '--data', data]);
     const url = await urlOf(first);
-    const posted = await fetch(`${url}/dev/messages`, { method: 'POST', body: JSON.stringify({ employmentId: 1, content: 'kept' }) });
+    const posted = await fetch(`${url}/dev/messages`, {
+      method: 'POST',
+      body: JSON.stringify({ employmentId: 1, content: 'kept' }),
+    });
     expect(posted.status).toBe(201);
     expect(await first.stop()).toBe(0);
     const second = start(['--port', '0', '--data', data]);
     const again = await urlOf(second);
-    const history = await fetch(`${again}/openapi/v1/agent/me/employments/1/messages`, { headers: { 'X-API-Key': 'cl_local_agent' } });
-    expect(((await history.json()) as any).data.messages.map((m: any) => m.content)).toEqual(['kept']);
+    const history = await fetch(`${again}/openapi/v1/agent/me/employments/1/messages`, {
+      headers: { 'X-API-Key': 'cl_local_agent' },
+    });
+    expect(((await history.json()) as Json).data.messages.map((m: Json) => m.content)).toEqual(['kept']);
   });
 });

@@ -29,7 +29,10 @@ describe('refused unless enabled', () => {
     const worker = await connect(plain.wsUrl, plain.world.agent.token);
     const reply = await rest(plain.url).post('/dev/faults', { dropConnections: true });
     expect(reply.status).toBe(403);
-    expect(reply.body).toMatchObject({ success: false, error: { code: 'FAULTS_DISABLED', message: expect.stringContaining('--faults') } });
+    expect(reply.body).toMatchObject({
+      success: false,
+      error: { code: 'FAULTS_DISABLED', message: expect.stringContaining('--faults') },
+    });
     expect(() => plain.faults.dropConnections()).toThrow(/faults: true/);
     let thrown: unknown;
     try {
@@ -45,7 +48,13 @@ describe('refused unless enabled', () => {
   });
 
   it('rejects a bad switch body with VALIDATION_ERROR', async () => {
-    for (const body of [{}, { stopPongs: -1 }, { malformed: 'lots' }, { rateLimit: { perSecond: 'x' } }, { explode: true }]) {
+    for (const body of [
+      {},
+      { stopPongs: -1 },
+      { malformed: 'lots' },
+      { rateLimit: { perSecond: 'x' } },
+      { explode: true },
+    ]) {
       const reply = await faults(body);
       expect(reply.status, JSON.stringify(body)).toBe(400);
       expect(reply.body.error.code).toBe('VALIDATION_ERROR');
@@ -101,8 +110,16 @@ describe('rateLimit', () => {
   it('refuses messages beyond perSecond with RATE_LIMITED, naming each refused messageId, and stores none of them', async () => {
     const worker = await open(platform.world.agent.token);
     const employer = await open(platform.world.employer.token);
-    expect((await faults({ rateLimit: { perSecond: 2 } })).body.data).toEqual({ rateLimit: { perSecond: 2 } });
-    for (let i = 1; i <= 5; i++) worker.send({ type: 'message', employmentId: platform.world.employmentId, messageId: `msg_${i}`, content: `m${i}` });
+    expect((await faults({ rateLimit: { perSecond: 2 } })).body.data).toEqual({
+      rateLimit: { perSecond: 2 },
+    });
+    for (let i = 1; i <= 5; i++)
+      worker.send({
+        type: 'message',
+        employmentId: platform.world.employmentId,
+        messageId: `msg_${i}`,
+        content: `m${i}`,
+      });
     const errors = [];
     for (let i = 0; i < 3; i++) errors.push(await worker.next((f) => f.type === 'error'));
     expect(errors.every((e) => e.code === 'RATE_LIMITED')).toBe(true);
@@ -112,7 +129,12 @@ describe('rateLimit', () => {
     expect(stored).toEqual(['msg_1', 'msg_2']);
 
     platform.faults.rateLimit(null);
-    worker.send({ type: 'message', employmentId: platform.world.employmentId, messageId: 'msg_after', content: 'free again' });
+    worker.send({
+      type: 'message',
+      employmentId: platform.world.employmentId,
+      messageId: 'msg_after',
+      content: 'free again',
+    });
     await employer.next((f) => f.content === 'free again');
     expect((await faults({ rateLimit: null })).status).toBe(200);
   });
@@ -123,7 +145,9 @@ describe('malformed', () => {
     const a = await open(platform.world.agent.token);
     const b = await open(platform.world.employer.token);
     expect((await faults({ malformed: 5 })).body.data).toEqual({ malformedSent: 10 });
-    await import('./helpers/wait.js').then(({ waitFor }) => waitFor(() => a.raw.length === 5 && b.raw.length === 5));
+    await import('./helpers/wait.js').then(({ waitFor }) =>
+      waitFor(() => a.raw.length === 5 && b.raw.length === 5),
+    );
     const reasons = a.raw.map((raw) => {
       const decoded = decodeServerFrame(raw);
       expect(decoded.ok).toBe(false);

@@ -6,7 +6,10 @@ import WebSocket from 'ws';
 import type { SeedInput } from '../src/platform/index.js';
 import { waitFor } from './helpers/wait.js';
 
-export type Frame = Record<string, any>;
+/** Parsed JSON from the wire or from REST; tests read it freely and assert with matchers. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- dynamic JSON, checked by expect()
+export type Json = any;
+export type Frame = Record<string, Json>;
 
 export interface TestClient {
   ws: WebSocket;
@@ -27,7 +30,11 @@ export async function connect(
   { via = 'header', autoPong = true }: { via?: 'header' | 'query' | 'both'; autoPong?: boolean } = {},
 ): Promise<TestClient> {
   const url = via === 'header' ? wsUrl : `${wsUrl}?api_key=${encodeURIComponent(token)}`;
-  const ws = new WebSocket(url, { headers: via === 'query' ? {} : { 'X-Api-Key': token }, autoPong, maxPayload: 64 * 1024 * 1024 });
+  const ws = new WebSocket(url, {
+    headers: via === 'query' ? {} : { 'X-Api-Key': token },
+    autoPong,
+    maxPayload: 64 * 1024 * 1024,
+  });
   const frames: Frame[] = [];
   const raw: string[] = [];
   const taken = new Set<number>();
@@ -92,7 +99,7 @@ export function upgradeStatus(url: string, headers: Record<string, string> = {})
 
 export interface Reply {
   status: number;
-  body: any;
+  body: Json;
 }
 
 /** REST as an agent: `X-API-Key` on every call; bodies as JSON (or a raw string). */
@@ -100,7 +107,10 @@ export function rest(baseUrl: string, token?: string) {
   const call = async (method: string, path: string, body?: unknown): Promise<Reply> => {
     const response = await fetch(`${baseUrl}${path.startsWith('/dev') ? '' : '/openapi/v1'}${path}`, {
       method,
-      headers: { ...(token ? { 'X-API-Key': token } : {}), ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      headers: {
+        ...(token ? { 'X-API-Key': token } : {}),
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
     return { status: response.status, body: await response.json() };

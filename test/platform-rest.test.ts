@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startPlatform, type Platform } from '../src/platform/index.js';
 import { envelopeSchema, historyPageSchema } from '../src/protocol/rest.js';
-import { rest, threeAgents } from './platform-helpers.js';
+import { rest, threeAgents, type Json } from './platform-helpers.js';
 
 let platform: Platform;
 beforeEach(async () => {
@@ -52,7 +52,11 @@ describe('envelope and auth', () => {
     const me = await worker().get('/agent/me');
     expect(me.status).toBe(200);
     expect(envelopeSchema.safeParse(me.body).success).toBe(true);
-    expect(me.body).toMatchObject({ success: true, data: { id: 2, name: 'Worker', status: 'active' }, traceId: expect.stringMatching(/^tr_/) });
+    expect(me.body).toMatchObject({
+      success: true,
+      data: { id: 2, name: 'Worker', status: 'active' },
+      traceId: expect.stringMatching(/^tr_/),
+    });
     expect(JSON.stringify(me.body)).not.toContain('cl_worker');
   });
 
@@ -63,7 +67,10 @@ describe('envelope and auth', () => {
         const client = rest(platform.url, token);
         const reply = method === 'GET' ? await client.get(path) : await client.post(path, body);
         expect(reply.status, `${method} ${path}`).toBe(401);
-        expect(reply.body).toMatchObject({ success: false, error: { code: 'UNAUTHORIZED', message: expect.any(String) } });
+        expect(reply.body).toMatchObject({
+          success: false,
+          error: { code: 'UNAUTHORIZED', message: expect.any(String) },
+        });
       }
     }
     expect(JSON.stringify(platform.state.snapshot())).toBe(before);
@@ -71,9 +78,9 @@ describe('envelope and auth', () => {
 
   it('takes the header in any case, and api_key in the query', async () => {
     const lower = await fetch(`${platform.url}/openapi/v1/agent/me`, { headers: { 'x-api-key': 'cl_boss' } });
-    expect(((await lower.json()) as any).data.id).toBe(1);
+    expect(((await lower.json()) as Json).data.id).toBe(1);
     const query = await fetch(`${platform.url}/openapi/v1/agent/me?api_key=cl_boss`);
-    expect(((await query.json()) as any).data.id).toBe(1);
+    expect(((await query.json()) as Json).data.id).toBe(1);
   });
 
   it('answers unknown routes with a 404 envelope', async () => {
@@ -89,11 +96,21 @@ describe('validation: bad bodies and query strings get an envelope error naming 
     ['POST', '/agent/me/employments', { employeeAgentId: 3, salary: 'lots' }, 'salary'],
     ['POST', '/agent/me/employments', '{not json', 'JSON'],
     ['POST', '/agent/me/employments/123/messages/read', {}, 'lastReadMessageId'],
-    ['POST', '/agent/me/tasks', { title: 't', description: 'd', bounty: 1, category: 'juggling' }, 'category'],
+    [
+      'POST',
+      '/agent/me/tasks',
+      { title: 't', description: 'd', bounty: 1, category: 'juggling' },
+      'category',
+    ],
     ['POST', '/agent/me/tasks', { title: '', description: 'd', bounty: 1, category: 'writing' }, 'title'],
     ['POST', '/agent/me/tasks', { title: 't', description: 'd', bounty: -1, category: 'writing' }, 'bounty'],
     ['POST', '/agent/me/task-applications', { taskId: 'first' }, 'taskId'],
-    ['POST', '/agent/me/services', { title: 's', description: 'd', category: 'writing', price: 1, avgResponseMs: 'fast' }, 'avgResponseMs'],
+    [
+      'POST',
+      '/agent/me/services',
+      { title: 's', description: 'd', category: 'writing', price: 1, avgResponseMs: 'fast' },
+      'avgResponseMs',
+    ],
     ['POST', '/agent/me/service-invocations', { serviceId: 1, input: 'text' }, 'input'],
     ['POST', '/agent/me/service-invocations/1/submit', { status: 'done' }, 'status'],
     ['POST', '/agent/me/service-invocations/1/review', { rating: 9 }, 'rating'],
@@ -125,10 +142,19 @@ describe('employments', () => {
   it('lists, filters by role and status, and shows one employment to its parties only', async () => {
     const mine = await boss().get('/agent/me/employments');
     expect(mine.body.data).toMatchObject({ total: 2, page: 1, limit: 20 });
-    expect(mine.body.data.employments[0]).toMatchObject({ id: 123, role: 'employer', employerAgentName: 'Boss', employeeAgentName: 'Worker', salary: '10', status: 'active' });
+    expect(mine.body.data.employments[0]).toMatchObject({
+      id: 123,
+      role: 'employer',
+      employerAgentName: 'Boss',
+      employeeAgentName: 'Worker',
+      salary: '10',
+      status: 'active',
+    });
     expect((await boss().get('/agent/me/employments?status=active')).body.data.total).toBe(1);
     expect((await boss().get('/agent/me/employments?role=employee')).body.data.total).toBe(0);
-    expect((await worker().get('/agent/me/employments?role=employee')).body.data.employments[0].role).toBe('employee');
+    expect((await worker().get('/agent/me/employments?role=employee')).body.data.employments[0].role).toBe(
+      'employee',
+    );
     expect((await boss().get('/agent/me/employments?limit=1&page=2')).body.data.employments[0].id).toBe(124);
     expect((await worker().get('/agent/me/employments/123')).body.data.id).toBe(123);
     const other = await worker().get('/agent/me/employments/124');
@@ -142,7 +168,10 @@ describe('employments', () => {
     expect(asEmployer.body.error.code).toBe('FORBIDDEN');
     const notPending = await worker().post('/agent/me/employments/123/accept');
     expect(notPending.status).toBe(409);
-    expect(notPending.body.error).toMatchObject({ code: 'INVALID_STATE', message: expect.stringContaining('active') });
+    expect(notPending.body.error).toMatchObject({
+      code: 'INVALID_STATE',
+      message: expect.stringContaining('active'),
+    });
     const byEmployee = await worker().post('/agent/me/employments/123/terminate');
     expect(byEmployee.status).toBe(403);
     const self = await boss().post('/agent/me/employments', { employeeAgentId: 1, salary: 1 });
@@ -154,17 +183,26 @@ describe('employments', () => {
 
 describe('history', () => {
   it('pages newest first with before / nextCursor / hasMore, each message with its metadata', async () => {
-    for (let i = 1; i <= 25; i++) platform.sendMessage({ employmentId: 123, content: `m${i}`, from: i % 2 ? 1 : 2, metadata: { format: 'text', n: i } });
+    for (let i = 1; i <= 25; i++)
+      platform.sendMessage({
+        employmentId: 123,
+        content: `m${i}`,
+        from: i % 2 ? 1 : 2,
+        metadata: { format: 'text', n: i },
+      });
     const seen: string[] = [];
     let cursor: string | null | undefined;
     const pages: number[] = [];
     do {
-      const reply = await worker().get(`/agent/me/employments/123/messages?limit=10${cursor ? `&before=${cursor}` : ''}`);
+      const reply = await worker().get(
+        `/agent/me/employments/123/messages?limit=10${cursor ? `&before=${cursor}` : ''}`,
+      );
       expect(reply.status).toBe(200);
       const page = historyPageSchema.parse(reply.body.data);
       pages.push(page.messages.length);
       seen.push(...page.messages.map((m) => m.content));
-      for (const m of page.messages) expect(m.metadata).toMatchObject({ format: 'text', n: Number(m.content.slice(1)) });
+      for (const m of page.messages)
+        expect(m.metadata).toMatchObject({ format: 'text', n: Number(m.content.slice(1)) });
       expect(page.hasMore).toBe(page.nextCursor !== null);
       cursor = page.nextCursor;
     } while (cursor);
@@ -182,13 +220,37 @@ describe('history', () => {
 
 describe('market', () => {
   it('lists tasks, services and agents with paging and search', async () => {
-    await boss().post('/agent/me/tasks', { title: 'Translate a poem', description: 'zh → en', bounty: 3, category: 'writing' });
-    await boss().post('/agent/me/tasks', { title: 'Chart sales', description: 'csv', bounty: '7.5', category: 'data_analysis' });
-    await worker().post('/agent/me/services', { title: 'Summarise', description: 'any text', category: 'writing', price: 2 });
+    await boss().post('/agent/me/tasks', {
+      title: 'Translate a poem',
+      description: 'zh → en',
+      bounty: 3,
+      category: 'writing',
+    });
+    await boss().post('/agent/me/tasks', {
+      title: 'Chart sales',
+      description: 'csv',
+      bounty: '7.5',
+      category: 'data_analysis',
+    });
+    await worker().post('/agent/me/services', {
+      title: 'Summarise',
+      description: 'any text',
+      category: 'writing',
+      price: 2,
+    });
     const tasks = await worker().get('/market/tasks?category=writing');
-    expect(tasks.body.data).toMatchObject({ total: 1, page: 1, totalPages: 1, data: [{ title: 'Translate a poem', bounty: '3', publisherAgentName: 'Boss' }] });
+    expect(tasks.body.data).toMatchObject({
+      total: 1,
+      page: 1,
+      totalPages: 1,
+      data: [{ title: 'Translate a poem', bounty: '3', publisherAgentName: 'Boss' }],
+    });
     expect((await worker().get('/market/tasks?search=sales')).body.data.data[0].bounty).toBe('7.5');
-    expect((await worker().get('/market/services')).body.data.data[0]).toMatchObject({ title: 'Summarise', price: '2', providerAgentId: 2 });
+    expect((await worker().get('/market/services')).body.data.data[0]).toMatchObject({
+      title: 'Summarise',
+      price: '2',
+      providerAgentId: 2,
+    });
     const agents = await worker().get('/market/agents?limit=2');
     expect(agents.body.data).toMatchObject({ total: 3, limit: 2, totalPages: 2 });
     expect(JSON.stringify(agents.body)).not.toMatch(/cl_/);

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { MAX_FRAME_BYTES } from '../src/protocol/frames.js';
 import { startPlatform, type Platform } from '../src/platform/index.js';
 import { waitFor } from './helpers/wait.js';
-import { connect, rest, threeAgents, upgradeStatus, type TestClient } from './platform-helpers.js';
+import { connect, rest, threeAgents, upgradeStatus, type TestClient, type Json } from './platform-helpers.js';
 
 const nativeResponse = globalThis.Response;
 let platform: Platform;
@@ -52,7 +52,9 @@ describe('connecting', () => {
   });
 
   it('answers 404 for an upgrade anywhere but /ws', async () => {
-    expect(await upgradeStatus(platform.wsUrl.replace('/ws', '/socket'), { 'X-API-Key': 'cl_worker' })).toBe(404);
+    expect(await upgradeStatus(platform.wsUrl.replace('/ws', '/socket'), { 'X-API-Key': 'cl_worker' })).toBe(
+      404,
+    );
   });
 });
 
@@ -66,7 +68,11 @@ describe('chat', () => {
       messageId: 'msg_4a1c1c7e-9a6b-4d51-8a4e-0a6f0f3b1a11',
       timestamp: '2026-04-12T10:00:00Z',
       content: 'Please summarise the report',
-      metadata: { format: 'text', language: 'en', attachments: [{ type: 'file', url: 'https://x/a.csv', name: 'a.csv', size: 1024 }] },
+      metadata: {
+        format: 'text',
+        language: 'en',
+        attachments: [{ type: 'file', url: 'https://x/a.csv', name: 'a.csv', size: 1024 }],
+      },
     };
     boss.send(frame);
     expect(await worker.next((f) => f.type === 'message')).toEqual(frame);
@@ -80,8 +86,16 @@ describe('chat', () => {
     expect(worker.frames.filter((f) => f.type === 'message')).toHaveLength(1);
 
     const history = await rest(platform.url, 'cl_worker').get('/agent/me/employments/123/messages');
-    expect(history.body.data.messages.map((m: any) => m.content)).toEqual(['Done: it says yes.', 'Please summarise the report']);
-    expect(history.body.data.messages[1]).toMatchObject({ senderAgentId: 1, receiverAgentId: 2, messageId: frame.messageId, metadata: frame.metadata });
+    expect(history.body.data.messages.map((m: Json) => m.content)).toEqual([
+      'Done: it says yes.',
+      'Please summarise the report',
+    ]);
+    expect(history.body.data.messages[1]).toMatchObject({
+      senderAgentId: 1,
+      receiverAgentId: 2,
+      messageId: frame.messageId,
+      metadata: frame.metadata,
+    });
   });
 
   it('delivers to every socket of the receiving agent', async () => {
@@ -103,7 +117,10 @@ describe('chat', () => {
     await worker.next((f) => f.content === 'now you are here');
     expect(worker.frames.map((f) => f.content)).toEqual(['now you are here']);
     const history = await rest(platform.url, 'cl_worker').get('/agent/me/employments/123/messages');
-    expect(history.body.data.messages.find((m: any) => m.messageId === 'msg_away')).toMatchObject({ readAt: null, content: 'while you were away' });
+    expect(history.body.data.messages.find((m: Json) => m.messageId === 'msg_away')).toMatchObject({
+      readAt: null,
+      content: 'while you were away',
+    });
   });
 
   it('stores and delivers a resent messageId only once', async () => {
@@ -121,16 +138,35 @@ describe('chat', () => {
   it('lets a test act as the other party without a socket: sendMessage and POST /dev/messages', async () => {
     const worker = await open('cl_worker');
     platform.sendMessage({ employmentId: 123, content: 'in-process', metadata: { format: 'markdown' } });
-    expect(await worker.next()).toMatchObject({ type: 'message', employmentId: 123, content: 'in-process', metadata: { format: 'markdown' } });
-    const posted = await rest(platform.url).post('/dev/messages', { employmentId: 123, content: 'over http' });
+    expect(await worker.next()).toMatchObject({
+      type: 'message',
+      employmentId: 123,
+      content: 'in-process',
+      metadata: { format: 'markdown' },
+    });
+    const posted = await rest(platform.url).post('/dev/messages', {
+      employmentId: 123,
+      content: 'over http',
+    });
     expect(posted.status).toBe(201);
     expect(posted.body.data).toMatchObject({ senderAgentId: 1, receiverAgentId: 2, content: 'over http' });
-    expect(await worker.next()).toMatchObject({ content: 'over http', messageId: posted.body.data.messageId });
+    expect(await worker.next()).toMatchObject({
+      content: 'over http',
+      messageId: posted.body.data.messageId,
+    });
 
     const boss = await open('cl_boss');
-    await rest(platform.url).post('/dev/messages', { employmentId: 123, content: 'from the worker', from: 2 });
+    await rest(platform.url).post('/dev/messages', {
+      employmentId: 123,
+      content: 'from the worker',
+      from: 2,
+    });
     expect(await boss.next()).toMatchObject({ content: 'from the worker' });
-    const stranger = await rest(platform.url).post('/dev/messages', { employmentId: 123, content: 'x', from: 3 });
+    const stranger = await rest(platform.url).post('/dev/messages', {
+      employmentId: 123,
+      content: 'x',
+      from: 3,
+    });
     expect(stranger.status).toBe(400);
     expect(stranger.body.error.code).toBe('VALIDATION_ERROR');
   });
@@ -149,11 +185,23 @@ describe('read receipts', () => {
   it('a read frame marks messages read up to the given one and sends a receipt to the other party', async () => {
     const boss = await open('cl_boss');
     const worker = await open('cl_worker');
-    for (const id of ['msg_r1', 'msg_r2', 'msg_r3']) boss.send({ type: 'message', employmentId: 123, messageId: id, content: id });
+    for (const id of ['msg_r1', 'msg_r2', 'msg_r3'])
+      boss.send({ type: 'message', employmentId: 123, messageId: id, content: id });
     await worker.next((f) => f.messageId === 'msg_r3');
-    worker.send({ type: 'read', employmentId: 123, messageId: 'msg_r2', lastReadMessageId: 'msg_r2', timestamp: '2026-04-12T10:00:00Z' });
+    worker.send({
+      type: 'read',
+      employmentId: 123,
+      messageId: 'msg_r2',
+      lastReadMessageId: 'msg_r2',
+      timestamp: '2026-04-12T10:00:00Z',
+    });
     const receipt = await boss.next((f) => f.type === 'read');
-    expect(receipt).toMatchObject({ type: 'read', employmentId: 123, messageId: 'msg_r2', lastReadMessageId: 'msg_r2' });
+    expect(receipt).toMatchObject({
+      type: 'read',
+      employmentId: 123,
+      messageId: 'msg_r2',
+      lastReadMessageId: 'msg_r2',
+    });
     const byId = new Map([...platform.state.messages.values()].map((m) => [m.messageId, m]));
     expect(byId.get('msg_r1')!.readAt).not.toBeNull();
     expect(byId.get('msg_r2')!.readAt).not.toBeNull();
@@ -163,13 +211,21 @@ describe('read receipts', () => {
 
   it('POST …/messages/read returns the unread count and sends the receipt too', async () => {
     const boss = await open('cl_boss');
-    for (const id of ['msg_a', 'msg_b', 'msg_c']) platform.sendMessage({ employmentId: 123, content: id, from: 1 });
+    for (const id of ['msg_a', 'msg_b', 'msg_c'])
+      platform.sendMessage({ employmentId: 123, content: id, from: 1 });
     const ids = [...platform.state.messages.values()].map((m) => m.messageId);
-    const result = await rest(platform.url, 'cl_worker').post('/agent/me/employments/123/messages/read', { lastReadMessageId: ids[0] });
+    const result = await rest(platform.url, 'cl_worker').post('/agent/me/employments/123/messages/read', {
+      lastReadMessageId: ids[0],
+    });
     expect(result.status).toBe(200);
     expect(result.body.data).toEqual({ unreadCount: 2 });
-    expect(await boss.next((f) => f.type === 'read')).toMatchObject({ employmentId: 123, lastReadMessageId: ids[0] });
-    const all = await rest(platform.url, 'cl_worker').post('/agent/me/employments/123/messages/read', { lastReadMessageId: ids[2] });
+    expect(await boss.next((f) => f.type === 'read')).toMatchObject({
+      employmentId: 123,
+      lastReadMessageId: ids[0],
+    });
+    const all = await rest(platform.url, 'cl_worker').post('/agent/me/employments/123/messages/read', {
+      lastReadMessageId: ids[2],
+    });
     expect(all.body.data).toEqual({ unreadCount: 0 });
   });
 });
@@ -179,7 +235,10 @@ describe('error frames', () => {
     const rival = await open('cl_rival');
     rival.send({ type: 'message', employmentId: 124, messageId: 'msg_refused', content: 'hello?' });
     const error = await rival.next((f) => f.type === 'error');
-    expect(error).toMatchObject({ code: 'EMPLOYMENT_NOT_ACTIVE', details: { messageId: 'msg_refused', employmentId: 124 } });
+    expect(error).toMatchObject({
+      code: 'EMPLOYMENT_NOT_ACTIVE',
+      details: { messageId: 'msg_refused', employmentId: 124 },
+    });
     expect(error.message).toMatch(/terminated, not active/);
     expect([...platform.state.messages.values()]).toHaveLength(0);
   });
@@ -187,9 +246,17 @@ describe('error frames', () => {
   it('NOT_FOUND for an unknown employment, or one the agent is not a party of', async () => {
     const rival = await open('cl_rival');
     rival.send({ type: 'message', employmentId: 999, messageId: 'msg_nowhere', content: 'x' });
-    expect(await rival.next()).toMatchObject({ type: 'error', code: 'NOT_FOUND', details: { messageId: 'msg_nowhere' } });
+    expect(await rival.next()).toMatchObject({
+      type: 'error',
+      code: 'NOT_FOUND',
+      details: { messageId: 'msg_nowhere' },
+    });
     rival.send({ type: 'message', employmentId: 123, messageId: 'msg_not_mine', content: 'x' });
-    expect(await rival.next()).toMatchObject({ type: 'error', code: 'NOT_FOUND', details: { messageId: 'msg_not_mine' } });
+    expect(await rival.next()).toMatchObject({
+      type: 'error',
+      code: 'NOT_FOUND',
+      details: { messageId: 'msg_not_mine' },
+    });
     rival.send({ type: 'read', employmentId: 124, lastReadMessageId: 'msg_unknown' });
     expect(await rival.next()).toMatchObject({ type: 'error', code: 'NOT_FOUND' });
   });
@@ -207,7 +274,15 @@ describe('error frames', () => {
       ['{"type":"message","employmentId":"123","content":"x","messageId":"msg_bad_id"}', 'invalid'],
       ['{"type":"message","employmentId":123}', 'invalid'],
       ['{"type":"read"}', 'invalid'],
-      [JSON.stringify({ type: 'message', employmentId: 123, messageId: 'msg_huge', content: 'x'.repeat(MAX_FRAME_BYTES) }), 'too-large'],
+      [
+        JSON.stringify({
+          type: 'message',
+          employmentId: 123,
+          messageId: 'msg_huge',
+          content: 'x'.repeat(MAX_FRAME_BYTES),
+        }),
+        'too-large',
+      ],
     ];
     for (const [frame, reason] of bad) {
       worker.send(frame);
@@ -219,7 +294,10 @@ describe('error frames', () => {
     expect(worker.frames.find((f) => f.details?.messageId === 'msg_bad_id')).toBeDefined();
 
     worker.ws.send(Buffer.from([1, 2, 3]), { binary: true });
-    expect(await worker.next((f) => f.type === 'error')).toMatchObject({ code: 'INVALID_FRAME', details: { reason: 'binary' } });
+    expect(await worker.next((f) => f.type === 'error')).toMatchObject({
+      code: 'INVALID_FRAME',
+      details: { reason: 'binary' },
+    });
     worker.send({ type: 'read', employmentId: 123 });
     expect(await worker.next((f) => f.type === 'error')).toMatchObject({ code: 'INVALID_FRAME' });
 

@@ -1,6 +1,13 @@
 /** The protocol contract: the exact frames and bodies of PROTOCOL.md decode; malformed ones are rejected with a reason. */
 import { describe, expect, it } from 'vitest';
-import { EVENT_NAMES, NOTIFICATIONS, closestEventName, notificationEventName, toEvent, wireNotification } from '../src/protocol/events.js';
+import {
+  EVENT_NAMES,
+  NOTIFICATIONS,
+  closestEventName,
+  notificationEventName,
+  toEvent,
+  wireNotification,
+} from '../src/protocol/events.js';
 import {
   MAX_FRAME_BYTES,
   classifyError,
@@ -29,8 +36,10 @@ const MESSAGE = `{ "type": "message", "employmentId": 123, "messageId": "msg_4a1
     { "type": "file", "url": "https://example.com/a.csv", "name": "a.csv", "size": 1024 } ] } }`;
 const NOTIFICATION = `{ "type": "notification", "domain": "task", "event": "task_application_accepted",
   "messageId": "msg_1", "timestamp": "2026-04-12T10:00:00Z", "data": { "taskTitle": "Translate", "publisherAgentName": "Boss" } }`;
-const READ = '{ "type": "read", "employmentId": 123, "messageId": "msg_1", "lastReadMessageId": "msg_1", "timestamp": "2026-04-12T10:00:00Z" }';
-const ERROR = '{ "type": "error", "code": "EMPLOYMENT_NOT_ACTIVE", "message": "employment not active", "details": { "messageId": "msg_1" } }';
+const READ =
+  '{ "type": "read", "employmentId": 123, "messageId": "msg_1", "lastReadMessageId": "msg_1", "timestamp": "2026-04-12T10:00:00Z" }';
+const ERROR =
+  '{ "type": "error", "code": "EMPLOYMENT_NOT_ACTIVE", "message": "employment not active", "details": { "messageId": "msg_1" } }';
 const PING = '{ "type": "ping", "timestamp": "2026-04-12T10:00:00Z" }';
 const PONG = '{ "type": "pong", "timestamp": "2026-04-12T10:00:00Z" }';
 
@@ -49,11 +58,15 @@ describe('server frames (platform → agent)', () => {
   });
 
   it('keeps unknown keys, unknown domains and events, and numeric heartbeat timestamps', () => {
-    const decoded = decodeServerFrame('{"type":"notification","domain":"wallet","event":"topped_up","data":{"amount":"5"},"extra":1}');
+    const decoded = decodeServerFrame(
+      '{"type":"notification","domain":"wallet","event":"topped_up","data":{"amount":"5"},"extra":1}',
+    );
     expect(decoded).toMatchObject({ ok: true, frame: { extra: 1, data: { amount: '5' } } });
     if (decoded.ok) expect(toEvent(decoded.frame)).toMatchObject({ name: 'notification' });
     expect(decodeServerFrame('{"type":"ping","timestamp":1712916000000}').ok).toBe(true);
-    expect(decodeServerFrame('{"type":"notification","domain":"task","event":"task_completed"}')).toMatchObject({ ok: true, frame: { data: {} } });
+    expect(
+      decodeServerFrame('{"type":"notification","domain":"task","event":"task_completed"}'),
+    ).toMatchObject({ ok: true, frame: { data: {} } });
   });
 
   it.each([
@@ -66,7 +79,10 @@ describe('server frames (platform → agent)', () => {
     ['{"type":"message","employmentId":"123","messageId":"m","timestamp":"t","content":"x"}', 'invalid'],
     ['{"type":"message","employmentId":-1,"messageId":"m","timestamp":"t","content":"x"}', 'invalid'],
     ['{"type":"message","employmentId":1,"timestamp":"t","content":"x"}', 'invalid'],
-    ['{"type":"message","employmentId":1,"messageId":"m","timestamp":"t","content":"x","metadata":{"attachments":[{"name":"no url"}]}}', 'invalid'],
+    [
+      '{"type":"message","employmentId":1,"messageId":"m","timestamp":"t","content":"x","metadata":{"attachments":[{"name":"no url"}]}}',
+      'invalid',
+    ],
     ['{"type":"notification","event":"x"}', 'invalid'],
     ['{"type":"error","message":"no code"}', 'invalid'],
     ['{"type":"read"}', 'invalid'],
@@ -77,7 +93,13 @@ describe('server frames (platform → agent)', () => {
   });
 
   it('rejects a frame over MAX_FRAME_BYTES without parsing it', () => {
-    const raw = JSON.stringify({ type: 'message', employmentId: 1, messageId: 'm', timestamp: 't', content: 'x'.repeat(MAX_FRAME_BYTES) });
+    const raw = JSON.stringify({
+      type: 'message',
+      employmentId: 1,
+      messageId: 'm',
+      timestamp: 't',
+      content: 'x'.repeat(MAX_FRAME_BYTES),
+    });
     expect(decodeServerFrame(raw)).toMatchObject({ ok: false, reason: 'too-large' });
     expect(decodeServerFrame(Buffer.from(raw))).toMatchObject({ ok: false, reason: 'too-large' });
   });
@@ -91,17 +113,26 @@ describe('client frames (agent → platform)', () => {
   });
 
   it('rejects frames only the platform sends, binary frames, and bad ones, keeping the messageId', () => {
-    expect(decodeClientFrame(NOTIFICATION)).toMatchObject({ ok: false, reason: 'unknown-type', messageId: 'msg_1' });
+    expect(decodeClientFrame(NOTIFICATION)).toMatchObject({
+      ok: false,
+      reason: 'unknown-type',
+      messageId: 'msg_1',
+    });
     expect(decodeClientFrame(ERROR)).toMatchObject({ ok: false, reason: 'unknown-type' });
     expect(decodeClientFrame(Buffer.from(PING), true)).toMatchObject({ ok: false, reason: 'binary' });
-    expect(decodeClientFrame('{"type":"message","employmentId":"1","messageId":"msg_x","content":"x"}')).toMatchObject({
+    expect(
+      decodeClientFrame('{"type":"message","employmentId":"1","messageId":"msg_x","content":"x"}'),
+    ).toMatchObject({
       ok: false,
       reason: 'invalid',
       messageId: 'msg_x',
       detail: expect.stringContaining('employmentId'),
     });
     expect(decodeClientFrame('nope')).toMatchObject({ ok: false, reason: 'not-json' });
-    expect(decodeClientFrame('x'.repeat(MAX_FRAME_BYTES + 1))).toMatchObject({ ok: false, reason: 'too-large' });
+    expect(decodeClientFrame('x'.repeat(MAX_FRAME_BYTES + 1))).toMatchObject({
+      ok: false,
+      reason: 'too-large',
+    });
     expect(clientFrameSchema.safeParse({ type: 'read', employmentId: 1.5 }).success).toBe(false);
   });
 });
@@ -111,16 +142,25 @@ describe('events', () => {
     for (const [name, def] of Object.entries(NOTIFICATIONS)) {
       expect(notificationEventName(def.domain, def.event)).toBe(name);
       expect(notificationEventName('', def.event)).toBe(name);
-      expect(wireNotification(name as keyof typeof NOTIFICATIONS)).toEqual({ domain: def.domain, event: def.event });
+      expect(wireNotification(name as keyof typeof NOTIFICATIONS)).toEqual({
+        domain: def.domain,
+        event: def.event,
+      });
     }
     expect(EVENT_NAMES).toContain('message');
     expect(closestEventName('mesage')).toBe('message');
   });
 
   it('routes a known notification with surprising data to its handler anyway', () => {
-    const decoded = decodeServerFrame('{"type":"notification","domain":"service_invocation","event":"service_invoked","data":{"price":{"odd":true}}}');
+    const decoded = decodeServerFrame(
+      '{"type":"notification","domain":"service_invocation","event":"service_invoked","data":{"price":{"odd":true}}}',
+    );
     expect(decoded.ok).toBe(true);
-    if (decoded.ok) expect(toEvent(decoded.frame)).toMatchObject({ name: 'service-invoked', event: { data: { price: { odd: true } } } });
+    if (decoded.ok)
+      expect(toEvent(decoded.frame)).toMatchObject({
+        name: 'service-invoked',
+        event: { data: { price: { odd: true } } },
+      });
   });
 
   it('classifies error frames by code or by message text', () => {
@@ -131,7 +171,9 @@ describe('events', () => {
   });
 
   it('fills messageId and timestamp the way the public client does', () => {
-    expect(newMessageId()).toMatch(/^msg_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(newMessageId()).toMatch(
+      /^msg_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
     expect(rfc3339(new Date('2026-04-12T10:00:00.123Z'))).toBe('2026-04-12T10:00:00Z');
   });
 });
@@ -139,17 +181,34 @@ describe('events', () => {
 describe('REST', () => {
   it('parses both envelopes', () => {
     expect(envelopeSchema.safeParse({ success: true, data: { id: 1 }, traceId: 't' }).success).toBe(true);
-    expect(envelopeSchema.safeParse({ success: false, error: { code: 'NOT_FOUND', message: 'x', details: { a: 1 } } }).success).toBe(true);
+    expect(
+      envelopeSchema.safeParse({
+        success: false,
+        error: { code: 'NOT_FOUND', message: 'x', details: { a: 1 } },
+      }).success,
+    ).toBe(true);
     expect(envelopeSchema.safeParse({ success: false, error: { message: 'no code' } }).success).toBe(false);
   });
 
   it('validates bodies: decimal numbers (or decimal strings) for amounts, objects for input', () => {
-    expect(createEmploymentBodySchema.parse({ employeeAgentId: 2, salary: 10 })).toMatchObject({ employeeAgentId: 2, salary: 10 });
+    expect(createEmploymentBodySchema.parse({ employeeAgentId: 2, salary: 10 })).toMatchObject({
+      employeeAgentId: 2,
+      salary: 10,
+    });
     expect(createEmploymentBodySchema.safeParse({ employeeAgentId: 2, salary: '10.5' }).success).toBe(true);
     expect(createEmploymentBodySchema.safeParse({ employeeAgentId: 2, salary: 'ten' }).success).toBe(false);
-    expect(invokeServiceBodySchema.safeParse({ serviceId: 1, input: { text: 'hi' }, maxPrice: 2, idempotencyKey: 'k' }).success).toBe(true);
+    expect(
+      invokeServiceBodySchema.safeParse({
+        serviceId: 1,
+        input: { text: 'hi' },
+        maxPrice: 2,
+        idempotencyKey: 'k',
+      }).success,
+    ).toBe(true);
     expect(invokeServiceBodySchema.safeParse({ serviceId: 1, input: 'hi' }).success).toBe(false);
-    expect(submitInvocationBodySchema.safeParse({ status: 'completed', output: { a: 1 } }).success).toBe(true);
+    expect(submitInvocationBodySchema.safeParse({ status: 'completed', output: { a: 1 } }).success).toBe(
+      true,
+    );
     expect(submitInvocationBodySchema.safeParse({ status: 'timeout' }).success).toBe(false);
   });
 
@@ -161,7 +220,20 @@ describe('REST', () => {
 
   it('parses a history page with metadata and nulls', () => {
     const page = {
-      messages: [{ id: 1, employmentId: 1, senderAgentId: 1, receiverAgentId: 2, type: 'text', content: 'x', messageId: 'msg_1', metadata: null, readAt: null, createdAt: 't' }],
+      messages: [
+        {
+          id: 1,
+          employmentId: 1,
+          senderAgentId: 1,
+          receiverAgentId: 2,
+          type: 'text',
+          content: 'x',
+          messageId: 'msg_1',
+          metadata: null,
+          readAt: null,
+          createdAt: 't',
+        },
+      ],
       hasMore: false,
       nextCursor: null,
     };

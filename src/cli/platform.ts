@@ -24,7 +24,10 @@ export function registerPlatform(program: Command): void {
     .description('Run the embedded Claw4Claw platform: REST (/openapi/v1) and WebSocket (/ws) on one port.')
     .option('-p, --port <n>', 'port to listen on; 0 picks a free one', parsePort, DEFAULT_PLATFORM_PORT)
     .option('-H, --host <host>', 'interface to bind', '127.0.0.1')
-    .option('--seed <file>', 'seed JSON with agents, employments (and optional services, tasks); default: the built-in world')
+    .option(
+      '--seed <file>',
+      'seed JSON with agents, employments (and optional services, tasks); default: the built-in world',
+    )
     .option('--data <file>', 'keep the state in this file across restarts (atomic writes)')
     .option('--faults', 'enable the fault switches (POST /dev/faults)')
     .option('--verbose', 'log connections and requests to stderr')
@@ -35,7 +38,8 @@ export function registerPlatform(program: Command): void {
 
 function parsePort(value: string): number {
   const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65_535) throw new InvalidArgumentError('expected a port number from 0 to 65535.');
+  if (!/^\d+$/.test(value) || port > 65_535)
+    throw new InvalidArgumentError('expected a port number from 0 to 65535.');
   return port;
 }
 
@@ -45,7 +49,10 @@ async function runPlatform(options: PlatformCommandOptions): Promise<void> {
     import('../log.js'),
     import('pino'),
   ]);
-  const logger = createLogger({ level: options.verbose ? 'debug' : 'warn', destination: pino.destination({ dest: 2, sync: true }) });
+  const logger = createLogger({
+    level: options.verbose ? 'debug' : 'warn',
+    destination: pino.destination({ dest: 2, sync: true }),
+  });
   const platform = await startPlatform({
     port: options.port,
     host: options.host,
@@ -65,16 +72,25 @@ async function runPlatform(options: PlatformCommandOptions): Promise<void> {
     `  Employment  #${world.employmentId} (${state.employments.get(world.employmentId)?.status ?? 'unknown'})`,
   ];
   for (const agent of state.agents.values()) {
-    if (agent.id !== world.employer.id && agent.id !== world.agent.id) lines.push(`  Agent       #${agent.id} ${agent.name}  token ${agent.token}`);
+    if (agent.id !== world.employer.id && agent.id !== world.agent.id)
+      lines.push(`  Agent       #${agent.id} ${agent.name}  token ${agent.token}`);
   }
   for (const employment of state.employments.values()) {
     if (employment.id !== world.employmentId) {
-      lines.push(`  Employment  #${employment.id} (${employment.status}) employer #${employment.employerAgentId} → employee #${employment.employeeAgentId}`);
+      lines.push(
+        `  Employment  #${employment.id} (${employment.status}) employer #${employment.employerAgentId} → employee #${employment.employeeAgentId}`,
+      );
     }
   }
   if (options.data) lines.push(`  Data        ${options.data}`);
-  lines.push(`  Faults      ${options.faults ? 'enabled (POST /dev/faults)' : 'disabled (start with --faults to enable)'}`);
-  lines.push('', `Connect your agent:  C4C_API_ENDPOINT=${platform.url} C4C_API_TOKEN=${world.agent.token}`, 'Press Ctrl-C to stop.');
+  lines.push(
+    `  Faults      ${options.faults ? 'enabled (POST /dev/faults)' : 'disabled (start with --faults to enable)'}`,
+  );
+  lines.push(
+    '',
+    `Connect your agent:  C4C_API_ENDPOINT=${platform.url} C4C_API_TOKEN=${world.agent.token}`,
+    'Press Ctrl-C to stop.',
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
 
   await new Promise<void>((resolve) => {

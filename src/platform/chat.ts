@@ -46,7 +46,11 @@ export class Chat {
         409,
         'EMPLOYMENT_NOT_ACTIVE',
         `employment ${employment.id} is ${employment.status}, not active; messages can only be sent in an active employment`,
-        { employmentId: employment.id, status: employment.status, ...(input.messageId ? { messageId: input.messageId } : {}) },
+        {
+          employmentId: employment.id,
+          status: employment.status,
+          ...(input.messageId ? { messageId: input.messageId } : {}),
+        },
       );
     }
     if (input.messageId) {
@@ -54,7 +58,10 @@ export class Chat {
       if (existing) return { message: existing, duplicate: true, delivered: 0 };
     }
     const now = rfc3339();
-    const receiverAgentId = employment.employerAgentId === input.senderAgentId ? employment.employeeAgentId : employment.employerAgentId;
+    const receiverAgentId =
+      employment.employerAgentId === input.senderAgentId
+        ? employment.employeeAgentId
+        : employment.employerAgentId;
     const message: MessageRecord = {
       id: this.state.nextId('messages'),
       employmentId: employment.id,
@@ -90,7 +97,10 @@ export class Chat {
     const employment = this.employmentFor(readerAgentId, employmentId);
     const target = this.state.messageByMessageId(employment.id, lastReadMessageId);
     if (!target) {
-      throw notFound(`message ${lastReadMessageId} in employment ${employment.id}`, { employmentId: employment.id, messageId: lastReadMessageId });
+      throw notFound(`message ${lastReadMessageId} in employment ${employment.id}`, {
+        employmentId: employment.id,
+        messageId: lastReadMessageId,
+      });
     }
     const now = rfc3339();
     let changed = false;
@@ -111,7 +121,8 @@ export class Chat {
       changed = true;
     }
     if (changed) this.state.changed();
-    const other = employment.employerAgentId === readerAgentId ? employment.employeeAgentId : employment.employerAgentId;
+    const other =
+      employment.employerAgentId === readerAgentId ? employment.employeeAgentId : employment.employerAgentId;
     const receipt: ReadFrame = {
       type: 'read',
       employmentId: employment.id,

@@ -27,7 +27,17 @@ export const MALFORMED_FRAMES: readonly { kind: string; frame: () => string }[] 
   { kind: 'unknown-type', frame: () => JSON.stringify({ type: 'mystery', messageId: 'msg_malformed' }) },
   { kind: 'invalid', frame: () => JSON.stringify({ type: 'message', employmentId: 'one', content: 42 }) },
   { kind: 'invalid', frame: () => JSON.stringify({ type: 'notification', data: 'not an object' }) },
-  { kind: 'too-large', frame: () => JSON.stringify({ type: 'message', employmentId: 1, messageId: 'msg_big', timestamp: '', content: 'x'.repeat(1024 * 1024 + 16) }) },
+  {
+    kind: 'too-large',
+    frame: () =>
+      JSON.stringify({
+        type: 'message',
+        employmentId: 1,
+        messageId: 'msg_big',
+        timestamp: '',
+        content: 'x'.repeat(1024 * 1024 + 16),
+      }),
+  },
 ];
 
 /** What the rest of the platform asks the switches. */
@@ -72,7 +82,10 @@ export class FaultState {
 export function createFaultSwitches(enabled: boolean, state: FaultState, hub: Hub): FaultSwitches {
   const guard = () => {
     if (!enabled) {
-      throw new C4cError('E_CONFIG', 'fault switches are disabled; start the platform with faults: true (CLI: --faults)');
+      throw new C4cError(
+        'E_CONFIG',
+        'fault switches are disabled; start the platform with faults: true (CLI: --faults)',
+      );
     }
   };
   const count = (name: string, value: number, min: number) => {

@@ -30,7 +30,13 @@ import { FileStore, readSnapshot } from './store-file.js';
 import { defaultSeed, type World } from './world.js';
 import { attachWebSocket } from './ws.js';
 
-export { DEFAULT_AGENT, DEFAULT_EMPLOYER, DEFAULT_EMPLOYMENT, DEFAULT_SERVICE, defaultSeed } from './world.js';
+export {
+  DEFAULT_AGENT,
+  DEFAULT_EMPLOYER,
+  DEFAULT_EMPLOYMENT,
+  DEFAULT_SERVICE,
+  defaultSeed,
+} from './world.js';
 export type { World } from './world.js';
 export { seedSchema, loadSeed, validateSeed } from './seed.js';
 export type { Seed, SeedInput } from './seed.js';
@@ -81,11 +87,20 @@ export interface Platform {
     connectedAgents(): number[];
   };
   /** Sends a message as a party of an employment (the employer unless `from`), no socket needed. */
-  sendMessage(input: { employmentId: number; content: string; from?: number; metadata?: Record<string, unknown> }): MessageRecord;
+  sendMessage(input: {
+    employmentId: number;
+    content: string;
+    from?: number;
+    metadata?: Record<string, unknown>;
+  }): MessageRecord;
   /** Sends a raw frame (object → JSON, string → as is) to every socket of an agent; returns how many. */
   push(agentId: number, frame: object | string): number;
   /** Pushes a notification built from its event name, as the platform would. */
-  notify<N extends NotificationEventName>(agentId: number, name: N, data: NotificationOf<N>['data']): NotificationFrame;
+  notify<N extends NotificationEventName>(
+    agentId: number,
+    name: N,
+    data: NotificationOf<N>['data'],
+  ): NotificationFrame;
   /** Ends an active employment as completed (notifies `employment_completed`). */
   completeEmployment(employmentId: number): void;
   /** Times out a pending invocation (notifies `invocation_timeout` to both parties). */
@@ -103,7 +118,10 @@ export interface Platform {
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
   const logger = options.logger ?? silentLogger();
   const host = options.host ?? '127.0.0.1';
-  const heartbeat = { interval: options.heartbeat?.interval ?? 30_000, timeout: options.heartbeat?.timeout ?? 60_000 };
+  const heartbeat = {
+    interval: options.heartbeat?.interval ?? 30_000,
+    timeout: options.heartbeat?.timeout ?? 60_000,
+  };
 
   const seed = await loadSeed(options.seed ?? defaultSeed());
   const saved = options.dataFile ? await readSnapshot(options.dataFile) : undefined;
@@ -126,7 +144,11 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   };
 
   const store = options.dataFile
-    ? new FileStore(options.dataFile, () => state.snapshot(), (error) => logger.error({ err: error, file: options.dataFile }, 'could not save the platform state'))
+    ? new FileStore(
+        options.dataFile,
+        () => state.snapshot(),
+        (error) => logger.error({ err: error, file: options.dataFile }, 'could not save the platform state'),
+      )
     : undefined;
   if (store) {
     state.onChange(() => store.schedule());
@@ -149,9 +171,13 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     await ws.close();
     await store?.close();
     const code = (error as NodeJS.ErrnoException).code;
-    throw new C4cError('E_CONFIG', `cannot listen on ${host}:${options.port ?? 0} (${code ?? (error as Error).message})${code === 'EADDRINUSE' ? '; choose another --port, or --port 0 for a free one' : ''}`, {
-      cause: error,
-    });
+    throw new C4cError(
+      'E_CONFIG',
+      `cannot listen on ${host}:${options.port ?? 0} (${code ?? (error as Error).message})${code === 'EADDRINUSE' ? '; choose another --port, or --port 0 for a free one' : ''}`,
+      {
+        cause: error,
+      },
+    );
   }
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
@@ -207,12 +233,24 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
 
 /** The parties of the seed's first employment (or, from a data file, the lowest-numbered one). */
 function worldOf(state: State, employmentId: number | undefined): World {
-  const employment = employmentId !== undefined ? state.employments.get(employmentId) : [...state.employments.values()].sort((a, b) => a.id - b.id)[0];
-  if (!employment) throw new C4cError('E_SEED', 'the platform has no employment; a seed needs at least one (the first one is the world)');
+  const employment =
+    employmentId !== undefined
+      ? state.employments.get(employmentId)
+      : [...state.employments.values()].sort((a, b) => a.id - b.id)[0];
+  if (!employment)
+    throw new C4cError(
+      'E_SEED',
+      'the platform has no employment; a seed needs at least one (the first one is the world)',
+    );
   const party = (id: number) => {
     const agent = state.agents.get(id);
-    if (!agent) throw new C4cError('E_SEED', `employment ${employment.id} names agent ${id}, which does not exist`);
+    if (!agent)
+      throw new C4cError('E_SEED', `employment ${employment.id} names agent ${id}, which does not exist`);
     return { id: agent.id, name: agent.name, token: agent.token };
   };
-  return { employer: party(employment.employerAgentId), agent: party(employment.employeeAgentId), employmentId: employment.id };
+  return {
+    employer: party(employment.employerAgentId),
+    agent: party(employment.employeeAgentId),
+    employmentId: employment.id,
+  };
 }

@@ -9,7 +9,11 @@ import { wireNotification, type NotificationEventName, type NotificationOf } fro
 import type { PlatformEvents } from './events.js';
 import type { Hub } from './hub.js';
 
-export type Notify = <N extends NotificationEventName>(agentId: number, name: N, data: NotificationOf<N>['data']) => NotificationFrame;
+export type Notify = <N extends NotificationEventName>(
+  agentId: number,
+  name: N,
+  data: NotificationOf<N>['data'],
+) => NotificationFrame;
 
 export function createNotifier(hub: Hub, events: EventEmitter<PlatformEvents>): Notify {
   return (agentId, name, data) => {

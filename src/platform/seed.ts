@@ -11,7 +11,10 @@ import { State } from './state.js';
 
 const id = z.number().int().positive();
 const amount = z
-  .union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?$/, 'expected a decimal amount such as "10"')])
+  .union([
+    z.number().nonnegative(),
+    z.string().regex(/^\d+(\.\d+)?$/, 'expected a decimal amount such as "10"'),
+  ])
   .transform(String);
 
 const agentSeed = z.looseObject({
@@ -52,7 +55,9 @@ const taskSeed = z.looseObject({
 /** The seed format. `agents` and `employments` are required; the first employment is the world. */
 export const seedSchema = z.looseObject({
   agents: z.array(agentSeed).min(1, 'a seed needs at least one agent'),
-  employments: z.array(employmentSeed).min(1, 'a seed needs at least one employment (the first one is the world)'),
+  employments: z
+    .array(employmentSeed)
+    .min(1, 'a seed needs at least one employment (the first one is the world)'),
   services: z.array(serviceSeed).default([]),
   tasks: z.array(taskSeed).default([]),
 });
@@ -70,15 +75,22 @@ export async function loadSeed(seed: SeedInput | string): Promise<Seed> {
     try {
       text = await readFile(seed, 'utf8');
     } catch (error) {
-      throw new C4cError('E_SEED', `${where}: cannot read the seed file (${(error as Error).message}); check the --seed path`, {
-        cause: error,
-        details: { file: seed },
-      });
+      throw new C4cError(
+        'E_SEED',
+        `${where}: cannot read the seed file (${(error as Error).message}); check the --seed path`,
+        {
+          cause: error,
+          details: { file: seed },
+        },
+      );
     }
     try {
       raw = JSON.parse(text);
     } catch (error) {
-      throw new C4cError('E_SEED', `${where}: not valid JSON (${(error as Error).message})`, { cause: error, details: { file: seed } });
+      throw new C4cError('E_SEED', `${where}: not valid JSON (${(error as Error).message})`, {
+        cause: error,
+        details: { file: seed },
+      });
     }
   }
   return validateSeed(raw, where);
@@ -105,17 +117,24 @@ export function validateSeed(raw: unknown, where = 'seed'): Seed {
   const agentIds = new Map<number, number>();
   const tokens = new Map<string, number>();
   seed.agents.forEach((agent, i) => {
-    if (agentIds.has(agent.id)) fail(`agents[${i}].id`, `agent id ${agent.id} is already used by agents[${agentIds.get(agent.id)}]`);
-    if (tokens.has(agent.token)) fail(`agents[${i}].token`, `this token is already used by agents[${tokens.get(agent.token)}]; each agent needs its own`);
+    if (agentIds.has(agent.id))
+      fail(`agents[${i}].id`, `agent id ${agent.id} is already used by agents[${agentIds.get(agent.id)}]`);
+    if (tokens.has(agent.token))
+      fail(
+        `agents[${i}].token`,
+        `this token is already used by agents[${tokens.get(agent.token)}]; each agent needs its own`,
+      );
     agentIds.set(agent.id, i);
     tokens.set(agent.token, i);
   });
   const known = (key: string, agentId: number) => {
-    if (!agentIds.has(agentId)) fail(key, `no agent has id ${agentId} (agents: ${[...agentIds.keys()].join(', ')})`);
+    if (!agentIds.has(agentId))
+      fail(key, `no agent has id ${agentId} (agents: ${[...agentIds.keys()].join(', ')})`);
   };
   const employmentIds = new Set<number>();
   seed.employments.forEach((employment, i) => {
-    if (employmentIds.has(employment.id)) fail(`employments[${i}].id`, `employment id ${employment.id} is used twice`);
+    if (employmentIds.has(employment.id))
+      fail(`employments[${i}].id`, `employment id ${employment.id} is used twice`);
     employmentIds.add(employment.id);
     known(`employments[${i}].employerAgentId`, employment.employerAgentId);
     known(`employments[${i}].employeeAgentId`, employment.employeeAgentId);
@@ -198,7 +217,8 @@ export function stateFromSeed(seed: Seed, now = rfc3339()): State {
 
 function keyOf(path: readonly PropertyKey[]): string {
   let key = '';
-  for (const part of path) key += typeof part === 'number' ? `[${part}]` : key ? `.${String(part)}` : String(part);
+  for (const part of path)
+    key += typeof part === 'number' ? `[${part}]` : key ? `.${String(part)}` : String(part);
   return key;
 }
 

@@ -120,7 +120,16 @@ export interface InvocationRecord {
   completedAt: string | null;
 }
 
-const KINDS = ['agents', 'employments', 'messages', 'tasks', 'applications', 'submissions', 'services', 'invocations'] as const;
+const KINDS = [
+  'agents',
+  'employments',
+  'messages',
+  'tasks',
+  'applications',
+  'submissions',
+  'services',
+  'invocations',
+] as const;
 type Kind = (typeof KINDS)[number];
 
 /** What `--data` writes and reads back: every record, as JSON. */

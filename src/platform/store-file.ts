@@ -28,19 +28,28 @@ export async function readSnapshot(file: string): Promise<Snapshot | undefined> 
     text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new C4cError('E_CONFIG', `${file}: cannot read the data file (${(error as Error).message})`, { cause: error });
+    throw new C4cError('E_CONFIG', `${file}: cannot read the data file (${(error as Error).message})`, {
+      cause: error,
+    });
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new C4cError('E_CONFIG', `${file}: the data file is not valid JSON (${(error as Error).message}); move it away to start fresh`, {
-      cause: error,
-    });
+    throw new C4cError(
+      'E_CONFIG',
+      `${file}: the data file is not valid JSON (${(error as Error).message}); move it away to start fresh`,
+      {
+        cause: error,
+      },
+    );
   }
   const parsed = snapshotSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new C4cError('E_CONFIG', `${file}: not a c4c-runner platform data file (${z.prettifyError(parsed.error)}); move it away to start fresh`);
+    throw new C4cError(
+      'E_CONFIG',
+      `${file}: not a c4c-runner platform data file (${z.prettifyError(parsed.error)}); move it away to start fresh`,
+    );
   }
   return parsed.data as unknown as Snapshot;
 }

@@ -1,7 +1,17 @@
 /** How records look in REST responses (PROTOCOL.md's keys). Tokens never leave through here. */
-import type { AgentRecord, ApplicationRecord, EmploymentRecord, InvocationRecord, MessageRecord, ServiceRecord, State, TaskRecord } from './state.js';
+import type {
+  AgentRecord,
+  ApplicationRecord,
+  EmploymentRecord,
+  InvocationRecord,
+  MessageRecord,
+  ServiceRecord,
+  State,
+  TaskRecord,
+} from './state.js';
 
-const nameOf = (state: State, id: number | null) => (id === null ? null : (state.agents.get(id)?.name ?? null));
+const nameOf = (state: State, id: number | null) =>
+  id === null ? null : (state.agents.get(id)?.name ?? null);
 
 export function agentView(agent: AgentRecord) {
   return {

@@ -7,7 +7,13 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { PlatformError } from '../errors.js';
-import { decodeClientFrame, MAX_FRAME_BYTES, rfc3339, type ClientFrame, type ErrorFrame } from '../protocol/frames.js';
+import {
+  decodeClientFrame,
+  MAX_FRAME_BYTES,
+  rfc3339,
+  type ClientFrame,
+  type ErrorFrame,
+} from '../protocol/frames.js';
 import type { Core } from './core.js';
 import type { Client } from './hub.js';
 
@@ -30,7 +36,12 @@ export interface WsEndpoint {
 }
 
 export function attachWebSocket(server: Server, core: Core, heartbeat: HeartbeatOptions): WsEndpoint {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD, autoPong: false, clientTracking: true });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: WS_MAX_PAYLOAD,
+    autoPong: false,
+    clientTracking: true,
+  });
   const closing = new Set<Promise<void>>();
   let closed = false;
 
@@ -45,10 +56,16 @@ export function attachWebSocket(server: Server, core: Core, heartbeat: Heartbeat
     const headerToken = Array.isArray(header) ? header[0] : header;
     const queryToken = url.searchParams.get('api_key') ?? undefined;
     const agent =
-      (headerToken ? core.state.agentByToken(headerToken) : undefined) ?? (queryToken ? core.state.agentByToken(queryToken) : undefined);
+      (headerToken ? core.state.agentByToken(headerToken) : undefined) ??
+      (queryToken ? core.state.agentByToken(queryToken) : undefined);
     if (!agent) {
       core.events.emit('unauthorized', { via: headerToken ? 'header' : queryToken ? 'query' : 'none' });
-      return reject(socket, 401, 'UNAUTHORIZED', 'authentication failed: invalid API key (send it as X-API-Key or ?api_key=)');
+      return reject(
+        socket,
+        401,
+        'UNAUTHORIZED',
+        'authentication failed: invalid API key (send it as X-API-Key or ?api_key=)',
+      );
     }
     wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, agent.id));
   };
@@ -96,7 +113,10 @@ export function attachWebSocket(server: Server, core: Core, heartbeat: Heartbeat
       handle(client, frame);
     } catch (error) {
       if (error instanceof PlatformError) {
-        const details = { ...(error.details ?? {}), ...('messageId' in frame && frame.messageId ? { messageId: frame.messageId } : {}) };
+        const details = {
+          ...(error.details ?? {}),
+          ...('messageId' in frame && frame.messageId ? { messageId: frame.messageId } : {}),
+        };
         return sendError(client, error.platformCode, error.message, details);
       }
       core.logger.error({ err: error, agentId: client.agentId }, 'frame handling failed');
@@ -110,9 +130,14 @@ export function attachWebSocket(server: Server, core: Core, heartbeat: Heartbeat
         // Check the employment first, so a refused message says the most useful thing.
         core.chat.employmentFor(client.agentId, frame.employmentId);
         if (!core.faultState.allowMessage(client.agentId)) {
-          throw new PlatformError(429, 'RATE_LIMITED', `rate limit exceeded: at most ${core.faultState.limit} messages per second; slow down and resend`, {
-            details: { employmentId: frame.employmentId, limit: core.faultState.limit },
-          });
+          throw new PlatformError(
+            429,
+            'RATE_LIMITED',
+            `rate limit exceeded: at most ${core.faultState.limit} messages per second; slow down and resend`,
+            {
+              details: { employmentId: frame.employmentId, limit: core.faultState.limit },
+            },
+          );
         }
         core.chat.send({
           employmentId: frame.employmentId,
@@ -127,15 +152,21 @@ export function attachWebSocket(server: Server, core: Core, heartbeat: Heartbeat
       case 'read': {
         const last = frame.lastReadMessageId ?? frame.messageId;
         if (!last) {
-          throw new PlatformError(400, 'INVALID_FRAME', 'a read frame needs lastReadMessageId (or messageId): the last message you have read', {
-            details: { employmentId: frame.employmentId },
-          });
+          throw new PlatformError(
+            400,
+            'INVALID_FRAME',
+            'a read frame needs lastReadMessageId (or messageId): the last message you have read',
+            {
+              details: { employmentId: frame.employmentId },
+            },
+          );
         }
         core.chat.markRead(client.agentId, frame.employmentId, last);
         return;
       }
       case 'ping':
-        if (!core.faultState.pongsStopped()) send(client, { type: 'pong', timestamp: frame.timestamp ?? rfc3339() });
+        if (!core.faultState.pongsStopped())
+          send(client, { type: 'pong', timestamp: frame.timestamp ?? rfc3339() });
         return;
       case 'pong':
         return;
@@ -156,7 +187,10 @@ export function attachWebSocket(server: Server, core: Core, heartbeat: Heartbeat
     const now = Date.now();
     for (const client of core.hub.all()) {
       if (now - client.lastSeen > heartbeat.timeout) {
-        core.logger.debug({ agentId: client.agentId }, 'agent silent past the heartbeat timeout; dropping it');
+        core.logger.debug(
+          { agentId: client.agentId },
+          'agent silent past the heartbeat timeout; dropping it',
+        );
         client.ws.terminate();
       } else if (client.ws.readyState === client.ws.OPEN) {
         client.ws.ping();

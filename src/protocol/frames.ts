@@ -189,9 +189,14 @@ export type ClientDecodeResult =
 export function decodeClientFrame(raw: string | Buffer, isBinary = false): ClientDecodeResult {
   const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
   if (size > MAX_FRAME_BYTES) {
-    return { ok: false, reason: 'too-large', detail: `frame of ${size} bytes exceeds the limit of ${MAX_FRAME_BYTES} bytes` };
+    return {
+      ok: false,
+      reason: 'too-large',
+      detail: `frame of ${size} bytes exceeds the limit of ${MAX_FRAME_BYTES} bytes`,
+    };
   }
-  if (isBinary) return { ok: false, reason: 'binary', detail: 'binary frames are not supported; send JSON text frames' };
+  if (isBinary)
+    return { ok: false, reason: 'binary', detail: 'binary frames are not supported; send JSON text frames' };
   let value: unknown;
   try {
     value = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
@@ -214,7 +219,12 @@ export function decodeClientFrame(raw: string | Buffer, isBinary = false): Clien
   }
   const parsed = clientFrameSchema.safeParse(value);
   if (!parsed.success) {
-    return { ok: false, reason: 'invalid', detail: `invalid ${String(type)} frame: ${z.prettifyError(parsed.error)}`, ...messageId };
+    return {
+      ok: false,
+      reason: 'invalid',
+      detail: `invalid ${String(type)} frame: ${z.prettifyError(parsed.error)}`,
+      ...messageId,
+    };
   }
   return { ok: true, frame: parsed.data };
 }

@@ -27,7 +27,14 @@ export function createApp(core: Core): Hono<AppEnv> {
   app.get('/', (c) => ok(c, { name: 'c4c-runner embedded platform', rest: REST_BASE, ws: '/ws' }));
   app.get('/health', (c) => ok(c, { status: 'ok' }));
 
-  app.notFound((c) => fail(c, 404, 'NOT_FOUND', `no route for ${c.req.method} ${c.req.path}; REST calls live under ${REST_BASE}`));
+  app.notFound((c) =>
+    fail(
+      c,
+      404,
+      'NOT_FOUND',
+      `no route for ${c.req.method} ${c.req.path}; REST calls live under ${REST_BASE}`,
+    ),
+  );
   app.onError(errorHandler(core.logger));
   return app;
 }

@@ -24,26 +24,48 @@ const faultsBodySchema = z
     rateLimit: z.looseObject({ perSecond: z.number().int().nonnegative() }).nullable().optional(),
     malformed: z.number().int().nonnegative().optional(),
   })
-  .refine((v) => Object.keys(v).length > 0, 'give at least one of dropConnections, stopPongs, rateLimit, malformed');
+  .refine(
+    (v) => Object.keys(v).length > 0,
+    'give at least one of dropConnections, stopPongs, rateLimit, malformed',
+  );
 
 /** Sends a message as a party of an employment (the employer, unless `from` says otherwise). */
-export function sendAs(core: Core, input: { employmentId: number; content: string; from?: number | undefined; metadata?: Record<string, unknown> | undefined }) {
+export function sendAs(
+  core: Core,
+  input: {
+    employmentId: number;
+    content: string;
+    from?: number | undefined;
+    metadata?: Record<string, unknown> | undefined;
+  },
+) {
   const employment = core.state.employments.get(input.employmentId);
   if (!employment) throw notFound(`employment ${input.employmentId}`, { employmentId: input.employmentId });
   const from = input.from ?? employment.employerAgentId;
   if (from !== employment.employerAgentId && from !== employment.employeeAgentId) {
-    throw refuse(400, 'VALIDATION_ERROR', `"from": agent ${from} is not a party of employment ${employment.id} (employer ${employment.employerAgentId}, employee ${employment.employeeAgentId})`, {
-      field: 'from',
-    });
+    throw refuse(
+      400,
+      'VALIDATION_ERROR',
+      `"from": agent ${from} is not a party of employment ${employment.id} (employer ${employment.employerAgentId}, employee ${employment.employeeAgentId})`,
+      {
+        field: 'from',
+      },
+    );
   }
-  return core.chat.send({ employmentId: employment.id, senderAgentId: from, content: input.content, metadata: input.metadata ?? null }).message;
+  return core.chat.send({
+    employmentId: employment.id,
+    senderAgentId: from,
+    content: input.content,
+    metadata: input.metadata ?? null,
+  }).message;
 }
 
 /** Ends an active employment as completed; the employee gets `employment_completed`. */
 export function completeEmployment(core: Core, id: number) {
   const employment = core.state.employments.get(id);
   if (!employment) throw notFound(`employment ${id}`, { employmentId: id });
-  if (employment.status !== 'active') throw invalidState(`employment ${id} is ${employment.status}; only an active one can be completed`);
+  if (employment.status !== 'active')
+    throw invalidState(`employment ${id} is ${employment.status}; only an active one can be completed`);
   const now = rfc3339();
   employment.status = 'completed';
   employment.endTime = now;
@@ -60,11 +82,16 @@ export function completeEmployment(core: Core, id: number) {
 export function timeoutInvocation(core: Core, id: number) {
   const invocation = core.state.invocations.get(id);
   if (!invocation) throw notFound(`invocation ${id}`, { invocationId: id });
-  if (invocation.status !== 'pending') throw invalidState(`invocation ${id} is ${invocation.status}; only a pending one can time out`);
+  if (invocation.status !== 'pending')
+    throw invalidState(`invocation ${id} is ${invocation.status}; only a pending one can time out`);
   invocation.status = 'timeout';
   invocation.completedAt = rfc3339();
   core.state.changed();
-  const data = { invocationId: id, serviceId: invocation.serviceId, serviceTitle: core.state.services.get(invocation.serviceId)?.title ?? '' };
+  const data = {
+    invocationId: id,
+    serviceId: invocation.serviceId,
+    serviceTitle: core.state.services.get(invocation.serviceId)?.title ?? '',
+  };
   core.notify(invocation.providerAgentId, 'invocation-timeout', data);
   core.notify(invocation.callerAgentId, 'invocation-timeout', data);
   return { invocationId: id, status: invocation.status };
@@ -80,11 +107,18 @@ export function devRoutes(app: Hono<AppEnv>, core: Core): void {
   app.post('/dev/invocations/:id/timeout', (c) => ok(c, timeoutInvocation(core, idParam(c, 'id'))));
 
   // Counters a separate process (the dev e2e test, a benchmark) can read: sockets opened since start.
-  app.get('/dev/stats', (c) => ok(c, { connectionsOpened: core.hub.opened, connectedAgents: core.hub.connectedAgents() }));
+  app.get('/dev/stats', (c) =>
+    ok(c, { connectionsOpened: core.hub.opened, connectedAgents: core.hub.connectedAgents() }),
+  );
 
   app.post('/dev/faults', async (c) => {
     if (!core.faultsEnabled) {
-      return fail(c, 403, 'FAULTS_DISABLED', 'fault switches are disabled; start the platform with --faults (in-process: faults: true)');
+      return fail(
+        c,
+        403,
+        'FAULTS_DISABLED',
+        'fault switches are disabled; start the platform with --faults (in-process: faults: true)',
+      );
     }
     const input = await body(c, faultsBodySchema);
     const result: Record<string, unknown> = {};

@@ -25,11 +25,20 @@ export function employmentRoutes(api: Hono<AppEnv>, core: Core): void {
     const q = query(c, employmentsQuerySchema);
     const list = [...state.employments.values()].filter(
       (e) =>
-        (q.role === 'all' ? e.employerAgentId === me || e.employeeAgentId === me : q.role === 'employer' ? e.employerAgentId === me : e.employeeAgentId === me) &&
+        (q.role === 'all'
+          ? e.employerAgentId === me || e.employeeAgentId === me
+          : q.role === 'employer'
+            ? e.employerAgentId === me
+            : e.employeeAgentId === me) &&
         (q.status === 'all' || e.status === q.status),
     );
     const page = paginate(list, q.page, q.limit);
-    return ok(c, { employments: page.items.map((e) => employmentView(state, e, me)), total: page.total, page: page.page, limit: page.limit });
+    return ok(c, {
+      employments: page.items.map((e) => employmentView(state, e, me)),
+      total: page.total,
+      page: page.page,
+      limit: page.limit,
+    });
   });
 
   api.post('/agent/me/employments', async (c) => {
@@ -37,7 +46,10 @@ export function employmentRoutes(api: Hono<AppEnv>, core: Core): void {
     const input = await body(c, createEmploymentBodySchema);
     const employee = state.agents.get(input.employeeAgentId);
     if (!employee) throw notFound(`agent ${input.employeeAgentId}`, { field: 'employeeAgentId' });
-    if (employee.id === me.id) throw refuse(400, 'VALIDATION_ERROR', 'an agent cannot employ itself: employeeAgentId is your own id', { field: 'employeeAgentId' });
+    if (employee.id === me.id)
+      throw refuse(400, 'VALIDATION_ERROR', 'an agent cannot employ itself: employeeAgentId is your own id', {
+        field: 'employeeAgentId',
+      });
     const now = rfc3339();
     const employment: EmploymentRecord = {
       id: state.nextId('employments'),
@@ -89,9 +101,13 @@ export function employmentRoutes(api: Hono<AppEnv>, core: Core): void {
       const id = idParam(c, 'id');
       const input = await body(c, schema);
       const employment = core.chat.employmentFor(me.id, id);
-      if (employment.employeeAgentId !== me.id) throw forbidden(`only the employee can ${decision} employment ${employment.id}`);
+      if (employment.employeeAgentId !== me.id)
+        throw forbidden(`only the employee can ${decision} employment ${employment.id}`);
       if (employment.status !== 'pending') {
-        throw invalidState(`employment ${employment.id} is ${employment.status}; only a pending offer can be ${decision}ed`, { status: employment.status });
+        throw invalidState(
+          `employment ${employment.id} is ${employment.status}; only a pending offer can be ${decision}ed`,
+          { status: employment.status },
+        );
       }
       const now = rfc3339();
       employment.status = decision === 'accept' ? 'active' : 'rejected';
@@ -99,16 +115,25 @@ export function employmentRoutes(api: Hono<AppEnv>, core: Core): void {
       if (decision === 'accept') employment.startTime = now;
       else employment.endTime = now;
       state.changed();
-      notify(employment.employerAgentId, decision === 'accept' ? 'employment-accepted' : 'employment-rejected', {
-        employmentId: employment.id,
-        employeeAgentName: me.name,
-      });
+      notify(
+        employment.employerAgentId,
+        decision === 'accept' ? 'employment-accepted' : 'employment-rejected',
+        {
+          employmentId: employment.id,
+          employeeAgentName: me.name,
+        },
+      );
       const note = 'message' in input ? input.message : 'reason' in input ? input.reason : undefined;
       return ok(c, {
         id: employment.id,
         status: employment.status,
         ...(decision === 'accept' ? { startTime: employment.startTime } : {}),
-        message: typeof note === 'string' ? note : decision === 'accept' ? 'employment accepted' : 'employment rejected',
+        message:
+          typeof note === 'string'
+            ? note
+            : decision === 'accept'
+              ? 'employment accepted'
+              : 'employment rejected',
       });
     };
   };
@@ -120,12 +145,18 @@ export function employmentRoutes(api: Hono<AppEnv>, core: Core): void {
     const id = idParam(c, 'id');
     const input = await body(c, terminateEmploymentBodySchema);
     const employment = core.chat.employmentFor(me.id, id);
-    if (employment.employerAgentId !== me.id) throw forbidden(`only the employer can terminate employment ${employment.id}`);
+    if (employment.employerAgentId !== me.id)
+      throw forbidden(`only the employer can terminate employment ${employment.id}`);
     if (employment.status !== 'active' && employment.status !== 'pending') {
-      throw invalidState(`employment ${employment.id} is ${employment.status}; only a pending or active one can be terminated`, { status: employment.status });
+      throw invalidState(
+        `employment ${employment.id} is ${employment.status}; only a pending or active one can be terminated`,
+        { status: employment.status },
+      );
     }
     const now = rfc3339();
-    const seconds = employment.startTime ? Math.max(0, Math.round((Date.parse(now) - Date.parse(employment.startTime)) / 1000)) : 0;
+    const seconds = employment.startTime
+      ? Math.max(0, Math.round((Date.parse(now) - Date.parse(employment.startTime)) / 1000))
+      : 0;
     const billedHours = employment.startTime ? Math.max(1, Math.ceil(seconds / 3600)) : 0;
     const totalPayment = Number(employment.salary) * billedHours;
     employment.status = 'terminated';

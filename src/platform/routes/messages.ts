@@ -21,10 +21,15 @@ export function messageRoutes(api: Hono<AppEnv>, core: Core): void {
     let before = Number.POSITIVE_INFINITY;
     if (q.before !== undefined) {
       if (!/^\d+$/.test(q.before)) {
-        throw refuse(400, 'VALIDATION_ERROR', `invalid query: "before": not a cursor this platform gave out (${JSON.stringify(q.before)}); use nextCursor from the previous page`, {
-          in: 'query',
-          field: 'before',
-        });
+        throw refuse(
+          400,
+          'VALIDATION_ERROR',
+          `invalid query: "before": not a cursor this platform gave out (${JSON.stringify(q.before)}); use nextCursor from the previous page`,
+          {
+            in: 'query',
+            field: 'before',
+          },
+        );
       }
       before = Number(q.before);
     }

@@ -45,7 +45,9 @@ export function requireAgent(state: State): MiddlewareHandler<AppEnv> {
         c,
         401,
         'UNAUTHORIZED',
-        token ? 'authentication failed: invalid API key' : 'authentication required: send your token in the X-API-Key header',
+        token
+          ? 'authentication failed: invalid API key'
+          : 'authentication required: send your token in the X-API-Key header',
       );
     }
     c.set('agent', agent);
@@ -56,7 +58,8 @@ export function requireAgent(state: State): MiddlewareHandler<AppEnv> {
 /** Turns thrown errors into envelopes; unexpected ones are logged and answered 500. */
 export function errorHandler(logger: Logger) {
   return (error: Error, c: Ctx): Response => {
-    if (error instanceof PlatformError) return fail(c, error.status, error.platformCode, error.message, error.details);
+    if (error instanceof PlatformError)
+      return fail(c, error.status, error.platformCode, error.message, error.details);
     logger.error({ err: error, path: c.req.path }, 'REST handler failed');
     return fail(c, 500, 'INTERNAL_ERROR', 'the platform failed to handle this request; see its log');
   };
@@ -85,10 +88,15 @@ export function query<S extends z.ZodType>(c: Ctx, schema: S): z.output<S> {
 export function idParam(c: Ctx, name: string): number {
   const raw = c.req.param(name) ?? '';
   if (!/^\d+$/.test(raw) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) {
-    throw refuse(400, 'VALIDATION_ERROR', `path parameter "${name}" must be a positive integer, got ${JSON.stringify(raw)}`, {
-      field: name,
-      in: 'path',
-    });
+    throw refuse(
+      400,
+      'VALIDATION_ERROR',
+      `path parameter "${name}" must be a positive integer, got ${JSON.stringify(raw)}`,
+      {
+        field: name,
+        in: 'path',
+      },
+    );
   }
   return Number(raw);
 }
@@ -99,7 +107,10 @@ function check<S extends z.ZodType>(schema: S, raw: unknown, where: 'body' | 'qu
   const issues = parsed.error.issues.map((issue) => ({
     field: issue.path.map(String).join('.') || '(root)',
     // Coercion turns a missing id into NaN; say "required" rather than "received NaN".
-    message: issue.path.length > 0 && valueAt(raw, issue.path) === undefined ? `required (${issue.message})` : issue.message,
+    message:
+      issue.path.length > 0 && valueAt(raw, issue.path) === undefined
+        ? `required (${issue.message})`
+        : issue.message,
   }));
   const first = issues[0]!;
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
@@ -116,7 +127,11 @@ export function amount(value: number | string): string {
 }
 
 /** `{ page, limit }` slice of a list, plus its total. */
-export function paginate<T>(items: T[], page: number, limit: number): { items: T[]; total: number; page: number; limit: number } {
+export function paginate<T>(
+  items: T[],
+  page: number,
+  limit: number,
+): { items: T[]; total: number; page: number; limit: number } {
   return { items: items.slice((page - 1) * limit, page * limit), total: items.length, page, limit };
 }
 

@@ -21,7 +21,8 @@ export function serviceRoutes(api: Hono<AppEnv>, core: Core): void {
   const { state, notify } = core;
   const invocationOf = (agentId: number, id: number): InvocationRecord => {
     const found = state.invocations.get(id);
-    if (!found || (found.callerAgentId !== agentId && found.providerAgentId !== agentId)) throw notFound(`invocation ${id}`, { invocationId: id });
+    if (!found || (found.callerAgentId !== agentId && found.providerAgentId !== agentId))
+      throw notFound(`invocation ${id}`, { invocationId: id });
     return found;
   };
   const title = (i: InvocationRecord) => state.services.get(i.serviceId)?.title ?? `service ${i.serviceId}`;
@@ -59,17 +60,29 @@ export function serviceRoutes(api: Hono<AppEnv>, core: Core): void {
     const input = await body(c, invokeServiceBodySchema);
     const service = state.services.get(input.serviceId);
     if (!service) throw notFound(`service ${input.serviceId}`, { field: 'serviceId' });
-    if (service.providerAgentId === me.id) throw invalidState(`service ${service.id} is your own; you cannot invoke it`);
+    if (service.providerAgentId === me.id)
+      throw invalidState(`service ${service.id} is your own; you cannot invoke it`);
     if (input.maxPrice !== undefined && Number(service.price) > Number(input.maxPrice)) {
-      throw refuse(400, 'VALIDATION_ERROR', `invalid body: "maxPrice": service ${service.id} costs ${service.price}, more than maxPrice ${amount(input.maxPrice)}`, {
-        in: 'body',
-        field: 'maxPrice',
-      });
+      throw refuse(
+        400,
+        'VALIDATION_ERROR',
+        `invalid body: "maxPrice": service ${service.id} costs ${service.price}, more than maxPrice ${amount(input.maxPrice)}`,
+        {
+          in: 'body',
+          field: 'maxPrice',
+        },
+      );
     }
     if (input.idempotencyKey) {
       for (const existing of state.invocations.values()) {
         if (existing.callerAgentId === me.id && existing.idempotencyKey === input.idempotencyKey) {
-          return ok(c, { invocationId: existing.id, serviceId: existing.serviceId, status: existing.status, price: existing.price, createdAt: existing.createdAt });
+          return ok(c, {
+            invocationId: existing.id,
+            serviceId: existing.serviceId,
+            status: existing.status,
+            price: existing.price,
+            createdAt: existing.createdAt,
+          });
         }
       }
     }
@@ -101,7 +114,17 @@ export function serviceRoutes(api: Hono<AppEnv>, core: Core): void {
       price: invocation.price,
       input: invocation.input,
     });
-    return ok(c, { invocationId: invocation.id, serviceId: service.id, status: invocation.status, price: invocation.price, createdAt: now }, 201);
+    return ok(
+      c,
+      {
+        invocationId: invocation.id,
+        serviceId: service.id,
+        status: invocation.status,
+        price: invocation.price,
+        createdAt: now,
+      },
+      201,
+    );
   });
 
   api.get('/agent/me/service-invocations', (c) => {
@@ -109,11 +132,20 @@ export function serviceRoutes(api: Hono<AppEnv>, core: Core): void {
     const q = query(c, invocationsQuerySchema);
     const list = [...state.invocations.values()].filter(
       (i) =>
-        (q.role === 'provider' ? i.providerAgentId === me : q.role === 'caller' ? i.callerAgentId === me : i.providerAgentId === me || i.callerAgentId === me) &&
+        (q.role === 'provider'
+          ? i.providerAgentId === me
+          : q.role === 'caller'
+            ? i.callerAgentId === me
+            : i.providerAgentId === me || i.callerAgentId === me) &&
         (q.status === 'all' || i.status === q.status),
     );
     const page = paginate(list, q.page, q.limit);
-    return ok(c, { invocations: page.items.map((i) => invocationView(state, i, me)), total: page.total, page: page.page, limit: page.limit });
+    return ok(c, {
+      invocations: page.items.map((i) => invocationView(state, i, me)),
+      total: page.total,
+      page: page.page,
+      limit: page.limit,
+    });
   });
 
   api.get('/agent/me/service-invocations/:id', (c) => {
@@ -126,9 +158,13 @@ export function serviceRoutes(api: Hono<AppEnv>, core: Core): void {
     const id = idParam(c, 'id');
     const input = await body(c, submitInvocationBodySchema);
     const invocation = invocationOf(me.id, id);
-    if (invocation.providerAgentId !== me.id) throw forbidden(`only the provider can submit the result of invocation ${invocation.id}`);
+    if (invocation.providerAgentId !== me.id)
+      throw forbidden(`only the provider can submit the result of invocation ${invocation.id}`);
     if (invocation.status !== 'pending') {
-      throw invalidState(`invocation ${invocation.id} is ${invocation.status}; a result can be submitted only once, while it is pending`, { status: invocation.status });
+      throw invalidState(
+        `invocation ${invocation.id} is ${invocation.status}; a result can be submitted only once, while it is pending`,
+        { status: invocation.status },
+      );
     }
     const now = rfc3339();
     invocation.status = input.status;
@@ -137,8 +173,13 @@ export function serviceRoutes(api: Hono<AppEnv>, core: Core): void {
     invocation.error = input.status === 'failed' ? (input.error ?? 'the provider reported a failure') : null;
     invocation.completedAt = now;
     state.changed();
-    const base = { invocationId: invocation.id, serviceId: invocation.serviceId, serviceTitle: title(invocation) };
-    if (input.status === 'completed') notify(invocation.callerAgentId, 'result-submitted', { ...base, providerAgentName: me.name });
+    const base = {
+      invocationId: invocation.id,
+      serviceId: invocation.serviceId,
+      serviceTitle: title(invocation),
+    };
+    if (input.status === 'completed')
+      notify(invocation.callerAgentId, 'result-submitted', { ...base, providerAgentName: me.name });
     else notify(invocation.callerAgentId, 'invocation-failed', { ...base, error: invocation.error ?? '' });
     return ok(c, { invocationId: invocation.id, status: invocation.status, completedAt: now });
   });
@@ -148,8 +189,10 @@ export function serviceRoutes(api: Hono<AppEnv>, core: Core): void {
     const id = idParam(c, 'id');
     const input = await body(c, reviewInvocationBodySchema);
     const invocation = invocationOf(me.id, id);
-    if (invocation.callerAgentId !== me.id) throw forbidden(`only the caller can review invocation ${invocation.id}`);
-    if (invocation.status === 'pending') throw invalidState(`invocation ${invocation.id} is still pending; review it once it has a result`);
+    if (invocation.callerAgentId !== me.id)
+      throw forbidden(`only the caller can review invocation ${invocation.id}`);
+    if (invocation.status === 'pending')
+      throw invalidState(`invocation ${invocation.id} is still pending; review it once it has a result`);
     invocation.rating = input.rating ?? null;
     invocation.review = input.review ?? null;
     state.changed();

@@ -30,8 +30,13 @@ export function taskRoutes(api: Hono<AppEnv>, core: Core): void {
     if (!found) throw notFound(`task ${id}`, { taskId: id });
     return found;
   };
-  const applicationsOf = (taskId: number) => [...state.applications.values()].filter((a) => a.taskId === taskId);
-  const data = (t: TaskRecord, a: ApplicationRecord | undefined) => ({ taskId: t.id, ...(a ? { applicationId: a.id } : {}), taskTitle: t.title });
+  const applicationsOf = (taskId: number) =>
+    [...state.applications.values()].filter((a) => a.taskId === taskId);
+  const data = (t: TaskRecord, a: ApplicationRecord | undefined) => ({
+    taskId: t.id,
+    ...(a ? { applicationId: a.id } : {}),
+    taskTitle: t.title,
+  });
 
   api.post('/agent/me/tasks', async (c) => {
     const me = c.get('agent');
@@ -60,7 +65,15 @@ export function taskRoutes(api: Hono<AppEnv>, core: Core): void {
     state.changed();
     return ok(
       c,
-      { id: record.id, title: record.title, status: record.status, bounty: record.bounty, stakedAmount: record.stakedAmount, stakeStatus: 'staked', createdAt: now },
+      {
+        id: record.id,
+        title: record.title,
+        status: record.status,
+        bounty: record.bounty,
+        stakedAmount: record.stakedAmount,
+        stakeStatus: 'staked',
+        createdAt: now,
+      },
       201,
     );
   });
@@ -71,14 +84,23 @@ export function taskRoutes(api: Hono<AppEnv>, core: Core): void {
     const search = q.search?.toLowerCase();
     const list = [...state.tasks.values()].filter(
       (t) =>
-        (q.role === 'publisher' ? t.publisherAgentId === me : q.role === 'worker' ? t.workerAgentId === me : t.publisherAgentId === me || t.workerAgentId === me) &&
+        (q.role === 'publisher'
+          ? t.publisherAgentId === me
+          : q.role === 'worker'
+            ? t.workerAgentId === me
+            : t.publisherAgentId === me || t.workerAgentId === me) &&
         (!q.status || q.status === 'all' || t.status === q.status) &&
         (!search || `${t.title} ${t.description}`.toLowerCase().includes(search)),
     );
     if (q.sortBy === 'bounty') list.sort((a, b) => Number(b.bounty) - Number(a.bounty));
     else list.sort((a, b) => b.id - a.id);
     const page = paginate(list, q.page, q.limit);
-    return ok(c, { tasks: page.items.map((t) => taskView(state, t)), total: page.total, page: page.page, limit: page.limit });
+    return ok(c, {
+      tasks: page.items.map((t) => taskView(state, t)),
+      total: page.total,
+      page: page.page,
+      limit: page.limit,
+    });
   });
 
   api.get('/agent/me/tasks/:id', (c) => ok(c, taskView(state, task(idParam(c, 'id')))));
@@ -88,8 +110,12 @@ export function taskRoutes(api: Hono<AppEnv>, core: Core): void {
     const input = await body(c, applyTaskBodySchema);
     const t = task(input.taskId);
     if (t.publisherAgentId === me.id) throw invalidState(`task ${t.id} is your own; you cannot apply to it`);
-    if (t.status !== 'open') throw invalidState(`task ${t.id} is ${t.status}; only open tasks take applications`, { status: t.status });
-    if (applicationsOf(t.id).some((a) => a.agentId === me.id)) throw refuse(409, 'CONFLICT', `you have already applied to task ${t.id}`);
+    if (t.status !== 'open')
+      throw invalidState(`task ${t.id} is ${t.status}; only open tasks take applications`, {
+        status: t.status,
+      });
+    if (applicationsOf(t.id).some((a) => a.agentId === me.id))
+      throw refuse(409, 'CONFLICT', `you have already applied to task ${t.id}`);
     const now = rfc3339();
     const application: ApplicationRecord = {
       id: state.nextId('applications'),
@@ -103,16 +129,31 @@ export function taskRoutes(api: Hono<AppEnv>, core: Core): void {
     };
     state.put('applications', application);
     state.changed();
-    notify(t.publisherAgentId, 'task-application', { ...data(t, application), applicantAgentName: me.name, bounty: t.bounty });
-    return ok(c, { applicationId: application.id, taskId: t.id, status: application.status, createdAt: now }, 201);
+    notify(t.publisherAgentId, 'task-application', {
+      ...data(t, application),
+      applicantAgentName: me.name,
+      bounty: t.bounty,
+    });
+    return ok(
+      c,
+      { applicationId: application.id, taskId: t.id, status: application.status, createdAt: now },
+      201,
+    );
   });
 
   api.get('/agent/me/task-applications', (c) => {
     const me = c.get('agent').id;
     const q = query(c, applicationsQuerySchema);
-    const list = [...state.applications.values()].filter((a) => a.agentId === me && (!q.status || q.status === 'all' || a.status === q.status));
+    const list = [...state.applications.values()].filter(
+      (a) => a.agentId === me && (!q.status || q.status === 'all' || a.status === q.status),
+    );
     const page = paginate(list, q.page, q.limit);
-    return ok(c, { applications: page.items.map((a) => applicationView(state, a)), total: page.total, page: page.page, limit: page.limit });
+    return ok(c, {
+      applications: page.items.map((a) => applicationView(state, a)),
+      total: page.total,
+      page: page.page,
+      limit: page.limit,
+    });
   });
 
   /** The tasks you were chosen for and still have to deliver (the runner's catch-up list). */
@@ -146,7 +187,8 @@ export function taskRoutes(api: Hono<AppEnv>, core: Core): void {
     const me = c.get('agent').id;
     const t = task(idParam(c, 'id'));
     const q = query(c, applicationsQuerySchema);
-    if (t.publisherAgentId !== me) throw forbidden(`only the publisher of task ${t.id} can list its applications`);
+    if (t.publisherAgentId !== me)
+      throw forbidden(`only the publisher of task ${t.id} can list its applications`);
     const list = applicationsOf(t.id).filter((a) => !q.status || q.status === 'all' || a.status === q.status);
     return ok(c, { data: list.map((a) => applicationView(state, a)), total: list.length });
   });
@@ -157,11 +199,15 @@ export function taskRoutes(api: Hono<AppEnv>, core: Core): void {
     const applicationId = idParam(c, 'applicationId');
     await body(c, acceptApplicationBodySchema);
     const t = task(taskId);
-    if (t.publisherAgentId !== me.id) throw forbidden(`only the publisher of task ${t.id} can choose an applicant`);
+    if (t.publisherAgentId !== me.id)
+      throw forbidden(`only the publisher of task ${t.id} can choose an applicant`);
     const chosen = state.applications.get(applicationId);
-    if (!chosen || chosen.taskId !== t.id) throw notFound(`application ${applicationId} of task ${t.id}`, { applicationId });
+    if (!chosen || chosen.taskId !== t.id)
+      throw notFound(`application ${applicationId} of task ${t.id}`, { applicationId });
     if (t.status !== 'open' || chosen.status !== 'pending') {
-      throw invalidState(`task ${t.id} is ${t.status} and application ${chosen.id} is ${chosen.status}; only a pending application to an open task can be accepted`);
+      throw invalidState(
+        `task ${t.id} is ${t.status} and application ${chosen.id} is ${chosen.status}; only a pending application to an open task can be accepted`,
+      );
     }
     const now = rfc3339();
     t.status = 'in_progress';
@@ -177,8 +223,15 @@ export function taskRoutes(api: Hono<AppEnv>, core: Core): void {
     }
     state.changed();
     notify(chosen.agentId, 'task-accepted', { ...data(t, chosen), publisherAgentName: me.name });
-    for (const other of others) notify(other.agentId, 'task-rejected', { ...data(t, other), publisherAgentName: me.name });
-    return ok(c, { taskId: t.id, applicationId: chosen.id, selectedAgentId: chosen.agentId, status: t.status, startedAt: now });
+    for (const other of others)
+      notify(other.agentId, 'task-rejected', { ...data(t, other), publisherAgentName: me.name });
+    return ok(c, {
+      taskId: t.id,
+      applicationId: chosen.id,
+      selectedAgentId: chosen.agentId,
+      status: t.status,
+      startedAt: now,
+    });
   });
 
   api.post('/agent/me/task-applications/:applicationId/submit', async (c) => {
@@ -186,7 +239,8 @@ export function taskRoutes(api: Hono<AppEnv>, core: Core): void {
     const applicationId = idParam(c, 'applicationId');
     const input = await body(c, submitTaskBodySchema);
     const application = state.applications.get(applicationId);
-    if (!application || application.agentId !== me.id) throw notFound(`application ${applicationId} of yours`, { applicationId });
+    if (!application || application.agentId !== me.id)
+      throw notFound(`application ${applicationId} of yours`, { applicationId });
     const t = task(application.taskId);
     if (application.status !== 'accepted' || t.status !== 'in_progress') {
       throw invalidState(
@@ -219,21 +273,29 @@ export function taskRoutes(api: Hono<AppEnv>, core: Core): void {
     const taskId = idParam(c, 'id');
     const input = await body(c, reviewTaskBodySchema);
     const t = task(taskId);
-    if (t.publisherAgentId !== me.id) throw forbidden(`only the publisher of task ${t.id} can accept its work`);
-    if (t.status !== 'pending_review') throw invalidState(`task ${t.id} is ${t.status}; only submitted work (pending_review) can be accepted`, { status: t.status });
+    if (t.publisherAgentId !== me.id)
+      throw forbidden(`only the publisher of task ${t.id} can accept its work`);
+    if (t.status !== 'pending_review')
+      throw invalidState(
+        `task ${t.id} is ${t.status}; only submitted work (pending_review) can be accepted`,
+        { status: t.status },
+      );
     const now = rfc3339();
     t.status = 'completed';
     t.completedAt = now;
     t.updatedAt = now;
     t.rating = input.rating;
     t.review = input.review ?? null;
-    const application = applicationsOf(t.id).find((a) => a.agentId === t.workerAgentId && a.status === 'submitted');
+    const application = applicationsOf(t.id).find(
+      (a) => a.agentId === t.workerAgentId && a.status === 'submitted',
+    );
     if (application) {
       application.status = 'completed';
       application.updatedAt = now;
     }
     state.changed();
-    if (t.workerAgentId !== null) notify(t.workerAgentId, 'task-completed', { ...data(t, application), bounty: t.bounty });
+    if (t.workerAgentId !== null)
+      notify(t.workerAgentId, 'task-completed', { ...data(t, application), bounty: t.bounty });
     return ok(c, { taskId: t.id, status: t.status, completedAt: now, totalPayment: t.bounty });
   });
 
@@ -244,7 +306,10 @@ export function taskRoutes(api: Hono<AppEnv>, core: Core): void {
     const t = task(taskId);
     if (t.publisherAgentId !== me.id) throw forbidden(`only the publisher of task ${t.id} can cancel it`);
     if (t.status !== 'open' && t.status !== 'in_progress') {
-      throw invalidState(`task ${t.id} is ${t.status}; only an open task or one in progress can be cancelled`, { status: t.status });
+      throw invalidState(
+        `task ${t.id} is ${t.status}; only an open task or one in progress can be cancelled`,
+        { status: t.status },
+      );
     }
     const now = rfc3339();
     t.status = 'cancelled';
@@ -256,7 +321,11 @@ export function taskRoutes(api: Hono<AppEnv>, core: Core): void {
       a.updatedAt = now;
     }
     state.changed();
-    for (const a of affected) notify(a.agentId, 'task-cancelled', { ...data(t, a), ...(input.reason ? { reason: input.reason } : {}) });
+    for (const a of affected)
+      notify(a.agentId, 'task-cancelled', {
+        ...data(t, a),
+        ...(input.reason ? { reason: input.reason } : {}),
+      });
     return ok(c, { taskId: t.id, status: t.status, cancelledAt: now });
   });
 }
