@@ -78,8 +78,9 @@ export default defineHandler('task-accepted', () => 'x');`,
       `import { defineHandler } from 'c4c-runner'; export default defineHandler('message', { timeout: -1, handle: () => 'x' });`,
       /handlers\/message\.ts: timeout must be a positive integer of milliseconds, got a number \(-1\)/,
     ],
-    ['export default () => { ;', /handlers\/message\.ts: could not be loaded: /],
-    [`throw new Error('boom at load');`, /handlers\/message\.ts: could not be loaded: boom at load/],
+    // Load failures also name the line (and column when known).
+    ['export default () => { ;', /^handlers\/message\.ts:1(:\d+)?: could not be loaded: /],
+    [`throw new Error('boom at load');`, /^handlers\/message\.ts:1(:\d+)?: could not be loaded: boom at load/],
   ])('a bad export gets a clear error with the file: %s', async (source, expected) => {
     const { registry } = await registryFor({ 'handlers/message.ts': source });
     const error = await failure(registry.loadAll());
