@@ -13,6 +13,11 @@ import { taskRoutes } from './tasks.js';
 export function createApp(core: Core): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use('*', traceIds);
+  app.use('*', async (c, next) => {
+    await next();
+    // The path only: a query string may hold `api_key`.
+    core.logger.debug({ method: c.req.method, path: c.req.path, status: c.res.status, traceId: c.get('traceId') }, 'request');
+  });
 
   const api = new Hono<AppEnv>();
   api.use('*', requireAgent(core.state));
