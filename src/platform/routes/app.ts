@@ -16,7 +16,10 @@ export function createApp(core: Core): Hono<AppEnv> {
   app.use('*', async (c, next) => {
     await next();
     // The path only: a query string may hold `api_key`.
-    core.logger.debug({ method: c.req.method, path: c.req.path, status: c.res.status, traceId: c.get('traceId') }, 'request');
+    core.logger.debug(
+      { method: c.req.method, path: c.req.path, status: c.res.status, traceId: c.get('traceId') },
+      'request',
+    );
   });
 
   const api = new Hono<AppEnv>();
