@@ -53,7 +53,9 @@ export class HandlerRegistry {
     this.#root = options.root ?? dirname(this.dir);
     // One jiti for all handlers: shared dependencies are evaluated once; `load` evicts only the
     // handler file itself, so a reload re-runs that file and nothing else.
-    this.#jiti = createJiti(join(this.dir, 'index.js'), { interopDefault: false, moduleCache: true });
+    // `c4c-runner` itself is imported natively: handlers share the running copy instead of jiti
+    // evaluating the whole package again (measured: +36 MB RSS and ~250 ms per start without it).
+    this.#jiti = createJiti(join(this.dir, 'index.js'), { interopDefault: false, moduleCache: true, nativeModules: ['c4c-runner'] });
   }
 
   /** Whether a file in the handlers folder is a handler (by extension; tests and `_private` files are not). */
