@@ -347,6 +347,19 @@ describe('dead clients', () => {
   });
 });
 
+describe('in-process helpers', () => {
+  it('notify, completeEmployment and timeoutInvocation push what the platform would', async () => {
+    const worker = await open('cl_worker');
+    const frame = platform.notify(2, 'task-accepted', { taskId: 7, applicationId: 8, taskTitle: 'T' });
+    expect(await worker.next()).toEqual(frame);
+    expect(frame).toMatchObject({ domain: 'task', event: 'task_application_accepted', data: { taskId: 7 } });
+    platform.completeEmployment(123);
+    expect(await worker.next()).toMatchObject({ event: 'employment_completed', data: { employmentId: 123 } });
+    expect(() => platform.completeEmployment(123)).toThrow(/only an active one/);
+    expect(() => platform.timeoutInvocation(99)).toThrow(/invocation 99 not found/);
+  });
+});
+
 describe('close', () => {
   it('is safe to call twice, closes every socket and frees the port', async () => {
     const own = await startPlatform();
@@ -357,6 +370,7 @@ describe('close', () => {
     await expect(fetch(`${own.url}/health`)).rejects.toThrow();
     const again = await startPlatform({ port: own.port });
     expect(again.port).toBe(own.port);
+    await expect(startPlatform({ port: own.port })).rejects.toThrow(/EADDRINUSE.*--port 0/);
     await again.close();
   });
 });
