@@ -85,7 +85,10 @@ export type ConnectionEvents = {
   retry: [info: { attempt: number; delay: number; reason: string }];
   /** A socket closed; `reconnect` says whether another one will be tried. */
   close: [info: { code: number; reason: string; reconnect: boolean }];
-  /** The connection gave up for good (`E_AUTH`, `E_NETWORK` after `maxAttempts`); emitted only if listened to. */
+  /**
+   * The connection gave up for good after it had opened (`E_AUTH` on a reconnect, `E_NETWORK` after
+   * `maxAttempts`); before the first open, `connect()` rejects instead. Emitted only if listened to.
+   */
   error: [error: C4cError];
 };
 
@@ -350,10 +353,18 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }, delay);
   }
 
-  /** Gives up for good: reports the error, then closes with it. */
+  /**
+   * Gives up for good and closes. The error goes to exactly one place: the pending `connect()`, else
+   * the 'error' listeners, else the log (so it is reported once, and never crashes the process).
+   */
   private fail(error: C4cError): void {
-    this.log.error({ err: error }, error.message);
-    if (this.listenerCount('error') > 0) this.emit('error', error);
+    if (this.opener) {
+      // shutdown() rejects the pending connect() with it.
+    } else if (this.listenerCount('error') > 0) {
+      this.emit('error', error);
+    } else {
+      this.log.error({ err: error }, error.message);
+    }
     this.closing ??= this.shutdown(error);
   }
 
