@@ -89,7 +89,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Resol
 
 /** TypeScript and ESM config files, loaded fresh each time (a changed config is seen on restart of dev). */
 const loadModule: Loader = async (filepath) => {
-  const jiti = createJiti(import.meta.url, { moduleCache: false, interopDefault: true });
+  // `c4c-runner` (for defineConfig) is imported natively, not evaluated a second time through jiti.
+  const jiti = createJiti(import.meta.url, { moduleCache: false, interopDefault: true, nativeModules: ['c4c-runner'] });
   return jiti.import(filepath, { default: true });
 };
 
