@@ -7,7 +7,7 @@
  *
  * Slow (installs from the npm registry or its cache): one install shared by every assertion.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -87,6 +87,43 @@ async function pack(dir: string, into: string, extra: string[] = []): Promise<st
   const json = out.slice(out.indexOf('[\n'));
   const [info] = JSON.parse(json) as { filename: string }[];
   return join(into, info!.filename);
+}
+
+/** A long-running command in its own process group (npm and its child stop together). */
+function startBackground(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv) {
+  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    output: () => output,
+    /** Resolves with the output once it matches; rejects with the output if the process exits first. */
+    waitFor(pattern: RegExp, what: string): Promise<string> {
+      return Promise.race([
+        waitFor(() => (pattern.test(output) ? output : undefined), { timeout: 60_000, message: what }).catch(
+          (error: Error) => {
+            throw new Error(`${error.message}; output so far:\n${output}`);
+          },
+        ),
+        exited.then((code) => {
+          if (pattern.test(output)) return output;
+          throw new Error(`${command} ${args.join(' ')} exited (${code}) before ${what}; output:\n${output}`);
+        }),
+      ]);
+    },
+    /** Never resolves; rejects with the output if the process exits (for racing against a wait). */
+    failOnExit(what: string): Promise<never> {
+      return exited.then((code) => {
+        throw new Error(`${command} ${args.join(' ')} exited (${code}) before ${what}; output:\n${output}`);
+      });
+    },
+    async stop(): Promise<void> {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null)
+        process.kill(-child.pid, 'SIGTERM');
+      await exited;
+    },
+  };
 }
 
 let work: string;
@@ -175,40 +212,41 @@ describe('the generated project', () => {
     expect(done.code).toBe(0);
   }, 120_000);
 
-  it('answers a message once started against a platform', async () => {
+  it('answers a message in npm run dev, talked to the way its banner says', async () => {
+    const dev = startBackground(NPM, ['run', 'dev', '--', '--port', '0'], project, cleanEnv());
+    try {
+      const banner = await dev.waitFor(/ready in \d+ ms[\s\S]*Talk to it:.*\n/, 'the dev banner');
+      const talk = /Talk to it:\s+npx c4c-runner chat (\d+) -m/.exec(banner);
+      expect(talk).not.toBeNull();
+      const chat = await run(NPM, ['exec', '--', 'c4c-runner', 'chat', talk![1]!, '-m', 'ship it'], {
+        cwd: project,
+        timeout: 60_000,
+      });
+      expect(chat.output).toContain('[Reply] You said: ship it');
+      expect(chat.code).toBe(0);
+    } finally {
+      await dev.stop();
+    }
+  }, 120_000);
+
+  it('answers a message in npm start, on the platform its environment names', async () => {
     const platform: Platform = await startPlatform();
     const employer = new Peer({ url: platform.url, token: platform.world.employer.token });
-    let agent: ChildProcess | undefined;
-    let output = '';
+    const agent = startBackground(
+      NPM,
+      ['start'],
+      project,
+      cleanEnv({ C4C_API_ENDPOINT: platform.url, C4C_API_TOKEN: platform.world.agent.token }),
+    );
     try {
       await employer.connect();
-      agent = spawn(NPM, ['start'], {
-        cwd: project,
-        env: cleanEnv({ C4C_API_ENDPOINT: platform.url, C4C_API_TOKEN: platform.world.agent.token }),
-        stdio: ['ignore', 'pipe', 'pipe'],
-        // Its own process group, so that stopping it stops npm's child too.
-        detached: true,
-      });
-      agent.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-      agent.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-      const started = agent;
-      const exitedEarly = new Promise<never>((_, reject) =>
-        started.once('exit', (code) =>
-          reject(new Error(`npm start exited (${code}) before connecting; its output:\n${output}`)),
-        ),
-      );
       await Promise.race([
         waitFor(() => platform.stats.connectedAgents().includes(platform.world.agent.id), {
           timeout: 60_000,
           message: 'the generated agent to connect',
-        }).catch((error: Error) => {
-          throw new Error(`${error.message}; its output:\n${output}`);
         }),
-        exitedEarly,
+        agent.failOnExit('connecting'),
       ]);
-      // Stopping it below makes it exit: not a failure any more.
-      exitedEarly.catch(() => undefined);
-
       const reply = employer.waitFor<MessageFrame>((frame) => frame.type === 'message', {
         timeout: 30_000,
         what: 'a reply',
@@ -216,11 +254,7 @@ describe('the generated project', () => {
       await employer.send(platform.world.employmentId, 'ship it');
       expect((await reply).content).toBe('You said: ship it');
     } finally {
-      if (agent?.pid && agent.exitCode === null) {
-        const exited = new Promise((resolve) => agent!.once('exit', resolve));
-        process.kill(-agent.pid, 'SIGTERM');
-        await exited;
-      }
+      await agent.stop();
       await employer.close();
       await platform.close();
     }
