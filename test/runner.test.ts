@@ -132,6 +132,26 @@ export default defineHandler('message', { timeout: 300, handle: async (ctx) => {
     expect(a.runner.stats).toMatchObject({ failed: 1, timedOut: 1, handled: 1 });
   });
 
+  it('a late ctx.send from a timed-out handler is refused, logged, and never crashes the process (even unawaited)', async () => {
+    platform = await startPlatform();
+    const { employmentId, agent: me } = platform.world;
+    const replies = repliesFrom(platform, me.id);
+    const a = await agent({
+      'message.ts': `import { defineHandler } from 'c4c-runner';
+export default defineHandler('message', { timeout: 50, handle: async (ctx) => {
+  if (ctx.event.content !== 'late') return 'on time';
+  await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+  ctx.send(ctx.event.employmentId, 'too late'); // no await, on purpose
+} });`,
+    });
+    platform.sendMessage({ employmentId, content: 'late' });
+    const refused = await waitFor(() => a.lines.find((l) => String(l.msg).startsWith('a message from handlers/message.ts was not sent')));
+    expect(refused.msg).toBe('a message from handlers/message.ts was not sent: handlers/message.ts did not finish within 50 ms');
+    platform.sendMessage({ employmentId, content: 'next' });
+    await waitFor(() => replies.length === 1);
+    expect(replies.map((r) => r.content)).toEqual(['on time']);
+  });
+
   it('logs a reply that does not fit its event, naming the file and what was wrong', async () => {
     platform = await startPlatform();
     const a = await agent({ 'message.ts': `export default () => ({ text: 'no content key' });` });

@@ -237,12 +237,19 @@ export class Pipeline {
   }
 
   #context(routed: RoutedEvent, entry: HandlerEntry, log: Logger, signal: AbortSignal): Context {
-    const send = async (employmentId: number, content: MessageContent): Promise<void> => {
+    const sendNow = async (employmentId: number, content: MessageContent): Promise<void> => {
       // A handler past its deadline must not send late replies that would overtake newer ones.
       if (signal.aborted) throw signal.reason;
       await this.#o.send(messageFrame(employmentId, content));
       this.stats.replies++;
     };
+    // A forgotten `await` must not turn a refused send into an unhandled rejection that kills the
+    // process: the failure is observed (and logged) here, and still rejects for those who await it.
+    const observed = (promise: Promise<void>): Promise<void> => {
+      promise.catch((error: unknown) => log.warn({ err: error }, `a message from ${entry.label} was not sent: ${errorText(error)}`));
+      return promise;
+    };
+    const send = (employmentId: number, content: MessageContent): Promise<void> => observed(sendNow(employmentId, content));
     return {
       // The handler's own event: `notification.ts` sees 'notification' (the log binding keeps the precise one).
       name: entry.name,
@@ -255,8 +262,10 @@ export class Pipeline {
       reply: (content) => {
         const employmentId = employmentOf(routed);
         if (employmentId === undefined) {
-          return Promise.reject(
-            new C4cError('E_REPLY', `${entry.label}: ctx.reply() needs an event with an employment, and "${routed.name}" has none; use ctx.send(employmentId, content)`),
+          return observed(
+            Promise.reject(
+              new C4cError('E_REPLY', `${entry.label}: ctx.reply() needs an event with an employment, and "${routed.name}" has none; use ctx.send(employmentId, content)`),
+            ),
           );
         }
         return send(employmentId, content);
