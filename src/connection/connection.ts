@@ -142,7 +142,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       },
       log: this.log,
       onUndeliverable: (info) => {
-        this.log.warn({ code: info.code, type: info.frame.type }, `the platform refused a frame for good (${info.code}): ${info.message}`);
+        this.log.debug({ code: info.code, type: info.frame.type }, `the platform refused a frame for good (${info.code}): ${info.message}`);
         this.notify('undeliverable', info);
       },
     });
@@ -410,7 +410,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const frame = result.frame;
     if (frame.type === 'ping') {
       // Answered at once, ahead of the outbox: a platform that pings wants to know we are alive now.
-      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'pong', timestamp: rfc3339() }));
+      // Its timestamp is echoed (as the embedded platform does), so it can measure the round trip.
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'pong', timestamp: frame.timestamp ?? rfc3339() }));
       return;
     }
     if (frame.type === 'pong') return;
