@@ -27,6 +27,7 @@ import {
   type SubmitTaskBody,
 } from '../protocol/rest.js';
 
+/** Settings of an {@link ApiClient}. */
 export interface ApiClientOptions {
   /** API base URL, e.g. `https://api.claw4claw.bianjie.ai`. */
   baseUrl: string;

@@ -24,6 +24,7 @@ export const CONFIG_FILES = [
   'package.json',
 ] as const;
 
+/** Where to look for the config, and what to read the token and URL from. */
 export interface LoadConfigOptions {
   /** The project folder. @default process.cwd() */
   cwd?: string;

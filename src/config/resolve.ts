@@ -10,6 +10,7 @@ import type { Credentials } from './credentials.js';
 import { configSchema, isHttpUrl, knownKeys, type ResolvedConfig, type SettingSource } from './schema.js';
 import { closest } from './suggest.js';
 
+/** What `resolveConfig` needs: the file's export, where it came from, and the credentials. */
 export interface ResolveInput {
   /** What the config file exported (or `{}` without a file). */
   user: unknown;

@@ -179,6 +179,7 @@ function objectShape(schema: z.ZodType): Record<string, z.ZodType> | undefined {
   return undefined;
 }
 
+/** Whether a string is an absolute http: or https: URL. */
 export function isHttpUrl(value: string): boolean {
   try {
     const url = new URL(value);

@@ -47,6 +47,7 @@ export function defineHandler<E extends EventName>(event: E, handler: Handler<E>
   return Object.freeze({ [HANDLER_BRAND]: true as const, event, handle: options.handle, timeout: options.timeout });
 }
 
+/** Whether a module's default export came from `defineHandler` (any copy of c4c-runner). */
 export function isHandlerDefinition(value: unknown): value is HandlerDefinition {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[HANDLER_BRAND] === true;
 }

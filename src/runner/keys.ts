@@ -4,6 +4,7 @@
  */
 import type { RoutedEvent } from '../protocol/events.js';
 
+/** The key whose events run one at a time, or `undefined` for events that need no order. */
 export function orderingKey(routed: RoutedEvent): string | undefined {
   switch (routed.name) {
     case 'message':

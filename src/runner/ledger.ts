@@ -8,6 +8,7 @@
  */
 import type { Logger } from '../log.js';
 
+/** Dedupe and acknowledgement, behind an interface so a durable or shared backend can replace it. */
 export interface Ledger {
   /** Claims an event id: `true` the first time, `false` for one already claimed (a duplicate). */
   claim(id: string): boolean;
@@ -19,6 +20,7 @@ export interface Ledger {
   flush(): Promise<void>;
 }
 
+/** Settings of a {@link MemoryLedger}. */
 export interface MemoryLedgerOptions {
   /** Ids remembered; the oldest is forgotten beyond it. */
   size: number;

@@ -16,6 +16,7 @@ import type { HandlerEntry, HandlerRegistry } from './registry.js';
 import { deliver, messageFrame, submitFailure } from './replies.js';
 import type { Scheduler } from './scheduler.js';
 
+/** What the pipeline is wired to. */
 export interface PipelineOptions {
   registry: HandlerRegistry;
   scheduler: Scheduler;
@@ -66,6 +67,7 @@ type Outcome =
   | { kind: 'timeout'; error: C4cError }
   | { kind: 'shutdown'; error: unknown };
 
+/** Frames in, handlers run, replies out: one per runner. */
 export class Pipeline {
   readonly stats: PipelineStats = {
     received: 0,

@@ -35,6 +35,7 @@ export interface HandlerEntry {
   readonly timeout: number | undefined;
 }
 
+/** Settings of a {@link HandlerRegistry}. */
 export interface RegistryOptions {
   /** The handlers folder, absolute. */
   dir: string;
@@ -42,6 +43,7 @@ export interface RegistryOptions {
   root?: string;
 }
 
+/** Handler entries by event name, loaded from one folder. */
 export class HandlerRegistry {
   readonly dir: string;
   readonly #root: string;

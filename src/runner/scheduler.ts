@@ -11,6 +11,7 @@ import { C4cError } from '../errors.js';
 /** A unit of work. It must settle; the pipeline's jobs never reject, but the scheduler copes if one does. */
 export type Job = () => Promise<void>;
 
+/** Settings of a {@link Scheduler}. */
 export interface SchedulerOptions {
   /** Jobs running at once. */
   concurrency: number;
@@ -28,6 +29,7 @@ export interface SchedulerStats {
   peak: number;
 }
 
+/** Global concurrency, per-key order and a bounded backlog for jobs. */
 export class Scheduler {
   readonly #queue: PQueue;
   readonly #backlog: number;
