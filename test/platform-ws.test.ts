@@ -1,5 +1,5 @@
 /** The WebSocket endpoint, driven as an outside client would: real sockets on port 0. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { MAX_FRAME_BYTES } from '../src/protocol/frames.js';
 import { startPlatform, type Platform } from '../src/platform/index.js';
@@ -327,23 +327,55 @@ describe('heartbeat', () => {
 });
 
 describe('dead clients', () => {
-  let fast: Platform;
-  afterEach(async () => fast.close());
+  let own: Platform;
+  afterEach(async () => {
+    vi.useRealTimers();
+    await own.close();
+  });
 
-  it('pings each client on the interval and terminates one silent past the timeout', async () => {
-    // Generous timeout: the answering client must never look dead on a loaded machine.
-    fast = await startPlatform({ heartbeat: { interval: 25, timeout: 1_000 } });
-    const alive = await connect(fast.wsUrl, fast.world.employer.token);
-    const pinged = new Promise<void>((resolve) => alive.ws.once('ping', () => resolve()));
-    const silent = await connect(fast.wsUrl, fast.world.agent.token, { autoPong: false });
-    await pinged;
-    const disconnect = new Promise<{ agentId: number }>((resolve) => fast.once('disconnect', resolve));
+  it('pings each client every 30 s and terminates one silent for more than 60 s (fake clock, real sockets)', async () => {
+    // Only the heartbeat's interval and clock are fake; socket I/O runs for real.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+    own = await startPlatform();
+    const alive = await connect(own.wsUrl, own.world.employer.token);
+    const silent = await connect(own.wsUrl, own.world.agent.token, { autoPong: false });
+    let silentPings = 0;
+    silent.ws.on('ping', () => silentPings++);
+    const disconnect = new Promise<{ agentId: number }>((resolve) => own.once('disconnect', resolve));
+    let disconnects = 0;
+    own.on('disconnect', () => disconnects++);
+
+    // One heartbeat tick; the alive client's control pong is processed before its JSON ping is
+    // answered (one ordered socket), so the JSON pong proves the platform has seen it.
+    const tick = async (n: number) => {
+      const pinged = new Promise<void>((resolve) => alive.ws.once('ping', () => resolve()));
+      vi.advanceTimersByTime(30_000);
+      await pinged;
+      alive.send({ type: 'ping', timestamp: `tick ${n}` });
+      await alive.next((f) => f.timestamp === `tick ${n}`);
+    };
+    await tick(1); // t = 30 s: both pinged
+    await tick(2); // t = 60 s: the silent one is at the limit, not past it
+    expect(disconnects).toBe(0);
+    expect(silent.ws.readyState).toBe(WebSocket.OPEN);
+    vi.advanceTimersByTime(30_000); // t = 90 s: silent for 90 s
     expect(await silent.closed).toBe(1006);
-    expect((await disconnect).agentId).toBe(fast.world.agent.id);
-    // The client that answers pings stays.
+    expect((await disconnect).agentId).toBe(own.world.agent.id);
+    expect(silentPings).toBeGreaterThanOrEqual(1);
     expect(alive.ws.readyState).toBe(WebSocket.OPEN);
-    expect(fast.stats.connectedAgents()).toEqual([fast.world.employer.id]);
+    expect(own.stats.connectedAgents()).toEqual([own.world.employer.id]);
     await alive.close();
+  });
+
+  it('honours a custom heartbeat', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+    own = await startPlatform({ heartbeat: { interval: 1_000, timeout: 2_500 } });
+    const silent = await connect(own.wsUrl, own.world.agent.token, { autoPong: false });
+    const pinged = new Promise<void>((resolve) => silent.ws.once('ping', () => resolve()));
+    vi.advanceTimersByTime(1_000);
+    await pinged;
+    vi.advanceTimersByTime(2_000);
+    expect(await silent.closed).toBe(1006);
   });
 });
 
