@@ -66,15 +66,21 @@ describe('Backoff', () => {
   it('rejects nonsense settings with the key in the message', () => {
     expect(() => new Backoff({ initialDelay: -1 })).toThrow(/reconnect\.initialDelay/);
     expect(() => new Backoff({ maxAttempts: 0 })).toThrow(/reconnect\.maxAttempts/);
-    expect(() => resolveHeartbeat({ interval: 30_000, timeout: 10_000 })).toThrow(/heartbeat\.timeout must be .* greater than heartbeat\.interval/);
+    expect(() => resolveHeartbeat({ interval: 30_000, timeout: 10_000 })).toThrow(
+      /heartbeat\.timeout must be .* greater than heartbeat\.interval/,
+    );
     expect(() => new Outbox(0)).toThrow(/outbox\.limit/);
   });
 });
 
 describe('Connection options', () => {
   it('says what is wrong with the URL or the token before connecting', () => {
-    expect(() => new Connection({ url: 'http://127.0.0.1:7420', token: 'cl_x' })).toThrow(/ws:\/\/ or wss:\/\/.*wsUrlFor/);
+    expect(() => new Connection({ url: 'http://127.0.0.1:7420', token: 'cl_x' })).toThrow(
+      /ws:\/\/ or wss:\/\/.*wsUrlFor/,
+    );
     expect(() => new Connection({ url: 'not a url', token: 'cl_x' })).toThrow(/is not a URL/);
-    expect(() => new Connection({ url: 'ws://127.0.0.1:1/ws', token: '' })).toThrow(/C4C_API_TOKEN or platform\.token/);
+    expect(() => new Connection({ url: 'ws://127.0.0.1:1/ws', token: '' })).toThrow(
+      /C4C_API_TOKEN or platform\.token/,
+    );
   });
 });

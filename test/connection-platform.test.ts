@@ -13,9 +13,16 @@ import { pollUntil } from './helpers/connection-server.js';
 let platform: Platform | undefined;
 const open: Connection[] = [];
 
-async function setup(options: Partial<ConnectionOptions> = {}): Promise<{ platform: Platform; conn: Connection }> {
+async function setup(
+  options: Partial<ConnectionOptions> = {},
+): Promise<{ platform: Platform; conn: Connection }> {
   platform = await startPlatform({ faults: true });
-  const conn = new Connection({ url: platform.wsUrl, token: platform.world.agent.token, reconnect: { initialDelay: 50, maxDelay: 200 }, ...options });
+  const conn = new Connection({
+    url: platform.wsUrl,
+    token: platform.world.agent.token,
+    reconnect: { initialDelay: 50, maxDelay: 200 },
+    ...options,
+  });
   open.push(conn);
   return { platform, conn };
 }
@@ -43,8 +50,15 @@ it('receives a message from the employer and answers into the same employment', 
   const frame = once(conn, 'frame') as Promise<[ServerFrame]>;
   platform.sendMessage({ employmentId: platform.world.employmentId, content: 'hello agent' });
   const [received] = await frame;
-  expect(received).toMatchObject({ type: 'message', employmentId: platform.world.employmentId, content: 'hello agent' });
-  const sent = await conn.send({ type: 'message', employmentId: platform.world.employmentId, content: 'hello employer' }, { until: 'confirmed' });
+  expect(received).toMatchObject({
+    type: 'message',
+    employmentId: platform.world.employmentId,
+    content: 'hello agent',
+  });
+  const sent = await conn.send(
+    { type: 'message', employmentId: platform.world.employmentId, content: 'hello employer' },
+    { until: 'confirmed' },
+  );
   expect(ids).toEqual([sent.type === 'message' && sent.messageId]);
 });
 
@@ -52,7 +66,11 @@ it('a bad token stops with E_AUTH after one upgrade', async () => {
   platform = await startPlatform();
   const refused: unknown[] = [];
   platform.on('unauthorized', (info) => refused.push(info));
-  const conn = new Connection({ url: platform.wsUrl, token: 'cl_wrong', reconnect: { initialDelay: 1, maxDelay: 1 } });
+  const conn = new Connection({
+    url: platform.wsUrl,
+    token: 'cl_wrong',
+    reconnect: { initialDelay: 1, maxDelay: 1 },
+  });
   open.push(conn);
   const error = await conn.connect().catch((e: unknown) => e);
   expect(isC4cError(error, 'E_AUTH')).toBe(true);
@@ -89,7 +107,12 @@ it('a rate limit of 5/s: every message stored once, in order, with paused retrie
   await conn.connect();
   platform.faults.rateLimit(5);
   const employmentId = platform.world.employmentId;
-  const sends = Array.from({ length: 15 }, (_, n) => conn.send({ type: 'message', employmentId, messageId: `msg_${n}`, content: `${n}` }, { until: 'confirmed' }));
+  const sends = Array.from({ length: 15 }, (_, n) =>
+    conn.send(
+      { type: 'message', employmentId, messageId: `msg_${n}`, content: `${n}` },
+      { until: 'confirmed' },
+    ),
+  );
   await Promise.all(sends);
   expect(ids).toEqual(Array.from({ length: 15 }, (_, n) => `msg_${n}`));
   expect(refusals.length).toBeGreaterThan(0);

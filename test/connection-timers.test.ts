@@ -16,7 +16,10 @@ const TOKEN = 'cl_timer_test';
 let server: TestServer | undefined;
 const open: Connection[] = [];
 
-async function setup(serverOptions: { autoPong?: boolean } = {}, options: Partial<ConnectionOptions> = {}): Promise<Connection> {
+async function setup(
+  serverOptions: { autoPong?: boolean } = {},
+  options: Partial<ConnectionOptions> = {},
+): Promise<Connection> {
   server = await startTestServer(serverOptions);
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
   const conn = new Connection({ url: server.url, token: TOKEN, ...options });
@@ -127,7 +130,10 @@ describe('heartbeat', () => {
 describe('reconnect backoff', () => {
   it('follows random(0, min(maxDelay, initialDelay × 2^(n−1))), capped, and resets after a stable open', async () => {
     const seed = 42;
-    const conn = await setup({}, { reconnect: { initialDelay: 1_000, maxDelay: 8_000, stableAfter: 5_000, random: seededRandom(seed) } });
+    const conn = await setup(
+      {},
+      { reconnect: { initialDelay: 1_000, maxDelay: 8_000, stableAfter: 5_000, random: seededRandom(seed) } },
+    );
     const expected = seededRandom(seed);
     const ceiling = (n: number): number => Math.min(8_000, 1_000 * 2 ** (n - 1));
     server!.refuseWith = 503;
@@ -143,7 +149,10 @@ describe('reconnect backoff', () => {
       await vi.advanceTimersByTimeAsync(delay);
     }
     await connected;
-    const schedule = [1, 2, 3, 4, 5, 6, 7].map((n) => ({ attempt: n, delay: Math.floor(expected() * ceiling(n)) }));
+    const schedule = [1, 2, 3, 4, 5, 6, 7].map((n) => ({
+      attempt: n,
+      delay: Math.floor(expected() * ceiling(n)),
+    }));
     expect(observed).toEqual(schedule);
     expect(observed.slice(3).every(({ delay }) => delay < 8_000)).toBe(true);
     expect(server!.upgrades).toHaveLength(8);
@@ -151,7 +160,11 @@ describe('reconnect backoff', () => {
     // A connection that dropped at once does not count as success: the schedule goes on (attempt 8).
     (await server!.connection(1)).ws.terminate();
     const [flap] = await retry;
-    expect(flap).toEqual({ attempt: 8, delay: Math.floor(expected() * ceiling(8)), reason: expect.any(String) });
+    expect(flap).toEqual({
+      attempt: 8,
+      delay: Math.floor(expected() * ceiling(8)),
+      reason: expect.any(String),
+    });
     retry = once(conn, 'retry');
     const reopened = once(conn, 'open');
     await vi.advanceTimersByTimeAsync(flap.delay);
@@ -161,7 +174,11 @@ describe('reconnect backoff', () => {
     await vi.advanceTimersByTimeAsync(5_000);
     (await server!.connection(2)).ws.terminate();
     const [afterStable] = await retry;
-    expect(afterStable).toEqual({ attempt: 1, delay: Math.floor(expected() * ceiling(1)), reason: expect.any(String) });
+    expect(afterStable).toEqual({
+      attempt: 1,
+      delay: Math.floor(expected() * ceiling(1)),
+      reason: expect.any(String),
+    });
   });
 
   it('gives up after maxAttempts with E_NETWORK', async () => {
@@ -174,7 +191,9 @@ describe('reconnect backoff', () => {
     }
     const error = await connected;
     expect(isC4cError(error, 'E_NETWORK')).toBe(true);
-    expect((error as Error).message).toMatch(/gave up after 3 reconnect attempt\(s\).*HTTP 503.*reconnect\.maxAttempts/);
+    expect((error as Error).message).toMatch(
+      /gave up after 3 reconnect attempt\(s\).*HTTP 503.*reconnect\.maxAttempts/,
+    );
     expect(server!.upgrades).toHaveLength(4);
     expect(conn.state).toBe('closed');
     expect(vi.getTimerCount()).toBe(0);
@@ -191,7 +210,14 @@ describe('platform refusals of sent frames', () => {
       const seen = refusals.get(id) ?? 0;
       if (id === 'msg_1' && seen < 2) {
         refusals.set(id, seen + 1);
-        socket.ws.send(JSON.stringify({ type: 'error', code: 'RATE_LIMITED', message: 'rate limit exceeded', details: { messageId: id } }));
+        socket.ws.send(
+          JSON.stringify({
+            type: 'error',
+            code: 'RATE_LIMITED',
+            message: 'rate limit exceeded',
+            details: { messageId: id },
+          }),
+        );
       }
     };
     await conn.connect();
@@ -220,7 +246,12 @@ describe('platform refusals of sent frames', () => {
     const conn = await setup();
     server = server!;
     server.onFrame = (frame, socket) => {
-      const refusal = { type: 'error', code: 'EMPLOYMENT_NOT_ACTIVE', message: 'employment 1 is not active', details: { messageId: frame.messageId } };
+      const refusal = {
+        type: 'error',
+        code: 'EMPLOYMENT_NOT_ACTIVE',
+        message: 'employment 1 is not active',
+        details: { messageId: frame.messageId },
+      };
       socket.ws.send(JSON.stringify(refusal));
       socket.ws.send(JSON.stringify(refusal)); // the same refusal twice must still be one report
     };
@@ -233,17 +264,31 @@ describe('platform refusals of sent frames', () => {
     await pollUntil(() => errors.length === 2, 'both error frames');
     await vi.advanceTimersByTimeAsync(10 * 60_000);
     expect(undeliverable).toEqual([
-      { frame: expect.objectContaining({ messageId: 'msg_1' }), code: 'EMPLOYMENT_NOT_ACTIVE', message: 'employment 1 is not active' },
+      {
+        frame: expect.objectContaining({ messageId: 'msg_1' }),
+        code: 'EMPLOYMENT_NOT_ACTIVE',
+        message: 'employment 1 is not active',
+      },
     ]);
     expect(server.received()).toHaveLength(1);
     expect(conn.stats.requeued).toBe(0);
   });
 
   it('a frame rate limited more than maxRetries times is reported undeliverable', async () => {
-    const conn = await setup({}, { outbox: { maxRetries: 2 }, reconnect: { initialDelay: 100, random: () => 0 } });
+    const conn = await setup(
+      {},
+      { outbox: { maxRetries: 2 }, reconnect: { initialDelay: 100, random: () => 0 } },
+    );
     server = server!;
     server.onFrame = (frame, socket) =>
-      socket.ws.send(JSON.stringify({ type: 'error', code: 'RATE_LIMITED', message: 'slow down', details: { messageId: frame.messageId } }));
+      socket.ws.send(
+        JSON.stringify({
+          type: 'error',
+          code: 'RATE_LIMITED',
+          message: 'slow down',
+          details: { messageId: frame.messageId },
+        }),
+      );
     const undeliverable = once(conn, 'undeliverable');
     await conn.connect();
     await conn.send(message(1));
@@ -281,7 +326,14 @@ describe('timers on close', () => {
     const third = new Connection({ url: server!.url, token: TOKEN });
     open.push(third);
     server!.onFrame = (frame, socket) =>
-      socket.ws.send(JSON.stringify({ type: 'error', code: 'RATE_LIMITED', message: 'slow', details: { messageId: frame.messageId } }));
+      socket.ws.send(
+        JSON.stringify({
+          type: 'error',
+          code: 'RATE_LIMITED',
+          message: 'slow',
+          details: { messageId: frame.messageId },
+        }),
+      );
     await third.connect();
     await third.send(message(1));
     await pollUntil(() => third.stats.requeued === 1, 'the refusal');

@@ -17,7 +17,12 @@ let server: TestServer;
 const open: Connection[] = [];
 
 function connection(options: Partial<ConnectionOptions> = {}): Connection {
-  const conn = new Connection({ url: server.url, token: TOKEN, reconnect: { initialDelay: 20, maxDelay: 50 }, ...options });
+  const conn = new Connection({
+    url: server.url,
+    token: TOKEN,
+    reconnect: { initialDelay: 20, maxDelay: 50 },
+    ...options,
+  });
   open.push(conn);
   return conn;
 }
@@ -26,7 +31,8 @@ function message(n: number): ClientFrame {
   return { type: 'message', employmentId: 1, messageId: `msg_${n}`, content: `m${n}` };
 }
 
-const contents = (frames: Array<Record<string, unknown>>): unknown[] => frames.filter((f) => f.type === 'message').map((f) => f.content);
+const contents = (frames: Array<Record<string, unknown>>): unknown[] =>
+  frames.filter((f) => f.type === 'message').map((f) => f.content);
 
 beforeEach(async () => {
   server = await startTestServer();
@@ -58,7 +64,9 @@ describe('authentication', () => {
     conn.on('state', (state) => states.push(state));
     const error = await conn.connect().catch((e: unknown) => e);
     expect(isC4cError(error, 'E_AUTH')).toBe(true);
-    expect((error as Error).message).toMatch(/^authentication failed: invalid API key — check C4C_API_TOKEN \/ platform\.token/);
+    expect((error as Error).message).toMatch(
+      /^authentication failed: invalid API key — check C4C_API_TOKEN \/ platform\.token/,
+    );
     expect((error as Error).message).not.toContain(TOKEN);
     expect(states).toEqual(['connecting', 'closing', 'closed']);
     // A retry would come within 1 ms; give it many event-loop turns to prove none does.
@@ -128,7 +136,10 @@ describe('frames in', () => {
     expect(socket.frames[0]).toEqual({ type: 'pong', timestamp: '2026-04-12T10:00:00Z' });
     socket.ws.send(JSON.stringify({ type: 'ping' }));
     await pollUntil(() => socket.frames.length === 2, 'the second pong');
-    expect(socket.frames[1]).toEqual({ type: 'pong', timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) });
+    expect(socket.frames[1]).toEqual({
+      type: 'pong',
+      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+    });
     expect(frames).toEqual([]);
   });
 
@@ -144,9 +155,25 @@ describe('frames in', () => {
     ws.send('[1,2]');
     ws.send(JSON.stringify({ type: 'telepathy' }));
     ws.send(JSON.stringify({ type: 'message', employmentId: -1, content: 3 }));
-    ws.send(JSON.stringify({ type: 'message', employmentId: 1, messageId: 'x', timestamp: 't', content: 'x'.repeat(1024 * 1024 + 1) }));
+    ws.send(
+      JSON.stringify({
+        type: 'message',
+        employmentId: 1,
+        messageId: 'x',
+        timestamp: 't',
+        content: 'x'.repeat(1024 * 1024 + 1),
+      }),
+    );
     ws.send('also not json');
-    ws.send(JSON.stringify({ type: 'message', employmentId: 7, messageId: 'm', timestamp: 't', content: 'still here' }));
+    ws.send(
+      JSON.stringify({
+        type: 'message',
+        employmentId: 7,
+        messageId: 'm',
+        timestamp: 't',
+        content: 'still here',
+      }),
+    );
     await pollUntil(() => frames.length === 1, 'the valid frame after the bad ones');
     expect(rejected).toEqual([
       { reason: 'not-json', count: 1 },
@@ -157,7 +184,13 @@ describe('frames in', () => {
       { reason: 'not-json', count: 2 },
     ]);
     expect(frames[0]).toMatchObject({ content: 'still here', employmentId: 7 });
-    expect(conn.stats.rejected).toEqual({ 'not-json': 2, 'not-object': 1, 'unknown-type': 1, invalid: 1, 'too-large': 1 });
+    expect(conn.stats.rejected).toEqual({
+      'not-json': 2,
+      'not-object': 1,
+      'unknown-type': 1,
+      invalid: 1,
+      'too-large': 1,
+    });
     expect(conn.state).toBe('open');
     expect(server.upgrades).toHaveLength(1);
   });
@@ -236,7 +269,9 @@ describe('outbox', () => {
     // The server stops reading (a hung peer): writes still succeed into socket buffers, pongs stop.
     (first.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const big = 'x'.repeat(64 * 1024);
-    const written = Array.from({ length: 40 }, (_, n) => conn.send({ ...message(n), content: `${n}:${big}` }));
+    const written = Array.from({ length: 40 }, (_, n) =>
+      conn.send({ ...message(n), content: `${n}:${big}` }),
+    );
     const confirmed = conn.send(message(40), { until: 'confirmed' });
     await pollUntil(() => conn.stats.framesOut > 0, 'some writes');
     first.ws.terminate();
@@ -271,7 +306,10 @@ describe('outbox', () => {
   it('refuses with E_BACKLOG when the outbox is full, without losing what waits', async () => {
     const conn = connection({ outbox: { limit: 3 } });
     const queued = [1, 2, 3].map((n) => conn.send(message(n)));
-    await expect(conn.send(message(4))).rejects.toMatchObject({ code: 'E_BACKLOG', message: expect.stringMatching(/outbox\.limit/) });
+    await expect(conn.send(message(4))).rejects.toMatchObject({
+      code: 'E_BACKLOG',
+      message: expect.stringMatching(/outbox\.limit/),
+    });
     await conn.connect();
     await Promise.all(queued);
     await pollUntil(() => server.received().length === 3, 'three frames');
@@ -303,7 +341,9 @@ describe('close', () => {
     await conn.close();
     await expect(waiting).rejects.toMatchObject({ code: 'E_CLOSED' });
     expect(states).toEqual(['closing', 'closed']);
-    expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBeLessThanOrEqual(timersBefore);
+    expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBeLessThanOrEqual(
+      timersBefore,
+    );
     await expect(conn.connect()).rejects.toMatchObject({ code: 'E_CLOSED' });
   });
 

@@ -30,7 +30,11 @@ export class Backoff {
     this.initialDelay = positive('initialDelay', options.initialDelay ?? 1_000);
     this.maxDelay = positive('maxDelay', options.maxDelay ?? 30_000);
     this.maxAttempts = options.maxAttempts ?? Infinity;
-    if (!(this.maxAttempts >= 1)) throw new C4cError('E_CONFIG', `reconnect.maxAttempts must be a number ≥ 1 (or Infinity), got ${String(options.maxAttempts)}`);
+    if (!(this.maxAttempts >= 1))
+      throw new C4cError(
+        'E_CONFIG',
+        `reconnect.maxAttempts must be a number ≥ 1 (or Infinity), got ${String(options.maxAttempts)}`,
+      );
     this.random = options.random ?? Math.random;
   }
 
@@ -64,6 +68,10 @@ export class Backoff {
 }
 
 function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value < 0) throw new C4cError('E_CONFIG', `reconnect.${name} must be a finite number of ms ≥ 0, got ${String(value)}`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new C4cError(
+      'E_CONFIG',
+      `reconnect.${name} must be a finite number of ms ≥ 0, got ${String(value)}`,
+    );
   return value;
 }

@@ -122,7 +122,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     super();
     this.url = validateUrl(options.url);
     if (typeof options.token !== 'string' || options.token.trim() === '') {
-      throw new C4cError('E_CONFIG', 'no API token for the platform connection: set C4C_API_TOKEN or platform.token');
+      throw new C4cError(
+        'E_CONFIG',
+        'no API token for the platform connection: set C4C_API_TOKEN or platform.token',
+      );
     }
     this.token = options.token;
     this.log = (options.logger ?? silentLogger()).child({ component: 'connection' });
@@ -142,7 +145,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       },
       log: this.log,
       onUndeliverable: (info) => {
-        this.log.debug({ code: info.code, type: info.frame.type }, `the platform refused a frame for good (${info.code}): ${info.message}`);
+        this.log.debug(
+          { code: info.code, type: info.frame.type },
+          `the platform refused a frame for good (${info.code}): ${info.message}`,
+        );
         this.notify('undeliverable', info);
       },
     });
@@ -189,7 +195,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   connect(): Promise<void> {
     if (this.#state === 'open') return Promise.resolve();
     if (this.#state === 'closing' || this.#state === 'closed') {
-      return Promise.reject(new C4cError('E_CLOSED', 'this connection was closed; create a new Connection to connect again'));
+      return Promise.reject(
+        new C4cError('E_CLOSED', 'this connection was closed; create a new Connection to connect again'),
+      );
     }
     if (!this.opener) {
       let resolve!: () => void;
@@ -214,15 +222,25 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    */
   send(frame: ClientFrame, options: { until?: SendUntil } = {}): Promise<ClientFrame> {
     if (this.#state === 'closing' || this.#state === 'closed') {
-      return Promise.reject(new C4cError('E_CLOSED', `cannot send a ${frame.type} frame: the connection to the platform is closed`));
+      return Promise.reject(
+        new C4cError(
+          'E_CLOSED',
+          `cannot send a ${frame.type} frame: the connection to the platform is closed`,
+        ),
+      );
     }
     const prepared: ClientFrame =
-      frame.type === 'message' ? { ...frame, messageId: frame.messageId ?? newMessageId(), timestamp: frame.timestamp ?? rfc3339() } : frame;
+      frame.type === 'message'
+        ? { ...frame, messageId: frame.messageId ?? newMessageId(), timestamp: frame.timestamp ?? rfc3339() }
+        : frame;
     const data = JSON.stringify(prepared);
     const bytes = Buffer.byteLength(data);
     if (bytes > MAX_FRAME_BYTES) {
       return Promise.reject(
-        new C4cError('E_REPLY', `a ${frame.type} frame of ${bytes} bytes exceeds the platform's ${MAX_FRAME_BYTES}-byte limit; send less content or split it`),
+        new C4cError(
+          'E_REPLY',
+          `a ${frame.type} frame of ${bytes} bytes exceeds the platform's ${MAX_FRAME_BYTES}-byte limit; send less content or split it`,
+        ),
       );
     }
     return this.delivery.enqueue(prepared, data, options.until ?? 'written');
@@ -277,7 +295,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     ws.on('error', (error) => {
       lastError = error;
     });
-    ws.on('close', (code, reason) => this.onSocketClose(ws, code, reason.toString(), refusedStatus, lastError));
+    ws.on('close', (code, reason) =>
+      this.onSocketClose(ws, code, reason.toString(), refusedStatus, lastError),
+    );
   }
 
   private onOpen(ws: WebSocket): void {
@@ -304,7 +324,13 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.opener = undefined;
   }
 
-  private onSocketClose(ws: WebSocket, code: number, reason: string, refusedStatus: number | undefined, error: Error | undefined): void {
+  private onSocketClose(
+    ws: WebSocket,
+    code: number,
+    reason: string,
+    refusedStatus: number | undefined,
+    error: Error | undefined,
+  ): void {
     if (ws !== this.socket) return;
     this.socket = undefined;
     this.heartbeat?.stop();
@@ -375,7 +401,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.retryTimer = undefined;
     const ws = this.socket;
     if (ws) await this.closeSocket(ws);
-    this.delivery.end(error ?? new C4cError('E_CLOSED', 'the connection to the platform was closed before this frame could be sent'));
+    this.delivery.end(
+      error ??
+        new C4cError('E_CLOSED', 'the connection to the platform was closed before this frame could be sent'),
+    );
     this.opener?.reject(error ?? new C4cError('E_CLOSED', 'the connection was closed before it could open'));
     this.opener?.promise.catch(() => {}); // the caller of connect() got it; no unhandled rejection if nobody awaits
     this.opener = undefined;
@@ -411,12 +440,16 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (frame.type === 'ping') {
       // Answered at once, ahead of the outbox: a platform that pings wants to know we are alive now.
       // Its timestamp is echoed (as the embedded platform does), so it can measure the round trip.
-      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'pong', timestamp: frame.timestamp ?? rfc3339() }));
+      if (ws.readyState === WebSocket.OPEN)
+        ws.send(JSON.stringify({ type: 'pong', timestamp: frame.timestamp ?? rfc3339() }));
       return;
     }
     if (frame.type === 'pong') return;
     if (frame.type === 'error') {
-      this.log.warn({ code: frame.code, details: frame.details }, `the platform sent an error: ${frame.code}: ${frame.message}`);
+      this.log.warn(
+        { code: frame.code, details: frame.details },
+        `the platform sent an error: ${frame.code}: ${frame.message}`,
+      );
       this.delivery.onError(frame);
       this.notify('platform-error', frame);
     }
@@ -427,7 +460,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * Emits to the runner's listeners. One that throws must not take the socket (or the state machine
    * half-way through a transition) down with it: the error is logged and the connection goes on.
    */
-  private notify<K extends Exclude<keyof ConnectionEvents, 'error'>>(event: K, ...args: ConnectionEvents[K]): void {
+  private notify<K extends Exclude<keyof ConnectionEvents, 'error'>>(
+    event: K,
+    ...args: ConnectionEvents[K]
+  ): void {
     try {
       (this.emit as (name: K, ...rest: ConnectionEvents[K]) => boolean)(event, ...args);
     } catch (error) {
@@ -440,7 +476,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.rejectedCounts.set(reason, count);
     const short = detail.length > MAX_DETAIL ? `${detail.slice(0, MAX_DETAIL)}…` : detail;
     if (count === 1) {
-      this.log.warn({ reason, detail: short }, `dropped a malformed frame from the platform (${reason}); further ones of this kind are counted, not logged`);
+      this.log.warn(
+        { reason, detail: short },
+        `dropped a malformed frame from the platform (${reason}); further ones of this kind are counted, not logged`,
+      );
     }
     this.notify('rejected', { reason, detail: short, count });
   }

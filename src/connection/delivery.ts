@@ -63,7 +63,15 @@ export class Delivery {
   /** Takes a frame; throws `E_BACKLOG` when the outbox is full. */
   enqueue(frame: ClientFrame, data: string, until: SendUntil): Promise<ClientFrame> {
     return new Promise<ClientFrame>((resolve, reject) => {
-      const entry: OutboxEntry = { seq: ++this.seq, frame, data, retries: 0, until, written: 0, settle: { resolve, reject } };
+      const entry: OutboxEntry = {
+        seq: ++this.seq,
+        frame,
+        data,
+        retries: 0,
+        until,
+        written: 0,
+        settle: { resolve, reject },
+      };
       if (this.outbox.size === 0 && this.writable()) {
         this.write(entry);
         return;
@@ -123,7 +131,12 @@ export class Delivery {
       this.pause(entry.retries);
       return;
     }
-    rejectEntry(entry, new PlatformError(0, frame.code, `the platform refused frame ${messageId}: ${frame.message}`, { details: { messageId } }));
+    rejectEntry(
+      entry,
+      new PlatformError(0, frame.code, `the platform refused frame ${messageId}: ${frame.message}`, {
+        details: { messageId },
+      }),
+    );
     this.options.onUndeliverable({ frame: entry.frame, code: kind, message: frame.message });
     this.checkDrained();
   }
@@ -161,7 +174,9 @@ export class Delivery {
   // ── internals ──────────────────────────────────────────────────────────────────────────────────
 
   private writable(): boolean {
-    return !this.ended && this.socket !== undefined && this.pauseTimer === undefined && this.probe === undefined;
+    return (
+      !this.ended && this.socket !== undefined && this.pauseTimer === undefined && this.probe === undefined
+    );
   }
 
   private flushOutbox(): void {

@@ -10,7 +10,10 @@ export function validateUrl(url: string): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw new C4cError('E_CONFIG', `platform WebSocket URL ${JSON.stringify(url)} is not a URL; expected e.g. ws://127.0.0.1:7420/ws`);
+    throw new C4cError(
+      'E_CONFIG',
+      `platform WebSocket URL ${JSON.stringify(url)} is not a URL; expected e.g. ws://127.0.0.1:7420/ws`,
+    );
   }
   if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
     throw new C4cError(
@@ -38,7 +41,12 @@ export function authError(status: number, url: string): C4cError {
 }
 
 /** `maxAttempts` spent without a connection. */
-export function givenUpError(retries: number, url: string, cause: string, error: Error | undefined): C4cError {
+export function givenUpError(
+  retries: number,
+  url: string,
+  cause: string,
+  error: Error | undefined,
+): C4cError {
   return new C4cError(
     'E_NETWORK',
     `could not connect to the platform at ${url}: gave up after ${retries} reconnect attempt(s) (last failure: ${cause}); check platform.url / C4C_API_ENDPOINT and that the platform is up, or raise reconnect.maxAttempts`,
@@ -47,7 +55,12 @@ export function givenUpError(retries: number, url: string, cause: string, error:
 }
 
 /** One short phrase for a log line: why did this socket end? */
-export function describeClose(code: number, reason: string, refusedStatus: number | undefined, error: Error | undefined): string {
+export function describeClose(
+  code: number,
+  reason: string,
+  refusedStatus: number | undefined,
+  error: Error | undefined,
+): string {
   if (refusedStatus !== undefined) return `the platform answered the upgrade with HTTP ${refusedStatus}`;
   if (error) return (error as NodeJS.ErrnoException).code ?? error.message;
   return reason ? `closed with code ${code}: ${reason}` : `closed with code ${code}`;

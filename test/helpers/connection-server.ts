@@ -39,7 +39,11 @@ export interface TestServer {
 /** Starts a server on 127.0.0.1:0. `autoPong: false` makes a server that never answers control pings. */
 export async function startTestServer(options: { autoPong?: boolean } = {}): Promise<TestServer> {
   const http = createServer((_req, res) => res.writeHead(426).end());
-  const wss = new WebSocketServer({ noServer: true, autoPong: options.autoPong ?? true, perMessageDeflate: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    autoPong: options.autoPong ?? true,
+    perMessageDeflate: false,
+  });
   const waiters: Array<{ nth: number; resolve: (socket: ServerSocket) => void }> = [];
   const all: Array<Record<string, unknown>> = [];
 
