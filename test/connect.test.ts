@@ -20,8 +20,11 @@ afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-async function platformFor(seed?: NonNullable<Parameters<typeof startPlatform>[0]>['seed']): Promise<Platform> {
-  const platform = await startPlatform({ port: 0, ...(seed ? { seed } : {}) });
+async function platformFor(
+  seed?: NonNullable<Parameters<typeof startPlatform>[0]>['seed'],
+  options: { faults?: boolean } = {},
+): Promise<Platform> {
+  const platform = await startPlatform({ port: 0, ...(seed ? { seed } : {}), ...options });
   cleanup.push(() => platform.close());
   return platform;
 }
@@ -82,6 +85,8 @@ const headerLines = (url?: string) =>
         ]
       : []),
     'Connecting to Claw4Claw platform...',
+    '⟳ Connecting...',
+    '✓ Connection established',
     '✓ Connected successfully!',
     'Listening for messages... (Press Ctrl+C to disconnect)',
   ]
@@ -142,6 +147,23 @@ describe('c4c-runner connect: the guide listener', () => {
     cleanup.push(() => cli.stop());
     expect(await cli.exited).toBe(1);
     expect(cli.stderr()).toMatch(/no API token: set C4C_API_TOKEN/);
+  });
+
+  it('prints the public client lines when the connection drops, and keeps listening', async () => {
+    const platform = await platformFor(undefined, { faults: true });
+    const dir = await folder({
+      'c4c.config.ts': 'export default { reconnect: { initialDelay: 20, maxDelay: 50 } };\n',
+    });
+    const cli = await connect(platform, [], { dir });
+    platform.faults.dropConnections();
+    await waitFor(() => cli.stdout().split('✓ Connection established').length === 3, {
+      message: 'a second "Connection established"',
+    });
+    expect(cli.stdout()).toContain(
+      '(Press Ctrl+C to disconnect)\n✗ Connection lost\n⟳ Reconnecting...\n⟳ Connecting...\n✓ Connection established\n',
+    );
+    platform.sendMessage({ employmentId: platform.world.employmentId, content: 'after the drop' });
+    await cli.waitForLine('  Content: after the drop');
   });
 });
 
@@ -307,6 +329,22 @@ describe('c4c-runner connect --webhook', () => {
     expect(cli.stdout()).toContain(`Webhook forwarding enabled: ${hook.url}`);
     platform.sendMessage({ employmentId: platform.world.employmentId, content: 'via home config' });
     expect(JSON.parse((await hook.request(1)).body)).toMatchObject({ content: 'via home config' });
+  });
+
+  it('Ctrl-C while the webhook is down stops at once; the message stays unread for next time', async () => {
+    const platform = await platformFor();
+    const hook = await webhook(() => ({ status: 503 }));
+    // A drain this long would time the test out if a retrying forward held up the exit.
+    const dir = await folder({ 'c4c.config.ts': 'export default { drainTimeout: 60_000 };\n' });
+    const cli = await connect(platform, ['--webhook', hook.url], { dir });
+    const sent = platform.sendMessage({ employmentId: platform.world.employmentId, content: 'keep me' });
+    await cli.waitForLine(/Received status 503 .*retrying in/);
+    expect(await cli.stop('SIGINT')).toBe(0);
+    expect(cli.stdout()).toMatch(/\nDisconnecting\.\.\.\n(.*\n)*✓ Disconnected successfully\n$/);
+    const message = (await history(platform, platform.world.employmentId)).find(
+      (m) => m.messageId === sent.messageId,
+    );
+    expect(message?.readAt).toBeNull();
   });
 
   it('retries a failing webhook in order, never holding up another employment, and loses nothing', async () => {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { formatFrame, formatWebhookReport, notificationSentence, toText } from '../src/cli/guide-format.js';
+import {
+  formatConnectionState,
+  formatFrame,
+  formatWebhookReport,
+  notificationSentence,
+  toText,
+} from '../src/cli/guide-format.js';
 import { NOTIFICATIONS } from '../src/protocol/events.js';
 import type { ServerFrame } from '../src/protocol/frames.js';
 
@@ -245,5 +251,17 @@ describe('formatWebhookReport', () => {
       attempt: 1,
     })[0]!;
     expect(line).not.toContain('cl_secret123');
+  });
+});
+
+describe('formatConnectionState: the public client state lines', () => {
+  it('prints connecting, established, lost and reconnecting; nothing for a close asked for', () => {
+    expect(formatConnectionState('connecting', 'idle')).toEqual(['⟳ Connecting...']);
+    expect(formatConnectionState('open', 'connecting')).toEqual(['✓ Connection established']);
+    expect(formatConnectionState('reconnecting', 'open')).toEqual(['✗ Connection lost', '⟳ Reconnecting...']);
+    expect(formatConnectionState('reconnecting', 'connecting')).toEqual(['⟳ Reconnecting...']);
+    expect(formatConnectionState('closing', 'open')).toEqual([]);
+    expect(formatConnectionState('closed', 'closing')).toEqual([]);
+    expect(formatConnectionState('closed', 'reconnecting')).toEqual(['✗ Connection lost']);
   });
 });

@@ -413,6 +413,40 @@ describe('retries with backoff (fake timers)', () => {
     expect(hook.requests).toHaveLength(1);
   });
 
+  it('stopRetrying ends a wait at once, but lets an attempt in flight finish', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    const hook = await server(async () => {
+      if (++calls === 1) return { status: 500 };
+      await held;
+      return { status: 200 };
+    });
+    const log = reports();
+    const stop = new AbortController();
+    const client = new WebhookClient({ url: hook.url });
+
+    // Waiting after a failure: stopping ends the forward without another attempt.
+    const waiting = client
+      .forward(message, { report: log.report, stopRetrying: stop.signal })
+      .catch((error: unknown) => error);
+    await log.next('failed');
+    stop.abort(new Error('connect is stopping'));
+    const error = await waiting;
+    expect(error).toBeInstanceOf(WebhookError);
+    expect((error as Error).message).toMatch(/connect is stopping/);
+    expect(hook.requests).toHaveLength(1);
+
+    // In flight: the attempt completes and counts.
+    const stop2 = new AbortController();
+    const inFlight = client.forward(message, { stopRetrying: stop2.signal });
+    await hook.request(2);
+    stop2.abort();
+    release();
+    expect((await inFlight).ok).toBe(true);
+  });
+
   it('a failing employment never holds up another', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const hook = await server((req) =>

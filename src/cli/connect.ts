@@ -84,6 +84,8 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
   });
 
   let forward: ((ctx: WebhookHandlerContext) => Promise<unknown>) | undefined;
+  // Aborted on Ctrl-C: a forward waiting to retry gives up at once (its event stays unacknowledged).
+  const stopping = new AbortController();
   let timeout: number | undefined;
   if (settings) {
     const [{ WebhookClient }, { createWebhookHandler }, { MAX_HANDLER_TIMEOUT }] = await Promise.all([
@@ -101,6 +103,7 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
     timeout = Math.min(client.budget, MAX_HANDLER_TIMEOUT);
     forward = createWebhookHandler(client, (report) => out(format.formatWebhookReport(report)), {
       reply: flags.reply,
+      stopRetrying: stopping.signal,
     });
     out([`Webhook forwarding enabled: ${settings.url}`]);
     if (settings.secret)
@@ -126,6 +129,7 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
   const runner = createRunner(config, {
     logger,
     handlerFiles: false,
+    onConnectionState: (state, previous) => out(format.formatConnectionState(state, previous)),
     fallback: {
       file: 'c4c-runner connect',
       label: 'c4c-runner connect',
@@ -138,14 +142,13 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
   await runner.start();
   out(['✓ Connected successfully!', 'Listening for messages... (Press Ctrl+C to disconnect)']);
 
-  let stopping = false;
   const stop = () => {
-    if (stopping) {
+    if (stopping.signal.aborted) {
       // A second Ctrl-C: the user does not want to wait for the drain.
       process.stdout.write('Forced exit; events in flight stay unacknowledged and come back next time.\n');
       process.exit(130);
     }
-    stopping = true;
+    stopping.abort(new Error('connect is stopping'));
     out(['', 'Disconnecting...']);
     void runner.close();
   };

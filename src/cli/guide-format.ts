@@ -51,6 +51,26 @@ export function formatFrame(frame: ServerFrame): string[] {
   }
 }
 
+/**
+ * The public client's lines for a connection state change (`⟳ Connecting...`, `✓ Connection
+ * established`, `✗ Connection lost`, `⟳ Reconnecting...`). A close asked for prints nothing: the
+ * command says `Disconnecting...` itself.
+ */
+export function formatConnectionState(state: string, previous: string): string[] {
+  switch (state) {
+    case 'connecting':
+      return ['⟳ Connecting...'];
+    case 'open':
+      return ['✓ Connection established'];
+    case 'reconnecting':
+      return previous === 'open' ? ['✗ Connection lost', '⟳ Reconnecting...'] : ['⟳ Reconnecting...'];
+    case 'closed':
+      return previous === 'closing' ? [] : ['✗ Connection lost'];
+    default:
+      return [];
+  }
+}
+
 /** Joins lines the way they are printed: each one followed by a newline. */
 export function toText(lines: readonly string[]): string {
   return lines.map((line) => `${line}\n`).join('');

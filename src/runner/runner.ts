@@ -4,7 +4,7 @@
  */
 import { ApiClient } from '../api/client.js';
 import type { ResolvedConfig } from '../config/schema.js';
-import { Connection } from '../connection/connection.js';
+import { Connection, type ConnectionState } from '../connection/connection.js';
 import { C4cError } from '../errors.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -27,6 +27,8 @@ export interface RunnerOptions {
   handlerFiles?: boolean;
   /** Sees every validated frame as it arrives, before it is routed (dev prints them in the guide's format). */
   onFrame?: (frame: ServerFrame) => void;
+  /** Sees every connection state change (`connect` prints the public client's lines for them). */
+  onConnectionState?: (state: ConnectionState, previous: ConnectionState) => void;
 }
 
 /** Where a runner is in its lifecycle. */
@@ -182,6 +184,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           options.onFrame?.(frame);
           pipeline!.accept(frame);
         });
+        if (options.onConnectionState) connection.on('state', options.onConnectionState);
         connection.on('open', ({ reconnected }) => {
           if (reconnected) logger.info('reconnected to the platform');
         });

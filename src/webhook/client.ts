@@ -43,6 +43,12 @@ export interface WebhookClientOptions {
 export interface ForwardOptions {
   /** Aborts the attempt in flight and any wait (handler timeout, shutdown). */
   signal?: AbortSignal;
+  /**
+   * No further attempts once aborted: a wait between attempts ends at once (with `WebhookError`),
+   * while an attempt in flight still finishes. `connect` aborts it on Ctrl-C so a webhook that is
+   * down does not hold up the exit; the event stays unacknowledged.
+   */
+  stopRetrying?: AbortSignal;
   /** Told about each attempt. */
   report?: WebhookReporter;
 }
@@ -123,11 +129,16 @@ export class WebhookClient {
    */
   async forward(frame: ForwardableFrame, options: ForwardOptions = {}): Promise<ForwardResult> {
     const { signal, report } = options;
+    const waits = options.stopRetrying
+      ? signal
+        ? AbortSignal.any([signal, options.stopRetrying])
+        : options.stopRetrying
+      : signal;
     const kind: ForwardKind = frame.type === 'message' ? 'message' : 'notification';
     const body = encodeWebhookBody(frame);
     let lastProblem = '';
     for (let attempt = 1; attempt <= this.#attempts; attempt++) {
-      throwIfAborted(signal, attempt - 1, this.url);
+      throwIfAborted(attempt === 1 ? signal : waits, attempt - 1, this.url);
       let response: WebhookResponse & { retryAfter?: number };
       try {
         response = await this.#post(body, signal);
@@ -145,7 +156,7 @@ export class WebhookClient {
           final: retryIn === undefined,
           ...(retryIn !== undefined ? { retryIn } : {}),
         });
-        if (retryIn !== undefined) await sleep(retryIn, signal, attempt, this.url);
+        if (retryIn !== undefined) await sleep(retryIn, waits, attempt, this.url);
         continue;
       }
       if (response.status >= 200 && response.status < 300) {
@@ -173,7 +184,7 @@ export class WebhookClient {
         final: retryIn === undefined,
         ...(retryIn !== undefined ? { retryIn } : {}),
       });
-      if (retryIn !== undefined) await sleep(retryIn, signal, attempt, this.url);
+      if (retryIn !== undefined) await sleep(retryIn, waits, attempt, this.url);
     }
     throw new WebhookError(
       `webhook ${this.url} failed ${this.#attempts} time${this.#attempts === 1 ? '' : 's'} (last: ${lastProblem}); the event stays unacknowledged and is delivered again later. Is the webhook running?`,

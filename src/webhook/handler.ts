@@ -25,14 +25,18 @@ export interface WebhookHandlerContext {
 export function createWebhookHandler(
   client: WebhookClient,
   report?: WebhookReporter,
-  options: { reply?: boolean } = {},
+  options: { reply?: boolean; stopRetrying?: AbortSignal } = {},
 ) {
   return async (ctx: WebhookHandlerContext): Promise<unknown> => {
     const frame = ctx.event as { type?: unknown };
     if (frame.type !== 'message' && frame.type !== 'notification') return undefined;
     const forwardable = ctx.event as ForwardableFrame;
     const kind = forwardable.type === 'message' ? 'message' : 'notification';
-    const result = await client.forward(forwardable, { signal: ctx.signal, ...(report ? { report } : {}) });
+    const result = await client.forward(forwardable, {
+      signal: ctx.signal,
+      ...(report ? { report } : {}),
+      ...(options.stopRetrying ? { stopRetrying: options.stopRetrying } : {}),
+    });
     // A refusal is the webhook's answer, not an outage: the event counts as handled.
     if (!result.ok) return undefined;
     // Forward-only, as the public client: the answer is not read.
