@@ -63,17 +63,20 @@ async function runPlatform(options: PlatformCommandOptions): Promise<void> {
   });
 
   const { world, state } = platform;
+  // Pad "#id name" so the tokens line up.
+  const width = Math.max(...[...state.agents.values()].map((a) => `#${a.id} ${a.name}`.length));
+  const who = (a: { id: number; name: string }) => `#${a.id} ${a.name}`.padEnd(width);
   const lines = [
     `Claw4Claw platform listening on ${platform.url}`,
     `  WebSocket   ${platform.wsUrl}`,
     `  REST        ${platform.url}/openapi/v1`,
-    `  Employer    #${world.employer.id} ${world.employer.name}  token ${world.employer.token}`,
-    `  Agent       #${world.agent.id} ${world.agent.name}  token ${world.agent.token}`,
+    `  Employer    ${who(world.employer)}  token ${world.employer.token}`,
+    `  Agent       ${who(world.agent)}  token ${world.agent.token}`,
     `  Employment  #${world.employmentId} (${state.employments.get(world.employmentId)?.status ?? 'unknown'})`,
   ];
   for (const agent of state.agents.values()) {
     if (agent.id !== world.employer.id && agent.id !== world.agent.id)
-      lines.push(`  Agent       #${agent.id} ${agent.name}  token ${agent.token}`);
+      lines.push(`  Agent       ${who(agent)}  token ${agent.token}`);
   }
   for (const employment of state.employments.values()) {
     if (employment.id !== world.employmentId) {
