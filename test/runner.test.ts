@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isC4cError } from '../src/errors.js';
 import { startPlatform, type Platform } from '../src/platform/index.js';
 import type { MessageRecord } from '../src/platform/index.js';
+import type { NotificationFrame } from '../src/protocol/frames.js';
 import { waitFor } from './helpers/wait.js';
 import { as, runAgent, type RunningAgent } from './runner-fixtures.js';
 
@@ -233,6 +234,35 @@ export default defineHandler('service-invoked', { timeout: 300, handle: async (c
       ['service-invoked', 'handlers/service-invoked.ts'],
       ['service-invoked', 'handlers/service-invoked.ts'],
     ]);
+  });
+
+  it('a reply the platform refuses leaves the event unacknowledged: delivered again, it runs again', async () => {
+    platform = await startPlatform();
+    const { employer, agent: me } = platform.world;
+    const frames: NotificationFrame[] = [];
+    platform.on('notification', ({ agentId, frame }) => {
+      if (agentId === me.id && frame.event === 'service_invoked') frames.push(frame);
+    });
+    const a = await agent({
+      'service-invoked.ts': `export default async () => {
+  const probe = globalThis.__probe!;
+  probe.log.push('run');
+  if (probe.log.length > 1) return { again: true };
+  await new Promise<void>((resolve) => { probe.release = resolve; });
+  return { ok: true };
+};`,
+    });
+    const id = await as(platform, employer.token).invoke(1, { text: 'x' });
+    await waitFor(() => globalThis.__probe!.release);
+    platform.timeoutInvocation(id); // the platform will now refuse the result
+    globalThis.__probe!.release!();
+    await waitFor(() => a.lines.find((l) => String(l.msg).startsWith('the reply of handlers/service-invoked.ts to "service-invoked" could not be sent')));
+    globalThis.__probe!.release = undefined;
+    expect(frames).toHaveLength(1);
+    expect(frames[0]!.messageId).toEqual(expect.any(String));
+    platform.push(me.id, frames[0]!); // a redelivery of the same notification
+    await waitFor(() => globalThis.__probe!.log.length === 2, { message: 'the second run' });
+    expect(a.runner.stats.duplicates).toBe(0);
   });
 
   it('employment offered → true accepts the offer', async () => {

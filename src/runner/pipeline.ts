@@ -201,6 +201,8 @@ export class Pipeline {
         break;
     }
     if (acknowledge && routed.name === 'message') ledger.acknowledge(routed.event.employmentId, routed.event.messageId);
+    // Not acknowledged means not done: forget the id so a redelivery or catch-up runs it again.
+    if (!acknowledge && messageId !== undefined) ledger.release(messageId);
   }
 
   /** Sends the reply; `false` when it could not be sent (the event then stays unacknowledged). */
