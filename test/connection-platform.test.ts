@@ -150,7 +150,22 @@ it('stopPongs: the hung connection is replaced within the pong timeout (fake tim
   await pollUntil(() => conn.state === 'open', 'the replacement socket');
   expect(delay).toBe(500);
   expect(platform.stats.connectionsOpened).toBe(2);
-  // The new socket is answered again: it lives on.
-  await vi.advanceTimersByTimeAsync(5 * 60_000);
+  // The new socket is answered again: it lives on (each step waits until the client has read the
+  // platform's pong, proved by a JSON ping/pong round trip behind it).
+  const agentId = platform.world.agent.id;
+  for (let n = 0; n < 10; n++) {
+    await vi.advanceTimersByTimeAsync(30_000);
+    const pong = new Promise<void>((resolve) => {
+      const onFrame = ({ frame }: { frame: { type: string } }): void => {
+        if (frame.type !== 'pong') return;
+        platform.off('frame', onFrame);
+        resolve();
+      };
+      platform.on('frame', onFrame);
+    });
+    platform.push(agentId, { type: 'ping' });
+    await pong;
+  }
+  expect(conn.state).toBe('open');
   expect(platform.stats.connectionsOpened).toBe(2);
 });

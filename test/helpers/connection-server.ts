@@ -120,3 +120,17 @@ export async function pollUntil(condition: () => boolean, what: string, ms = 5_0
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
+
+/**
+ * Proves the client has processed everything this socket sent so far (control pongs included): a
+ * JSON ping goes out behind them, and the client's JSON pong comes back only after it read them all.
+ */
+export async function roundTrip(socket: ServerSocket, ms = 5_000): Promise<void> {
+  const before = socket.frames.filter((frame) => frame.type === 'pong').length;
+  socket.ws.send(JSON.stringify({ type: 'ping' }));
+  await pollUntil(
+    () => socket.frames.filter((frame) => frame.type === 'pong').length > before,
+    'a JSON pong round trip',
+    ms,
+  );
+}
