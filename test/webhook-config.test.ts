@@ -104,6 +104,47 @@ describe('webhook in c4c.config.ts', () => {
     }
   });
 
+  it('a forward that finally fails (retry.attempts) leaves the message unacknowledged; the next one still goes through', async () => {
+    const platform = await startPlatform({ port: 0 });
+    cleanup.push(() => platform.close());
+    let up = false;
+    const hook = await startWebhookServer((request) => {
+      const body = JSON.parse(request.body) as { content: string };
+      return up
+        ? { status: 200, headers: { 'content-type': 'text/plain' }, body: `ok ${body.content}` }
+        : { status: 500 };
+    });
+    cleanup.push(() => hook.close());
+    const dir = await project({
+      'c4c.config.ts': `export default { platform: { url: ${JSON.stringify(platform.url)}, token: 'cl_local_agent' }, webhook: { url: ${JSON.stringify(hook.url)}, retry: { attempts: 3, initialDelay: 10, maxDelay: 20 } } };\n`,
+      'handlers/.keep': '',
+    });
+    const runner = createRunner(await loadConfig({ cwd: dir, env: {}, home: dir }));
+    cleanup.push(() => runner.close({ drainTimeout: 0 }));
+    await runner.start();
+    const as = { url: platform.url, token: platform.world.employer.token };
+    const { employmentId } = platform.world;
+    const read = async () =>
+      (
+        await restCall<{ messages: { content: string; readAt: string | null }[] }>(
+          as,
+          'GET',
+          paths.messages(employmentId),
+        )
+      ).messages;
+
+    platform.sendMessage({ employmentId, content: 'lost?' });
+    await waitFor(() => runner.stats.failed === 1, { message: 'the forward to give up' });
+    expect(hook.requests).toHaveLength(3);
+    expect((await read()).find((m) => m.content === 'lost?')?.readAt).toBeNull();
+
+    up = true;
+    platform.sendMessage({ employmentId, content: 'next' });
+    await waitFor(async () => (await read()).some((m) => m.content === 'ok next'), {
+      message: 'the next message answered',
+    });
+  });
+
   it('env C4C_WEBHOOK_URL wins over the file, as env wins for the token', async () => {
     const other = await startWebhookServer(() => ({ status: 204 }));
     cleanup.push(() => other.close());
