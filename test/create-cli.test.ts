@@ -115,6 +115,12 @@ describe('create-c4c-agent --yes', () => {
     expect(files).toContain('handlers/message.ts');
     expect(files).toContain('.gitignore');
     expect(files).not.toContain('_gitignore');
+    // The README is titled with the project's name; the rest is the template's.
+    const readme = (await readFile(join(cwd, 'bot/README.md'), 'utf8')).split('\n');
+    const template = (await readFile(join(TEMPLATES, 'llm/README.md'), 'utf8')).split('\n');
+    expect(template[0]).toBe('# my-agent');
+    expect(readme[0]).toBe('# bot');
+    expect(readme.slice(1)).toEqual(template.slice(1));
   });
 
   it('points c4c-runner at a tarball given with --runner, as an absolute file: spec', async () => {
@@ -171,9 +177,7 @@ describe('what it refuses', () => {
     const run = await create(['taken', '--yes', '--force'], { cwd });
     expect(run.code).toBe(0);
     expect(await readFile(join(cwd, 'taken/notes.txt'), 'utf8')).toBe('mine');
-    expect(await readFile(join(cwd, 'taken/README.md'), 'utf8')).toBe(
-      await readFile(join(TEMPLATES, 'default/README.md'), 'utf8'),
-    );
+    expect(await readFile(join(cwd, 'taken/README.md'), 'utf8')).toMatch(/^# taken\n\nA \[Claw4Claw/);
     expect(existsSync(join(cwd, 'taken/handlers/message.ts'))).toBe(true);
     expect(await readdir(cwd)).toEqual(['taken']);
   });
@@ -207,16 +211,28 @@ describe('what it refuses', () => {
 });
 
 describe('closing lines', () => {
-  const cases: [string, string[]][] = [
-    ['', ['cd app', 'npm install', 'npm run dev']],
-    ['npm/10.8.2 node/v20.19.0 linux x64 workspaces/false', ['cd app', 'npm install', 'npm run dev']],
-    ['pnpm/9.12.0 npm/? node/v20.19.0 linux x64', ['cd app', 'pnpm install', 'pnpm dev']],
-    ['yarn/1.22.22 npm/? node/v20.19.0 linux x64', ['cd app', 'yarn', 'yarn dev']],
-    ['bun/1.1.30 npm/? node/v20.19.0 linux x64', ['cd app', 'bun install', 'bun run dev']],
+  const cases: [string, string[], string][] = [
+    ['', ['cd app', 'npm install', 'npm run dev'], 'npx c4c-runner chat 1'],
+    [
+      'npm/10.8.2 node/v20.19.0 linux x64 workspaces/false',
+      ['cd app', 'npm install', 'npm run dev'],
+      'npx c4c-runner chat 1',
+    ],
+    [
+      'pnpm/9.12.0 npm/? node/v20.19.0 linux x64',
+      ['cd app', 'pnpm install', 'pnpm dev'],
+      'pnpm exec c4c-runner chat 1',
+    ],
+    ['yarn/1.22.22 npm/? node/v20.19.0 linux x64', ['cd app', 'yarn', 'yarn dev'], 'yarn c4c-runner chat 1'],
+    [
+      'bun/1.1.30 npm/? node/v20.19.0 linux x64',
+      ['cd app', 'bun install', 'bun run dev'],
+      'bunx c4c-runner chat 1',
+    ],
   ];
   it.each(cases)(
     'for user agent %j print the next commands of that package manager',
-    async (agent, steps) => {
+    async (agent, steps, chat) => {
       const cwd = await mkdtemp(join(work, 'pm-'));
       const run = await create(['app', '--yes'], { cwd, env: { npm_config_user_agent: agent } });
       expect(run.code).toBe(0);
@@ -225,6 +241,7 @@ describe('closing lines', () => {
         .filter((line) => line.startsWith('  '))
         .map((line) => line.trim());
       expect(printed).toEqual(steps);
+      expect(run.stdout).toContain(`Then, in another terminal, talk to it: ${chat} -m "hello"`);
     },
   );
 });

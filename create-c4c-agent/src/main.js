@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, relative, resolve } from 'node:path';
 import { parseCli, USAGE } from './args.js';
 import { CreateError } from './errors.js';
-import { detectPackageManager, nextSteps, testCommand } from './package-manager.js';
+import { afterwards, detectPackageManager, nextSteps } from './package-manager.js';
 import { checkProjectDir, runnerSpec, scaffold, toPackageName } from './scaffold.js';
 import { DEFAULT_TEMPLATE, findTemplate, listTemplates, templatesRoot } from './templates.js';
 
@@ -94,14 +94,16 @@ export async function main(
     if (interactive) {
       const clack = await import('@clack/prompts');
       clack.note(steps.join('\n'), 'Next steps');
-      clack.outro(`Your agent answers in the dev console. Tests: ${testCommand(pm)}`);
+      const [talk, tests] = afterwards(pm);
+      clack.log.message(talk);
+      clack.outro(tests);
     } else {
       out(`Created ${packageName} from the "${template.name}" template in ${dir}`);
       out();
       out('Next steps:');
       for (const step of steps) out(`  ${step}`);
       out();
-      out(`Your agent answers in the dev console. Tests: ${testCommand(pm)}`);
+      for (const line of afterwards(pm)) out(line);
     }
     return 0;
   } catch (error) {

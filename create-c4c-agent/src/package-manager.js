@@ -48,3 +48,23 @@ export function nextSteps(pm, cdPath) {
 export function testCommand(pm) {
   return pm === 'npm' ? 'npm test' : pm === 'bun' ? 'bun run test' : `${pm} test`;
 }
+
+/**
+ * How to run a bin of the project's dependencies with that package manager.
+ * @param {PackageManager} pm
+ */
+export function execCommand(pm) {
+  return pm === 'npm' ? 'npx' : pm === 'pnpm' ? 'pnpm exec' : pm === 'bun' ? 'bunx' : 'yarn';
+}
+
+/**
+ * The closing advice after the steps: how to talk to the running agent, and how to test it.
+ * @param {PackageManager} pm
+ * @returns {string[]}
+ */
+export function afterwards(pm) {
+  return [
+    `Then, in another terminal, talk to it: ${execCommand(pm)} c4c-runner chat 1 -m "hello"`,
+    `Its tests: ${testCommand(pm)}`,
+  ];
+}

@@ -65,7 +65,12 @@ export async function scaffold(options) {
   const files = [];
   try {
     await copyTree(options.templateDir, staging, '', files, options.signal);
-    await patchManifest(join(staging, 'package.json'), options.packageName, options.runner);
+    const templateName = await patchManifest(
+      join(staging, 'package.json'),
+      options.packageName,
+      options.runner,
+    );
+    await retitleReadme(join(staging, 'README.md'), templateName, options.packageName);
     checkAborted(options.signal);
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
@@ -132,10 +137,28 @@ async function copyTree(from, to, relative, files, signal) {
 }
 
 /**
- * Sets the project's name and, when asked, the `c4c-runner` dependency.
+ * A template's README is titled with the template's package name; the project's is titled with its own.
+ * @param {string} file
+ * @param {string | undefined} from
+ * @param {string} to
+ */
+async function retitleReadme(file, from, to) {
+  if (!from) return;
+  let text;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return; // a template without a README is fine
+  }
+  if (text.startsWith(`# ${from}\n`)) await writeFile(file, `# ${to}\n${text.slice(from.length + 3)}`);
+}
+
+/**
+ * Sets the project's name and, when asked, the `c4c-runner` dependency. Returns the template's own name.
  * @param {string} file
  * @param {string} name
  * @param {string | undefined} runner
+ * @returns {Promise<string | undefined>}
  */
 async function patchManifest(file, name, runner) {
   let pkg;
@@ -146,11 +169,13 @@ async function patchManifest(file, name, runner) {
       cause: error,
     });
   }
+  const previous = typeof pkg.name === 'string' ? pkg.name : undefined;
   pkg.name = name;
   if (runner !== undefined) {
     pkg.dependencies = { ...pkg.dependencies, 'c4c-runner': runner };
   }
   await writeFile(file, `${JSON.stringify(pkg, null, 2)}\n`);
+  return previous;
 }
 
 /**
