@@ -13,6 +13,7 @@ import { Pipeline, type FallbackHandler, type PipelineStats } from './pipeline.j
 import { HandlerRegistry } from './registry.js';
 import { Scheduler } from './scheduler.js';
 
+/** Options of {@link createRunner}. */
 export interface RunnerOptions {
   /** Where the runner logs. @default silent */
   logger?: Logger;
@@ -46,6 +47,7 @@ export interface RunnerStats extends PipelineStats {
   connection: string;
 }
 
+/** A running agent: see {@link createRunner}. */
 export interface Runner {
   /**
    * Loads every handler (failing fast, before any connection), then connects. Resolves once the
@@ -144,7 +146,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
     },
     close: (closeOptions) => close(closeOptions),
     async start() {
-      if (state !== 'idle') throw new C4cError('E_CLOSED', `start() was already called (the runner is ${state}); create a new runner`);
+      if (state !== 'idle') throw new C4cError('E_CLOSED', `a runner starts once (this one is ${state}); create a new runner with createRunner()`);
       state = 'starting';
       try {
         const token = config.platform.token;
