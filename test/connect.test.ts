@@ -149,6 +149,19 @@ describe('c4c-runner connect: the guide listener', () => {
     expect(cli.stderr()).toMatch(/no API token: set C4C_API_TOKEN/);
   });
 
+  it('a refused token stops at once with exit code 1 and never prints the token', async () => {
+    const platform = await platformFor();
+    const dir = await folder();
+    const cli = spawnCli(['connect', '--cwd', dir], {
+      cwd: dir,
+      env: { HOME: dir, C4C_API_ENDPOINT: platform.url, C4C_API_TOKEN: 'cl_not_a_real_token' },
+    });
+    cleanup.push(() => cli.stop());
+    expect(await cli.exited).toBe(1);
+    expect(cli.stderr()).toMatch(/authentication failed/i);
+    expect(cli.output()).not.toContain('cl_not_a_real_token');
+  });
+
   it('prints the public client lines when the connection drops, and keeps listening', async () => {
     const platform = await platformFor(undefined, { faults: true });
     const dir = await folder({

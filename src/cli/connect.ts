@@ -42,7 +42,7 @@ export function registerConnect(program: Command): void {
       "forward only: do not send the webhook's answer back (the public client's behaviour)",
     )
     .option('-c, --config <file>', 'config file (default: c4c.config.ts or the like in --cwd, if any)')
-    .option('--cwd <dir>', 'project folder to look for a config file in', process.cwd())
+    .option('--cwd <dir>', 'project folder to look for a config file in (default: the current folder)')
     .option('--verbose', 'log the runner (connection, acknowledgements) to stderr')
     .action(async (flags: ConnectFlags) => {
       await runConnect(flags);
