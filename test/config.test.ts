@@ -116,6 +116,7 @@ describe('loadConfig: bad config gets a sentence with the file, the key, the val
     ['ack: 1', 'c4c.config.ts: ack must be true or false, got 1'],
     ['reconnect: { initialDelay: 5000, maxDelay: 1000 }', 'c4c.config.ts: reconnect.maxDelay must be at least reconnect.initialDelay, got 1000'],
     ['heartbeat: { interval: 60000, timeout: 30000 }', 'c4c.config.ts: heartbeat.timeout must be longer than heartbeat.interval, got 30000 (a pong needs time to arrive)'],
+    ['timeout: 2 ** 31', 'c4c.config.ts: timeout must be at most 2147483647 ms, got 2147483648 (about 24 days; the longest timer Node can hold)'],
     ['drainTimeout: -5', 'c4c.config.ts: drainTimeout must be a number of milliseconds >= 0, got -5'],
   ])('%s', async (body, expected) => {
     const p = await project({ 'c4c.config.ts': `export default { ${body} };` });

@@ -76,7 +76,7 @@ export default defineHandler('task-accepted', () => 'x');`,
     ['export default { handle() {} };', /handlers\/message\.ts: the default export must be a function or defineHandler\(…\), got an object/],
     [
       `import { defineHandler } from 'c4c-runner'; export default defineHandler('message', { timeout: -1, handle: () => 'x' });`,
-      /handlers\/message\.ts: timeout must be a positive integer of milliseconds, got a number \(-1\)/,
+      /handlers\/message\.ts: timeout must be a positive integer of milliseconds \(at most 2147483647\), got a number \(-1\)/,
     ],
     // Load failures also name the line (and column when known).
     ['export default () => { ;', /^handlers\/message\.ts:1(:\d+)?: could not be loaded: /],

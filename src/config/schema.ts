@@ -13,6 +13,9 @@ const positiveInt = (hint: string) =>
     .int({ error: `must be a positive integer (${hint})` })
     .positive({ error: `must be a positive integer (${hint})` });
 
+/** The longest delay a Node timer holds; a longer one fires at once. */
+export const MAX_TIMER = 2 ** 31 - 1;
+
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 const platformSchema = z.strictObject({
@@ -76,12 +79,15 @@ export const configSchema = z.strictObject({
   /** How many handlers may run at once, across all events. @default 16 */
   concurrency: positiveInt('how many handlers may run at once, e.g. 16').default(16),
   /** Per-handler time limit in ms; `defineHandler(…, { timeout })` overrides it. @default 30000 */
-  timeout: positiveInt('milliseconds per handler, e.g. 30000').default(30_000),
+  timeout: positiveInt('milliseconds per handler, e.g. 30000')
+    .max(MAX_TIMER, { error: `must be at most ${MAX_TIMER} ms (about 24 days; the longest timer Node can hold)` })
+    .default(30_000),
   /** On shutdown, how long running handlers may finish before they are aborted, in ms. @default 10000 */
   drainTimeout: z
     .number({ error: 'must be a number of milliseconds >= 0 (e.g. 10000)' })
     .int({ error: 'must be a whole number of milliseconds >= 0 (e.g. 10000)' })
     .nonnegative({ error: 'must be a number of milliseconds >= 0 (e.g. 10000)' })
+    .max(MAX_TIMER, { error: `must be at most ${MAX_TIMER} ms (about 24 days; the longest timer Node can hold)` })
     .default(10_000),
   /** Events waiting for a free slot beyond this are refused (logged, not acknowledged). @default 10000 */
   backlog: positiveInt('how many events may wait, e.g. 10000').default(10_000),

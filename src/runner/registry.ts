@@ -7,6 +7,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createJiti, type Jiti } from 'jiti';
+import { MAX_TIMER } from '../config/schema.js';
 import { C4cError } from '../errors.js';
 import { closestEventName, isEventName, type EventName } from '../protocol/events.js';
 import type { Context } from './context.js';
@@ -169,8 +170,8 @@ export class HandlerRegistry {
       });
     }
     const { timeout } = exported;
-    if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0)) {
-      throw new C4cError('E_HANDLER_LOAD', `${label}: timeout must be a positive integer of milliseconds, got ${describe(timeout)}`, {
+    if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0 && timeout <= MAX_TIMER)) {
+      throw new C4cError('E_HANDLER_LOAD', `${label}: timeout must be a positive integer of milliseconds (at most ${MAX_TIMER}), got ${describe(timeout)}`, {
         details: { file: absolute },
       });
     }
