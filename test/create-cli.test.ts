@@ -81,6 +81,7 @@ describe('create-c4c-agent --yes', () => {
       'test/service-invoked.test.ts',
       'test/task-accepted.test.ts',
       'tsconfig.json',
+      'vitest.config.ts',
     ]);
     expect(await readFile(join(project, '.gitignore'), 'utf8')).toBe(
       await readFile(join(TEMPLATES, 'default/_gitignore'), 'utf8'),
