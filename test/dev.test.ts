@@ -6,7 +6,7 @@ import { mkdtemp, mkdir, readFile, rm, symlink, unlink, writeFile } from 'node:f
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Peer, restCall } from '../src/client/peer.js';
 import { emit } from '../src/client/emit.js';
 import type { DevState } from '../src/cli/dev-state.js';
@@ -62,8 +62,11 @@ describe('c4c-runner dev', () => {
     await employer.connect();
   });
 
-  afterAll(async (context) => {
-    if (context.tasks.some((t) => t.result?.state === 'fail')) process.stderr.write(`dev output:\n${dev?.output()}\n`);
+  afterEach(({ task }) => {
+    if (task.result?.state === 'fail') process.stderr.write(`dev output so far:\n${dev?.output()}\n`);
+  });
+
+  afterAll(async () => {
     await employer?.close();
     await dev?.stop('SIGKILL');
     await rm(project, { recursive: true, force: true });

@@ -4,6 +4,7 @@
  * connection. A file that fails to load leaves the last good version serving.
  */
 import { EventEmitter } from 'node:events';
+import { stat } from 'node:fs/promises';
 import { basename, extname, relative, resolve, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { C4cError } from '../errors.js';
@@ -31,6 +32,16 @@ export interface HandlerWatcherOptions {
   settle?: number;
 }
 
+/** Size and modification time: what tells a file changed without reading it. */
+async function fingerprint(file: string): Promise<string | undefined> {
+  try {
+    const stats = await stat(file);
+    return `${stats.size}:${stats.mtimeMs}`;
+  } catch {
+    return undefined;
+  }
+}
+
 const SOURCE = /\.(m|c)?[jt]sx?$/;
 const IGNORED = /(^|[/\\])(node_modules|\.git|\.c4c|dist|coverage)([/\\]|$)/;
 
@@ -46,6 +57,7 @@ export class HandlerWatcher extends EventEmitter<HandlerWatcherEvents> {
   readonly #failures = new Map<string, string>();
   /** Changes arrive in bursts (write + rename + chmod); reload a file once per burst, in order. */
   readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #verifiers = new Set<NodeJS.Timeout>();
   #chain: Promise<void> = Promise.resolve();
   #closed = false;
 
@@ -80,8 +92,9 @@ export class HandlerWatcher extends EventEmitter<HandlerWatcherEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const timer of this.#timers.values()) clearTimeout(timer);
+    for (const timer of [...this.#timers.values(), ...this.#verifiers]) clearTimeout(timer);
     this.#timers.clear();
+    this.#verifiers.clear();
     await this.#watcher?.close();
     await this.#chain;
   }
@@ -102,6 +115,7 @@ export class HandlerWatcher extends EventEmitter<HandlerWatcherEvents> {
 
   async #handle(file: string, what: 'change' | 'unlink'): Promise<void> {
     if (this.#closed) return;
+    if (what === 'change') this.#verifyLater(file, await fingerprint(file));
     const label = this.#label(file);
     if (this.#options.configFile && file === resolve(this.#options.configFile)) {
       this.emit('reload', { kind: 'config', file, label });
@@ -118,6 +132,22 @@ export class HandlerWatcher extends EventEmitter<HandlerWatcherEvents> {
       const entry = this.#registry.get(name);
       if (entry) await this.#reload(entry.file, entry.label);
     }
+  }
+
+  /**
+   * chokidar drops a change that follows another within 50 ms (its throttle), so a quick second save
+   * would never be seen. Look again once that window has passed: if the file changed since we read
+   * it, reload it.
+   */
+  #verifyLater(file: string, seen: string | undefined): void {
+    const timer = setTimeout(() => {
+      this.#verifiers.delete(timer);
+      void fingerprint(file).then((now) => {
+        if (!this.#closed && now !== undefined && now !== seen) this.#schedule(file, 'change');
+      });
+    }, 75);
+    timer.unref();
+    this.#verifiers.add(timer);
   }
 
   #isHandlerFile(file: string): boolean {
