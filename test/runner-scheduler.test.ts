@@ -146,6 +146,7 @@ describe('MemoryLedger', () => {
     const ledger = new MemoryLedger({
       size: 100,
       logger: memoryLogger().logger,
+      ackInterval: 0,
       markRead: (employmentId, id) => {
         calls.push([employmentId, id]);
         return new Promise<void>((resolve) => gates.push(resolve));

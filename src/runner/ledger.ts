@@ -26,22 +26,51 @@ export interface MemoryLedgerOptions {
   size: number;
   /** Moves the read cursor of an employment; `undefined` turns acknowledgements off. */
   markRead?: (employmentId: number, lastReadMessageId: string) => Promise<unknown>;
+  /**
+   * Least time between two acknowledgements of one employment, in ms. The first message of a quiet
+   * employment is acknowledged at once; while it stays busy, its cursor moves at most once per
+   * interval, to the newest handled id. One REST call per handled message cost ~20× the message
+   * itself (BENCHMARKS.md); the price is that a crash may re-handle up to this much of a busy
+   * conversation (at-least-once either way). @default 5000 (Kafka's auto-commit interval)
+   */
+  ackInterval?: number;
+  /** Acknowledgement requests in flight at once, over all employments. @default 8 */
+  ackConcurrency?: number;
   logger: Logger;
 }
 
-/** In-memory ledger: an LRU of ids and a coalescing acknowledger (one request in flight per employment). */
+/** One employment's acknowledgement: the request in flight, the newest id waiting, the pacing timer. */
+interface AckState {
+  inFlight: Promise<void> | undefined;
+  next: string | undefined;
+  lastSent: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * In-memory ledger: an LRU of ids and a coalescing acknowledger — per employment one request in
+ * flight and at most one per `ackInterval`, skipping to the newest id; `ackConcurrency` requests
+ * at most over all employments.
+ */
 export class MemoryLedger implements Ledger {
   readonly #size: number;
   readonly #seen = new Map<string, true>();
   readonly #markRead: MemoryLedgerOptions['markRead'];
   readonly #logger: Logger;
-  /** Per employment: the request in flight, and the newest id waiting to follow it. */
-  readonly #acks = new Map<number, { inFlight: Promise<void>; next: string | undefined }>();
+  readonly #interval: number;
+  readonly #concurrency: number;
+  readonly #acks = new Map<number, AckState>();
+  /** Employments whose acknowledgement is due but waits for a free request slot, in order. */
+  readonly #ready = new Set<number>();
+  #active = 0;
+  #flushing = false;
 
   constructor(options: MemoryLedgerOptions) {
     this.#size = options.size;
     this.#markRead = options.markRead;
     this.#logger = options.logger;
+    this.#interval = options.ackInterval ?? 5_000;
+    this.#concurrency = options.ackConcurrency ?? 8;
   }
 
   claim(id: string): boolean {
@@ -60,32 +89,91 @@ export class MemoryLedger implements Ledger {
 
   acknowledge(employmentId: number, messageId: string): void {
     if (!this.#markRead) return;
-    const pending = this.#acks.get(employmentId);
-    // The read cursor covers every earlier message: while one request is in flight, only the
-    // newest id needs to follow it.
-    if (pending) {
-      pending.next = messageId;
+    const state = this.#acks.get(employmentId);
+    // The read cursor covers every earlier message: while one request is in flight or the
+    // employment was acknowledged less than an interval ago, only the newest id needs to follow.
+    if (state) {
+      state.next = messageId;
       return;
     }
-    this.#send(employmentId, messageId);
+    const fresh: AckState = { inFlight: undefined, next: messageId, lastSent: 0, timer: undefined };
+    this.#acks.set(employmentId, fresh);
+    this.#due(employmentId);
   }
 
   async flush(): Promise<void> {
-    while (this.#acks.size > 0) await Promise.allSettled([...this.#acks.values()].map((a) => a.inFlight));
+    this.#flushing = true;
+    try {
+      while (this.#acks.size > 0) {
+        for (const [employmentId, state] of this.#acks) {
+          if (state.timer) {
+            clearTimeout(state.timer);
+            state.timer = undefined;
+            this.#due(employmentId);
+          }
+        }
+        const inFlight = [...this.#acks.values()].flatMap((a) => (a.inFlight ? [a.inFlight] : []));
+        if (inFlight.length === 0) break; // nothing can settle any more (no markRead, or all idle)
+        await Promise.allSettled(inFlight);
+      }
+    } finally {
+      this.#flushing = false;
+    }
   }
 
-  #send(employmentId: number, messageId: string): void {
+  /** The employment may send now: it does if a slot is free, else it queues for one. */
+  #due(employmentId: number): void {
+    const state = this.#acks.get(employmentId);
+    if (!state) return;
+    if (state.next === undefined) {
+      this.#acks.delete(employmentId);
+      return;
+    }
+    if (this.#active >= this.#concurrency) {
+      this.#ready.add(employmentId);
+      return;
+    }
+    this.#send(employmentId, state);
+  }
+
+  #send(employmentId: number, state: AckState): void {
     const markRead = this.#markRead!;
-    const state: { inFlight: Promise<void>; next: string | undefined } = { inFlight: Promise.resolve(), next: undefined };
+    const messageId = state.next!;
+    state.next = undefined;
+    state.lastSent = Date.now();
+    this.#active++;
     state.inFlight = markRead(employmentId, messageId)
       .then(
         () => this.#logger.debug({ employmentId, messageId }, 'acknowledged'),
-        (error: unknown) => this.#logger.warn({ err: error, employmentId, messageId }, 'could not mark the message read; it may be handled again after a restart'),
+        (error: unknown) =>
+          this.#logger.warn(
+            { err: error, employmentId, messageId },
+            'could not mark the message read; it may be handled again after a restart',
+          ),
       )
       .finally(() => {
-        this.#acks.delete(employmentId);
-        if (state.next !== undefined) this.#send(employmentId, state.next);
+        this.#active--;
+        state.inFlight = undefined;
+        this.#paced(employmentId, state);
+        const waiting = this.#ready.values().next();
+        if (!waiting.done) {
+          this.#ready.delete(waiting.value);
+          this.#due(waiting.value);
+        }
       });
-    this.#acks.set(employmentId, state);
+  }
+
+  /** After a request: the next one of this employment waits out the interval (not when flushing). */
+  #paced(employmentId: number, state: AckState): void {
+    const wait = this.#flushing ? 0 : state.lastSent + this.#interval - Date.now();
+    if (wait <= 0) {
+      this.#due(employmentId);
+      return;
+    }
+    state.timer = setTimeout(() => {
+      state.timer = undefined;
+      this.#due(employmentId);
+    }, wait);
+    state.timer.unref();
   }
 }
