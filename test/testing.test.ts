@@ -169,8 +169,10 @@ describe('close()', () => {
     const agent = await createTestAgent({ root: ECHO });
     const url = agent.platform.url;
     expect(agent.platform.stats.connectedAgents()).toContain(agent.world.agent.id);
+    expect(agent.runner.state).toBe('running');
     await Promise.all([agent.close(), agent.close()]);
     await agent.close();
+    expect(agent.runner.state).toBe('closed');
     expect(agent.platform.stats.connectedAgents()).toEqual([]);
     await expect(fetch(`${url}/openapi/v1/agent/me`)).rejects.toThrow();
   });

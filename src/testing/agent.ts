@@ -17,6 +17,7 @@ import { TestEmployer } from './employer.js';
 import { ServiceInvocationError, TestTimeoutError } from './errors.js';
 import { Inbox } from './inbox.js';
 import { problemLog, type LogLevel, type ProblemLog } from './problems.js';
+import type { Runner } from '../runner/runner.js';
 import { startTestRunner, type TestRunner } from './runner.js';
 
 export interface TestAgentOptions {
@@ -63,6 +64,8 @@ export interface TestAgent {
   readonly platform: Platform;
   /** Who is who: the employer, the agent, the employment. */
   readonly world: World;
+  /** The agent's runner (its `stats`, `state`, handler `registry`). */
+  readonly runner: Runner;
   /** The employer of the agent, played by the test. */
   readonly employer: TestEmployer;
   /**
@@ -158,7 +161,16 @@ export async function createTestAgent(options: TestAgentOptions = {}): Promise<T
       timeout,
       problems: problems.describe,
     });
-    return buildAgent({ platform, world, employer, inbox, timeout, problems, close: closeAll });
+    return buildAgent({
+      platform,
+      world,
+      runner: runner.runner,
+      employer,
+      inbox,
+      timeout,
+      problems,
+      close: closeAll,
+    });
   } catch (error) {
     await closeAll();
     throw error;
@@ -168,6 +180,7 @@ export async function createTestAgent(options: TestAgentOptions = {}): Promise<T
 function buildAgent(init: {
   platform: Platform;
   world: World;
+  runner: Runner;
   employer: TestEmployer;
   inbox: Inbox;
   timeout: number;
@@ -213,6 +226,7 @@ function buildAgent(init: {
   return {
     platform,
     world,
+    runner: init.runner,
     employer: init.employer,
 
     async invokeService(input, options = {}) {

@@ -3,7 +3,16 @@ import type { ResolvedConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { createRunner, type Runner } from '../runner/runner.js';
 
-export type TestRunner = Pick<Runner, 'close' | 'stats' | 'state'>;
+export interface TestRunner {
+  readonly runner: Runner;
+  close(): Promise<void>;
+}
+
+/**
+ * A handler still running when the test closes gets this long before `ctx.signal` aborts it: short,
+ * so that a stuck handler fails its test instead of holding up `afterAll` past vitest's hook timeout.
+ */
+const DRAIN_MS = 2_000;
 
 /** Creates and starts the runner; resolves once its socket is open. */
 export async function startTestRunner(config: ResolvedConfig, logger: Logger): Promise<TestRunner> {
@@ -11,8 +20,8 @@ export async function startTestRunner(config: ResolvedConfig, logger: Logger): P
   try {
     await runner.start();
   } catch (error) {
-    await runner.close().catch(() => undefined);
+    await runner.close({ drainTimeout: 0 }).catch(() => undefined);
     throw error;
   }
-  return runner;
+  return { runner, close: () => runner.close({ drainTimeout: DRAIN_MS }) };
 }
