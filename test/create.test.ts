@@ -222,7 +222,7 @@ describe('the generated project', () => {
         cwd: project,
         timeout: 60_000,
       });
-      expect(chat.output).toContain('[Reply] You said: ship it');
+      expect(chat.output).toContain('You said: ship it');
       expect(chat.code).toBe(0);
     } finally {
       await dev.stop();
