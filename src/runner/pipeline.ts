@@ -142,19 +142,26 @@ export class Pipeline {
     const messageId = messageIdOf(routed);
     const log = logger.child({ event: routed.name, ...(messageId === undefined ? {} : { messageId }), file: entry.label });
     const limit = entry.timeout ?? this.#o.timeout;
-    const timeout = new AbortController();
-    const timer = setTimeout(() => {
-      timeout.abort(new C4cError('E_HANDLER_TIMEOUT', `${entry.label} did not finish within ${limit} ms`, { details: { file: entry.label, event: routed.name } }));
-    }, limit);
+    // One controller per event, aborted by its timer or by shutdown. Not `AbortSignal.any` with the
+    // long-lived shutdown signal: on Node 20 that retains ~1 KB per event for the process lifetime.
+    const controller = new AbortController();
+    const timeoutError = new C4cError('E_HANDLER_TIMEOUT', `${entry.label} did not finish within ${limit} ms`, {
+      details: { file: entry.label, event: routed.name },
+    });
+    const timer = setTimeout(() => controller.abort(timeoutError), limit);
     timer.unref();
-    const signal = AbortSignal.any([timeout.signal, scheduler.shutdownSignal]);
+    const shutdown = scheduler.shutdownSignal;
+    const onShutdown = (): void => controller.abort(shutdown.reason);
+    const { signal } = controller;
     const ctx = this.#context(routed, entry, log, signal);
 
     let outcome: Outcome;
     let onAbort: (() => void) | undefined;
     try {
+      if (shutdown.aborted) onShutdown();
+      else shutdown.addEventListener('abort', onShutdown, { once: true });
       const aborted = new Promise<Outcome>((resolve) => {
-        onAbort = () => resolve(timeout.signal.aborted ? { kind: 'timeout', error: timeout.signal.reason as C4cError } : { kind: 'shutdown', error: signal.reason });
+        onAbort = () => resolve(signal.reason === timeoutError ? { kind: 'timeout', error: timeoutError } : { kind: 'shutdown', error: signal.reason });
         if (signal.aborted) onAbort();
         else signal.addEventListener('abort', onAbort, { once: true });
       });
@@ -169,6 +176,7 @@ export class Pipeline {
       outcome = await Promise.race([handled, aborted]);
     } finally {
       clearTimeout(timer);
+      shutdown.removeEventListener('abort', onShutdown);
       if (onAbort) signal.removeEventListener('abort', onAbort);
     }
 

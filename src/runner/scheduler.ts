@@ -5,6 +5,7 @@
  *
  * Kept behind this small surface so a later backend (several processes, a broker) can replace it.
  */
+import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import { C4cError } from '../errors.js';
 
@@ -44,6 +45,8 @@ export class Scheduler {
   constructor(options: SchedulerOptions) {
     this.#queue = new PQueue({ concurrency: options.concurrency });
     this.#backlog = options.backlog;
+    // Every running job listens to the shutdown signal: one listener per slot is expected, not a leak.
+    setMaxListeners(0, this.#shutdown.signal);
   }
 
   /** Aborted when `close()` gives up waiting: running jobs should stop. */
