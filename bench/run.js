@@ -8,7 +8,7 @@
  * --write   replace the results block of BENCHMARKS.md with this run's table
  * --keep    keep the temp folder (agent logs, projects)
  * --no-build  skip compiling src → dist first
- * Results also go to bench/results/latest.json.
+ * Results also go to bench/results/latest.json (with --write, to bench/results/published.json too).
  */
 import process from 'node:process';
 import { spawnSync } from 'node:child_process';
@@ -41,7 +41,7 @@ const runs = Number(opts.runs ?? (quick ? 2 : 5));
 const only = new Set((opts.only ?? 'echo,slow,reload,startup').split(','));
 const timing = quick
   ? { warmupMs: 300, measureMs: 1000, slowWarmupMs: 800, slowMeasureMs: 1500, reloads: 5, restarts: 2 }
-  : { warmupMs: 500, measureMs: 2000, slowWarmupMs: 1000, slowMeasureMs: 3000, reloads: 10, restarts: 3 };
+  : { warmupMs: 500, measureMs: 2000, slowWarmupMs: 2000, slowMeasureMs: 3000, reloads: 10, restarts: 3 };
 
 // Measure the code in src as a user gets it: compiled to dist (tsc emits even when a type error
 // elsewhere fails the check, so the exit status is not what decides).
@@ -68,7 +68,12 @@ const started = Date.now();
 const results = { machine: machine(), runs, quick, timing, echo: [], slow: [], reload: null, startup: [] };
 
 const echoProject = writeRunnerProject(join(tmp, 'echo-project'));
+const noAckProject = writeRunnerProject(join(tmp, 'echo-project-no-ack'), { ack: false });
 const slowProject = writeRunnerProject(join(tmp, 'slow-project'), { delayMs: SLOW_DELAY_MS });
+const slowNoAckProject = writeRunnerProject(join(tmp, 'slow-project-no-ack'), {
+  delayMs: SLOW_DELAY_MS,
+  ack: false,
+});
 
 /** Alternates which subject goes first, so drift on a shared machine favours neither. */
 function ordered(run, pairs) {
@@ -82,67 +87,48 @@ try {
   if (only.has('echo')) {
     for (let run = 0; run < runs; run += 1) {
       const row = {};
+      const echo =
+        (launch, world = 'platform') =>
+        () =>
+          echoRun({ ...timing, world, levels: [1, 16, 256], launch });
       const subjects = [
+        ['raw', echo((platform) => launchRaw({ platform, tmp }))],
+        ['runner', echo((platform) => launchRunner({ platform, tmp, project: echoProject }))],
         [
-          'raw',
-          () =>
-            echoRun({ ...timing, levels: [1, 16, 256], launch: (platform) => launchRaw({ platform, tmp }) }),
+          'runnerNoAck',
+          echo((platform) => launchRunner({ platform, tmp, project: noAckProject, name: 'runner-no-ack' })),
         ],
-        [
-          'runner',
-          () =>
-            echoRun({
-              ...timing,
-              levels: [1, 16, 256],
-              launch: (platform) => launchRunner({ platform, tmp, project: echoProject }),
-            }),
-        ],
-        [
-          'relay',
-          () =>
-            echoRun({
-              ...timing,
-              world: 'relay',
-              levels: [1, 16, 256],
-              launch: (platform) => launchRaw({ platform, tmp, name: 'raw-relay' }),
-            }),
-        ],
+        ['relay', echo((platform) => launchRaw({ platform, tmp, name: 'raw-relay' }), 'relay')],
       ];
       for (const [name, measure] of ordered(run, subjects)) row[name] = await measure();
       results.echo.push(row);
       log(
-        `echo run ${run + 1}/${runs}: ${[1, 16, 256].map((n) => `${n}: raw ${row.raw[n].rate.toFixed(0)}/s runner ${row.runner[n].rate.toFixed(0)}/s`).join(' · ')}`,
+        `echo run ${run + 1}/${runs}: ${[1, 16, 256].map((n) => `${n}: raw ${row.raw[n].rate.toFixed(0)}/s runner ${row.runner[n].rate.toFixed(0)}/s (ack: false ${row.runnerNoAck[n].rate.toFixed(0)}/s)`).join(' · ')}`,
       );
     }
   }
   if (only.has('slow')) {
     for (let run = 0; run < runs; run += 1) {
       const row = {};
+      const slow = (launch) => () =>
+        slowRun({ warmupMs: timing.slowWarmupMs, measureMs: timing.slowMeasureMs, launch });
       const subjects = [
-        [
-          'raw',
-          () =>
-            slowRun({
-              warmupMs: timing.slowWarmupMs,
-              measureMs: timing.slowMeasureMs,
-              launch: (platform) => launchRaw({ platform, tmp, delayMs: SLOW_DELAY_MS, name: 'raw-slow' }),
-            }),
-        ],
+        ['raw', slow((platform) => launchRaw({ platform, tmp, delayMs: SLOW_DELAY_MS, name: 'raw-slow' }))],
         [
           'runner',
-          () =>
-            slowRun({
-              warmupMs: timing.slowWarmupMs,
-              measureMs: timing.slowMeasureMs,
-              launch: (platform) =>
-                launchRunner({ platform, tmp, project: slowProject, name: 'runner-slow' }),
-            }),
+          slow((platform) => launchRunner({ platform, tmp, project: slowProject, name: 'runner-slow' })),
+        ],
+        [
+          'runnerNoAck',
+          slow((platform) =>
+            launchRunner({ platform, tmp, project: slowNoAckProject, name: 'runner-slow-no-ack' }),
+          ),
         ],
       ];
       for (const [name, measure] of ordered(run, subjects)) row[name] = await measure();
       results.slow.push(row);
       log(
-        `slow run ${run + 1}/${runs}: raw ${row.raw.rate.toFixed(0)}/s runner ${row.runner.rate.toFixed(0)}/s`,
+        `slow run ${run + 1}/${runs}: raw ${row.raw.rate.toFixed(0)}/s runner ${row.runner.rate.toFixed(0)}/s (ack: false ${row.runnerNoAck.rate.toFixed(0)}/s)`,
       );
     }
   }
@@ -180,6 +166,7 @@ try {
   writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   if (opts.write) {
     writeBenchmarksMd(join(ROOT, 'BENCHMARKS.md'), report);
+    writeFileSync(join(ROOT, 'bench', 'results', 'published.json'), `${JSON.stringify(results, null, 2)}\n`);
     log('bench: BENCHMARKS.md updated');
   }
   log(`bench: done in ${results.elapsedSeconds} s`);

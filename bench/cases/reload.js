@@ -8,16 +8,16 @@
  * the agent is down is replaced after 5 ms), each on the next employment, and stops at the first
  * reply whose prefix names the new version.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { setInterval, clearInterval, setTimeout, clearTimeout } from 'node:timers';
 import { Generator, sleep } from '../lib/generator.js';
 import { summarize } from '../lib/stats.js';
-import { launchRunner, messageHandler, writeRunnerProject } from '../lib/subjects.js';
+import { BIN, launchRunner, messageHandler, writeRunnerProject } from '../lib/subjects.js';
 import { spawnAgent, logPath, waitForLog } from '../lib/proc.js';
-import { AGENT, EMPLOYER, EMPLOYMENT_IDS, ROOT, startWorld } from '../lib/world.js';
+import { AGENT, EMPLOYER, EMPLOYMENT_IDS, ROOT, RUNNER_ROOT, startWorld } from '../lib/world.js';
 
 const PROBE_RESEND_MS = 5;
 
@@ -70,14 +70,14 @@ async function settle(generator, version) {
 
 /** How the hot-reloading agent is started: `c4c-runner dev` when it exists, else the registry fallback. */
 function hotLauncher() {
-  if (existsSync(join(ROOT, 'dist', 'cli', 'dev.js'))) {
+  if (existsSync(join(RUNNER_ROOT, 'dist', 'cli', 'dev.js'))) {
     return {
       via: '`c4c-runner dev`',
       launch: async ({ platform, tmp, project }) => {
         const agent = await spawnAgent({
           platform,
           agentId: AGENT.id,
-          args: [join(ROOT, 'bin', 'c4c-runner.js'), 'dev', '--remote'],
+          args: [BIN, 'dev', '--remote'],
           cwd: project,
           env: { C4C_API_ENDPOINT: platform.url, C4C_API_TOKEN: AGENT.token },
           logFile: logPath(tmp, `dev-${process.pid}-${Date.now()}`),
@@ -110,6 +110,7 @@ async function reloadRun({ tmp, run, reloads, restarts, hot }) {
   const handlerFile = join(project, 'handlers', 'message.ts');
   const reloadTimes = [];
   const restartTimes = [];
+  const loadTimes = [];
   let agent;
   try {
     // (a) hot reload
@@ -124,6 +125,10 @@ async function reloadRun({ tmp, run, reloads, restarts, hot }) {
       );
       await sleep(100); // let a watcher's debounce and any trailing reload settle
     }
+    // What dev itself reports per reload ("reloaded handlers/message.ts in N ms": the module load
+    // alone), to split the total into watcher latency + load + first round trip.
+    const devLog = readFileSync(agent.logFile, 'utf8');
+    for (const match of devLog.matchAll(/reloaded \S+ in (\d+) ms/g)) loadTimes.push(Number(match[1]));
     await agent.stop();
     agent = undefined;
     // (b) restart and reconnect, as `node --watch` does
@@ -149,6 +154,7 @@ async function reloadRun({ tmp, run, reloads, restarts, hot }) {
   return {
     reloadMs: summarize(reloadTimes).median,
     restartMs: summarize(restartTimes).median,
+    devLoadMs: summarize(loadTimes).median,
     reloadAll: reloadTimes,
     restartAll: restartTimes,
   };

@@ -6,10 +6,10 @@
 import { mkdirSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnAgent, logPath } from './proc.js';
-import { AGENT, ROOT } from './world.js';
+import { AGENT, ROOT, RUNNER_ROOT } from './world.js';
 
 const RAW_AGENT = join(ROOT, 'bench', 'agents', 'raw-agent.js');
-const BIN = join(ROOT, 'bin', 'c4c-runner.js');
+export const BIN = join(RUNNER_ROOT, 'bin', 'c4c-runner.js');
 
 /** Concurrency used by both agents: the slow case needs 256, and echo runs up to 256 in flight. */
 export const CONCURRENCY = 256;
@@ -18,18 +18,18 @@ export const CONCURRENCY = 256;
  * Writes a runner project under `dir`: c4c.config.ts, handlers/message.ts, and a node_modules
  * link to this package so `import … from 'c4c-runner'` resolves as it does for an installed user.
  */
-export function writeRunnerProject(dir, { delayMs = 0, prefix = '' } = {}) {
+export function writeRunnerProject(dir, { delayMs = 0, prefix = '', ack = true } = {}) {
   mkdirSync(join(dir, 'handlers'), { recursive: true });
   mkdirSync(join(dir, 'node_modules'), { recursive: true });
   const link = join(dir, 'node_modules', 'c4c-runner');
-  if (!existsSync(link)) symlinkSync(ROOT, link, 'dir');
+  if (!existsSync(link)) symlinkSync(RUNNER_ROOT, link, 'dir');
   writeFileSync(
     join(dir, 'package.json'),
     JSON.stringify({ name: 'bench-agent', private: true, type: 'module' }, null, 2),
   );
   writeFileSync(
     join(dir, 'c4c.config.ts'),
-    `import { defineConfig } from 'c4c-runner';\n\nexport default defineConfig({\n  handlers: './handlers',\n  concurrency: ${CONCURRENCY},\n});\n`,
+    `import { defineConfig } from 'c4c-runner';\n\nexport default defineConfig({\n  handlers: './handlers',\n  concurrency: ${CONCURRENCY},\n${ack ? '' : '  ack: false,\n'}});\n`,
   );
   writeFileSync(join(dir, 'handlers', 'message.ts'), messageHandler({ delayMs, prefix }));
   return dir;

@@ -14,6 +14,11 @@ export const EMPLOYMENT_COUNT = 1000;
 export const EMPLOYMENT_IDS = Array.from({ length: EMPLOYMENT_COUNT }, (_, i) => i + 1);
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/**
+ * The c4c-runner package under test (its bin and what `import 'c4c-runner'` resolves to):
+ * this repository, or BENCH_RUNNER_ROOT — another checkout or build to compare against.
+ */
+export const RUNNER_ROOT = process.env.BENCH_RUNNER_ROOT ?? ROOT;
 
 export function benchSeed() {
   return {
