@@ -116,8 +116,10 @@ export default defineHandler('message', (ctx) => \`\${prefix('v2')} \${ctx.event
     await dev.waitForLine(/handlers\/message\.ts: the default export must be a function/);
     expect(await ask('still2')).toBe('<v2> STILL2');
 
+    const reloads = () => dev.stdout().split('\n').filter((l) => /reloaded handlers\/message\.ts/.test(l)).length;
+    const before = reloads();
     await writeFile(file, `export default (ctx: { event: { content: string } }) => 'v3 ' + ctx.event.content;\n`);
-    await waitFor(() => dev.stdout().split('\n').filter((l) => /reloaded handlers\/message\.ts/.test(l)).length >= 3, {
+    await waitFor(() => reloads() > before, {
       message: 'the fixed file to reload',
     });
     expect(await ask('fixed')).toBe('v3 fixed');
