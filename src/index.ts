@@ -18,5 +18,19 @@ export { C4cError, PlatformError, isC4cError } from './errors.js';
 export type { C4cErrorCode } from './errors.js';
 export { EVENT_NAMES } from './protocol/events.js';
 export type { EventName, EventMap, NotificationEventName, NotificationOf } from './protocol/events.js';
-export type { ReplyOf, RepliableEvent, MessageReply, ServiceReply, TaskReply, OfferReply } from './protocol/replies.js';
-export type { MessageFrame, NotificationFrame, ReadFrame, ErrorFrame, MessageMetadata, Attachment } from './protocol/frames.js';
+export type {
+  ReplyOf,
+  RepliableEvent,
+  MessageReply,
+  ServiceReply,
+  TaskReply,
+  OfferReply,
+} from './protocol/replies.js';
+export type {
+  MessageFrame,
+  NotificationFrame,
+  ReadFrame,
+  ErrorFrame,
+  MessageMetadata,
+  Attachment,
+} from './protocol/frames.js';

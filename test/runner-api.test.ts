@@ -42,8 +42,14 @@ describe('ApiClient', () => {
     const { agent, employer, employmentId } = platform.world;
     const api = new ApiClient({ baseUrl: platform.url, token: agent.token });
     expect(await api.me()).toMatchObject({ id: agent.id, name: agent.name });
-    expect((await api.employments({ role: 'employee' })).employments.map((e) => e.id)).toEqual([employmentId]);
-    expect(await api.employment(employmentId)).toMatchObject({ id: employmentId, status: 'active', employerAgentId: employer.id });
+    expect((await api.employments({ role: 'employee' })).employments.map((e) => e.id)).toEqual([
+      employmentId,
+    ]);
+    expect(await api.employment(employmentId)).toMatchObject({
+      id: employmentId,
+      status: 'active',
+      employerAgentId: employer.id,
+    });
     const sent = platform.sendMessage({ employmentId, content: 'hi' });
     const page = await api.messages(employmentId, { limit: 5 });
     expect(page.messages.map((m) => m.content)).toContain('hi');
@@ -51,7 +57,7 @@ describe('ApiClient', () => {
     expect((await api.invocations({ role: 'provider' })).invocations).toEqual([]);
   });
 
-  it('a refusal is a PlatformError with the HTTP status and the platform\'s code', async () => {
+  it("a refusal is a PlatformError with the HTTP status and the platform's code", async () => {
     platform = await startPlatform();
     const api = new ApiClient({ baseUrl: platform.url, token: platform.world.agent.token });
     const error = await failure(api.employment(999));
@@ -98,9 +104,15 @@ describe('ApiClient', () => {
     const error = await failure(new ApiClient({ baseUrl: gone.url, token: 'cl_x' }).me());
     expect(error).toBeInstanceOf(C4cError);
     expect(error).toMatchObject({ code: 'E_NETWORK' });
-    expect(error.message).toMatch(/^GET \/openapi\/v1\/agent\/me failed: ECONNREFUSED; check that http:\/\/127\.0\.0\.1:\d+ is reachable/);
+    expect(error.message).toMatch(
+      /^GET \/openapi\/v1\/agent\/me failed: ECONNREFUSED; check that http:\/\/127\.0\.0\.1:\d+ is reachable/,
+    );
     platform = await startPlatform();
-    const aborted = await failure(new ApiClient({ baseUrl: platform.url, token: platform.world.agent.token }).me({ signal: AbortSignal.abort() }));
+    const aborted = await failure(
+      new ApiClient({ baseUrl: platform.url, token: platform.world.agent.token }).me({
+        signal: AbortSignal.abort(),
+      }),
+    );
     expect(aborted.message).toMatch(/failed: aborted/);
   });
 });

@@ -22,7 +22,10 @@ export interface Project {
   remove(): Promise<void>;
 }
 
-export async function makeProject(files: Record<string, string> = {}, options: { link?: boolean } = {}): Promise<Project> {
+export async function makeProject(
+  files: Record<string, string> = {},
+  options: { link?: boolean } = {},
+): Promise<Project> {
   const dir = await mkdtemp(join(tmpdir(), 'c4c-runner-test-'));
   const write = async (file: string, text: string) => {
     const path = join(dir, file);
@@ -39,7 +42,11 @@ export async function makeProject(files: Record<string, string> = {}, options: {
 }
 
 /** A pino logger that keeps every line as an object, to assert on what was logged. */
-export function memoryLogger(level = 'debug'): { logger: Logger; lines: Record<string, unknown>[]; text: () => string } {
+export function memoryLogger(level = 'debug'): {
+  logger: Logger;
+  lines: Record<string, unknown>[];
+  text: () => string;
+} {
   const lines: Record<string, unknown>[] = [];
   let raw = '';
   const logger = pino(
@@ -47,7 +54,8 @@ export function memoryLogger(level = 'debug'): { logger: Logger; lines: Record<s
     {
       write(chunk: string) {
         raw += chunk;
-        for (const line of chunk.split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+        for (const line of chunk.split('\n'))
+          if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
       },
     },
   );
@@ -55,7 +63,6 @@ export function memoryLogger(level = 'debug'): { logger: Logger; lines: Record<s
 }
 
 // ── the runner against the embedded platform ─────────────────────────────────────────────────
-
 
 export interface RunningAgent {
   runner: Runner;
@@ -102,13 +109,24 @@ export async function runAgent(
 export function as(platform: Platform, token: string) {
   const peer = { url: platform.url, token };
   return {
-    call: <T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown) => restCall<T>(peer, method, path, body),
+    call: <T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown) =>
+      restCall<T>(peer, method, path, body),
     /** Publishes a task, lets `worker` apply, accepts the application: the worker gets `task-accepted`. */
     async taskAcceptedFor(workerToken: string, title = 'Translate a page') {
-      const task = await restCall<{ id: number }>(peer, 'POST', paths.tasks(), { title, description: 'd', bounty: 10, category: 'writing' });
-      const { applicationId } = await restCall<{ applicationId: number }>({ url: platform.url, token: workerToken }, 'POST', paths.applications(), {
-        taskId: task.id,
+      const task = await restCall<{ id: number }>(peer, 'POST', paths.tasks(), {
+        title,
+        description: 'd',
+        bounty: 10,
+        category: 'writing',
       });
+      const { applicationId } = await restCall<{ applicationId: number }>(
+        { url: platform.url, token: workerToken },
+        'POST',
+        paths.applications(),
+        {
+          taskId: task.id,
+        },
+      );
       await restCall(peer, 'POST', paths.acceptApplication(task.id, applicationId), {});
       return { taskId: task.id, applicationId };
     },
@@ -122,6 +140,11 @@ export function as(platform: Platform, token: string) {
       });
       return invocationId;
     },
-    invocation: (id: number) => restCall<{ status: string; output?: Record<string, unknown> | null; error?: string | null }>(peer, 'GET', paths.invocation(id)),
+    invocation: (id: number) =>
+      restCall<{ status: string; output?: Record<string, unknown> | null; error?: string | null }>(
+        peer,
+        'GET',
+        paths.invocation(id),
+      ),
   };
 }

@@ -71,16 +71,28 @@ export default defineHandler('task-accepted', () => 'x');`,
   });
 
   it.each([
-    ['export const handler = () => 1;', /handlers\/message\.ts: has no default export; add export default defineHandler\('message', async \(ctx\) => …\)/],
-    ['export default 42;', /handlers\/message\.ts: the default export must be a function or defineHandler\(…\), got a number \(42\)/],
-    ['export default { handle() {} };', /handlers\/message\.ts: the default export must be a function or defineHandler\(…\), got an object/],
+    [
+      'export const handler = () => 1;',
+      /handlers\/message\.ts: has no default export; add export default defineHandler\('message', async \(ctx\) => …\)/,
+    ],
+    [
+      'export default 42;',
+      /handlers\/message\.ts: the default export must be a function or defineHandler\(…\), got a number \(42\)/,
+    ],
+    [
+      'export default { handle() {} };',
+      /handlers\/message\.ts: the default export must be a function or defineHandler\(…\), got an object/,
+    ],
     [
       `import { defineHandler } from 'c4c-runner'; export default defineHandler('message', { timeout: -1, handle: () => 'x' });`,
       /handlers\/message\.ts: timeout must be a positive integer of milliseconds \(at most 2147483647\), got a number \(-1\)/,
     ],
     // Load failures also name the line (and column when known).
     ['export default () => { ;', /^handlers\/message\.ts:1(:\d+)?: could not be loaded: /],
-    [`throw new Error('boom at load');`, /^handlers\/message\.ts:1(:\d+)?: could not be loaded: boom at load/],
+    [
+      `throw new Error('boom at load');`,
+      /^handlers\/message\.ts:1(:\d+)?: could not be loaded: boom at load/,
+    ],
   ])('a bad export gets a clear error with the file: %s', async (source, expected) => {
     const { registry } = await registryFor({ 'handlers/message.ts': source });
     const error = await failure(registry.loadAll());
@@ -103,16 +115,23 @@ export default defineHandler('task-accepted', () => 'x');`,
   });
 
   it('refuses two files for one event', async () => {
-    const { registry } = await registryFor({ 'handlers/message.ts': `export default () => 'a';`, 'handlers/message.mjs': `export default () => 'b';` });
+    const { registry } = await registryFor({
+      'handlers/message.ts': `export default () => 'a';`,
+      'handlers/message.mjs': `export default () => 'b';`,
+    });
     const error = await failure(registry.loadAll());
-    expect(error.message).toBe('handlers/message.mjs and handlers/message.ts both handle "message"; keep one of them');
+    expect(error.message).toBe(
+      'handlers/message.mjs and handlers/message.ts both handle "message"; keep one of them',
+    );
   });
 
   it('says when the handlers folder is missing, and how to fix it', async () => {
     const { registry } = await registryFor({});
     const error = await failure(registry.loadAll());
     expect(error.code).toBe('E_CONFIG');
-    expect(error.message).toMatch(/^handlers folder handlers does not exist; create it with a handler such as message\.ts, or set "handlers" in c4c\.config\.ts/);
+    expect(error.message).toMatch(
+      /^handlers folder handlers does not exist; create it with a handler such as message\.ts, or set "handlers" in c4c\.config\.ts/,
+    );
   });
 });
 
@@ -139,10 +158,15 @@ describe('HandlerRegistry: one file at a time (dev mode)', () => {
   });
 
   it('delete() removes a handler; set() refuses an entry for another event', async () => {
-    const { registry } = await registryFor({ 'handlers/message.ts': `export default () => 'x';`, 'handlers/read.ts': `export default () => undefined;` });
+    const { registry } = await registryFor({
+      'handlers/message.ts': `export default () => 'x';`,
+      'handlers/read.ts': `export default () => undefined;`,
+    });
     await registry.loadAll();
     expect(registry.delete('read')).toBe(true);
     expect(registry.names()).toEqual(['message']);
-    expect(() => registry.set('read', registry.get('message')!)).toThrow(/handlers\/message\.ts: handles "message", not "read"/);
+    expect(() => registry.set('read', registry.get('message')!)).toThrow(
+      /handlers\/message\.ts: handles "message", not "read"/,
+    );
   });
 });

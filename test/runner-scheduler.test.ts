@@ -80,7 +80,9 @@ describe('Scheduler', () => {
       error = e;
     }
     expect(isC4cError(error, 'E_BACKLOG')).toBe(true);
-    expect((error as Error).message).toMatch(/2 events are already waiting \(backlog limit 2\); raise "backlog" or "concurrency"/);
+    expect((error as Error).message).toMatch(
+      /2 events are already waiting \(backlog limit 2\); raise "backlog" or "concurrency"/,
+    );
     gate.resolve();
     await scheduler.onIdle();
     expect(() => scheduler.schedule('k', async () => {})).not.toThrow();
@@ -110,13 +112,15 @@ describe('Scheduler', () => {
   it('close: aborts the shutdown signal when running jobs outlast the drain timeout', async () => {
     const scheduler = new Scheduler({ concurrency: 2, backlog: 10 });
     let sawAbort = false;
-    scheduler.schedule('k', (): Promise<void> =>
-      new Promise((resolve) => {
-        scheduler.shutdownSignal.addEventListener('abort', () => {
-          sawAbort = true;
-          resolve();
-        });
-      }),
+    scheduler.schedule(
+      'k',
+      (): Promise<void> =>
+        new Promise((resolve) => {
+          scheduler.shutdownSignal.addEventListener('abort', () => {
+            sawAbort = true;
+            resolve();
+          });
+        }),
     );
     await waitFor(() => scheduler.stats.running === 1);
     const result = await scheduler.close(5);
@@ -170,9 +174,17 @@ describe('MemoryLedger', () => {
 
   it('logs a failed acknowledgement and goes on', async () => {
     const { logger, lines } = memoryLogger();
-    const ledger = new MemoryLedger({ size: 10, logger, markRead: () => Promise.reject(new Error('HTTP 500')) });
+    const ledger = new MemoryLedger({
+      size: 10,
+      logger,
+      markRead: () => Promise.reject(new Error('HTTP 500')),
+    });
     ledger.acknowledge(7, 'm1');
     await ledger.flush();
-    expect(lines.find((l) => l.level === 40)).toMatchObject({ employmentId: 7, messageId: 'm1', msg: expect.stringContaining('could not mark the message read') });
+    expect(lines.find((l) => l.level === 40)).toMatchObject({
+      employmentId: 7,
+      messageId: 'm1',
+      msg: expect.stringContaining('could not mark the message read'),
+    });
   });
 });

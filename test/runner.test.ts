@@ -38,7 +38,12 @@ function seedWith(employments: number) {
       { id: 1, name: 'Employer', token: 'cl_test_employer' },
       { id: 2, name: 'Worker', token: 'cl_test_worker' },
     ],
-    employments: Array.from({ length: employments }, (_, i) => ({ id: i + 1, employerAgentId: 1, employeeAgentId: 2, salary: '1' })),
+    employments: Array.from({ length: employments }, (_, i) => ({
+      id: i + 1,
+      employerAgentId: 1,
+      employeeAgentId: 2,
+      salary: '1',
+    })),
     services: [{ id: 1, providerAgentId: 2, title: 'Upper', price: '1' }],
   };
 }
@@ -82,7 +87,9 @@ export default defineHandler('message', async (ctx) => {
     }
     await waitFor(() => replies.length === 200, { timeout: 20_000, message: '200 replies' });
     for (let e = 1; e <= 50; e++) {
-      expect(replies.filter((r) => r.employmentId === e).map((r) => r.content)).toEqual([1, 2, 3, 4].map((n) => `re: e${e}#${n}`));
+      expect(replies.filter((r) => r.employmentId === e).map((r) => r.content)).toEqual(
+        [1, 2, 3, 4].map((n) => `re: e${e}#${n}`),
+      );
     }
     process.off('warning', onWarning);
     expect(globalThis.__probe!.peak).toBeLessThanOrEqual(12);
@@ -103,7 +110,13 @@ export default defineHandler('message', async (ctx) => {
     const sent = platform.sendMessage({ employmentId, content: 'one' });
     await waitFor(() => reads.includes(sent.messageId), { message: 'the read receipt' });
     // The same frame again, as a reconnect or catch-up would deliver it.
-    platform.push(me.id, { type: 'message', employmentId, messageId: sent.messageId, timestamp: sent.createdAt, content: 'one' });
+    platform.push(me.id, {
+      type: 'message',
+      employmentId,
+      messageId: sent.messageId,
+      timestamp: sent.createdAt,
+      content: 'one',
+    });
     platform.sendMessage({ employmentId, content: 'two' });
     await waitFor(() => replies.length === 2);
     expect(replies.map((r) => r.content)).toEqual(['got one', 'got two']);
@@ -129,7 +142,11 @@ export default defineHandler('message', { timeout: 300, handle: async (ctx) => {
     expect(replies[0]!.content).toBe('ok after');
     const errors = a.lines.filter((l) => l.level === 50);
     expect(errors).toEqual([
-      expect.objectContaining({ event: 'message', file: 'handlers/message.ts', msg: 'handlers/message.ts threw while handling "message": kaput' }),
+      expect.objectContaining({
+        event: 'message',
+        file: 'handlers/message.ts',
+        msg: 'handlers/message.ts threw while handling "message": kaput',
+      }),
       expect.objectContaining({
         event: 'message',
         file: 'handlers/message.ts',
@@ -152,8 +169,12 @@ export default defineHandler('message', { timeout: 50, handle: async (ctx) => {
 } });`,
     });
     platform.sendMessage({ employmentId, content: 'late' });
-    const refused = await waitFor(() => a.lines.find((l) => String(l.msg).startsWith('a message from handlers/message.ts was not sent')));
-    expect(refused.msg).toBe('a message from handlers/message.ts was not sent: handlers/message.ts did not finish within 50 ms');
+    const refused = await waitFor(() =>
+      a.lines.find((l) => String(l.msg).startsWith('a message from handlers/message.ts was not sent')),
+    );
+    expect(refused.msg).toBe(
+      'a message from handlers/message.ts was not sent: handlers/message.ts did not finish within 50 ms',
+    );
     platform.sendMessage({ employmentId, content: 'next' });
     await waitFor(() => replies.length === 1);
     expect(replies.map((r) => r.content)).toEqual(['on time']);
@@ -164,7 +185,9 @@ export default defineHandler('message', { timeout: 50, handle: async (ctx) => {
     const a = await agent({ 'message.ts': `export default () => ({ text: 'no content key' });` });
     platform.sendMessage({ employmentId: platform.world.employmentId, content: 'x' });
     const line = await waitFor(() => a.lines.find((l) => l.level === 50));
-    expect(line.msg).toMatch(/^handlers\/message\.ts: returned \{"text":"no content key"\}, which is not a message reply \(expected a string or \{ content, metadata\? \}\)/);
+    expect(line.msg).toMatch(
+      /^handlers\/message\.ts: returned \{"text":"no content key"\}, which is not a message reply \(expected a string or \{ content, metadata\? \}\)/,
+    );
     expect((line.err as { code: string }).code).toBe('E_REPLY');
   });
 
@@ -191,7 +214,7 @@ export default defineHandler('message', async (ctx) => {
 });
 
 describe('notifications', () => {
-  it('task accepted → the handler\'s deliverable is submitted and the publisher sees task_submitted', async () => {
+  it("task accepted → the handler's deliverable is submitted and the publisher sees task_submitted", async () => {
     platform = await startPlatform();
     const { employer, agent: me } = platform.world;
     const submitted: unknown[] = [];
@@ -205,11 +228,13 @@ export default defineHandler('task-accepted', (ctx) => ({ content: 'translated: 
     const { taskId, applicationId } = await as(platform, employer.token).taskAcceptedFor(me.token, 'Page 7');
     await waitFor(() => submitted.length === 1, { message: 'task_submitted for the publisher' });
     expect(submitted[0]).toMatchObject({ taskId, applicationId });
-    const submission = [...platform.state.submissions.values()].find((s) => s.applicationId === applicationId);
+    const submission = [...platform.state.submissions.values()].find(
+      (s) => s.applicationId === applicationId,
+    );
     expect(submission).toMatchObject({ content: 'translated: Page 7', notes: 'n' });
   });
 
-  it('service invoked → the caller reads the handler\'s output; a throw or a hang submits failed; the next one still works', async () => {
+  it("service invoked → the caller reads the handler's output; a throw or a hang submits failed; the next one still works", async () => {
     platform = await startPlatform();
     const { employer } = platform.world;
     const caller = as(platform, employer.token);
@@ -231,10 +256,19 @@ export default defineHandler('service-invoked', { timeout: 300, handle: async (c
       const inv = await caller.invocation(id);
       return inv.status !== 'pending' ? inv : undefined;
     };
-    expect(await waitFor(() => settled(ok))).toMatchObject({ status: 'completed', output: { upper: 'HELLO' } });
+    expect(await waitFor(() => settled(ok))).toMatchObject({
+      status: 'completed',
+      output: { upper: 'HELLO' },
+    });
     expect(await waitFor(() => settled(threw))).toMatchObject({ status: 'failed', error: 'cannot do that' });
-    expect(await waitFor(() => settled(hung))).toMatchObject({ status: 'failed', error: 'handlers/service-invoked.ts did not finish within 300 ms' });
-    expect(await waitFor(() => settled(text))).toMatchObject({ status: 'completed', output: { result: 'plain' } });
+    expect(await waitFor(() => settled(hung))).toMatchObject({
+      status: 'failed',
+      error: 'handlers/service-invoked.ts did not finish within 300 ms',
+    });
+    expect(await waitFor(() => settled(text))).toMatchObject({
+      status: 'completed',
+      output: { result: 'plain' },
+    });
     const errors = a.lines.filter((l) => l.level === 50).map((l) => [l.event, l.file]);
     expect(errors).toEqual([
       ['service-invoked', 'handlers/service-invoked.ts'],
@@ -262,7 +296,13 @@ export default defineHandler('service-invoked', { timeout: 300, handle: async (c
     await waitFor(() => globalThis.__probe!.release);
     platform.timeoutInvocation(id); // the platform will now refuse the result
     globalThis.__probe!.release!();
-    await waitFor(() => a.lines.find((l) => String(l.msg).startsWith('the reply of handlers/service-invoked.ts to "service-invoked" could not be sent')));
+    await waitFor(() =>
+      a.lines.find((l) =>
+        String(l.msg).startsWith(
+          'the reply of handlers/service-invoked.ts to "service-invoked" could not be sent',
+        ),
+      ),
+    );
     globalThis.__probe!.release = undefined;
     expect(frames).toHaveLength(1);
     expect(frames[0]!.messageId).toEqual(expect.any(String));
@@ -274,9 +314,23 @@ export default defineHandler('service-invoked', { timeout: 300, handle: async (c
   it('employment offered → true accepts the offer', async () => {
     platform = await startPlatform();
     const { employer, agent: me } = platform.world;
-    await agent({ 'employment-offered.ts': `export default (ctx) => ({ accept: true, message: 'glad to' });` });
-    const offer = await as(platform, employer.token).call<{ id: number }>('POST', '/openapi/v1/agent/me/employments', { employeeAgentId: me.id, salary: 5 });
-    await waitFor(async () => (await as(platform, employer.token).call<{ status: string }>('GET', `/openapi/v1/agent/me/employments/${offer.id}`)).status === 'active');
+    await agent({
+      'employment-offered.ts': `export default (ctx) => ({ accept: true, message: 'glad to' });`,
+    });
+    const offer = await as(platform, employer.token).call<{ id: number }>(
+      'POST',
+      '/openapi/v1/agent/me/employments',
+      { employeeAgentId: me.id, salary: 5 },
+    );
+    await waitFor(
+      async () =>
+        (
+          await as(platform, employer.token).call<{ status: string }>(
+            'GET',
+            `/openapi/v1/agent/me/employments/${offer.id}`,
+          )
+        ).status === 'active',
+    );
   });
 
   it('routes a notification without its own handler to notification.ts; with neither, drops it at debug', async () => {
@@ -291,9 +345,15 @@ export default defineHandler('service-invoked', { timeout: 300, handle: async (c
     platform.notify(me.id, 'task-cancelled', { taskTitle: 't', taskId: 5, reason: 'budget' });
     platform.push(me.id, { type: 'notification', domain: 'future', event: 'something_new', data: { x: 1 } });
     await waitFor(() => globalThis.__probe!.log.length === 3);
-    expect(globalThis.__probe!.log.sort()).toEqual(['notification:something_new', 'notification:task_completed', 'own:budget']);
+    expect(globalThis.__probe!.log.sort()).toEqual([
+      'notification:something_new',
+      'notification:task_completed',
+      'own:budget',
+    ]);
     platform.push(me.id, { type: 'error', code: 'NOT_FOUND', message: 'nothing' });
-    await waitFor(() => a.lines.find((l) => l.msg === 'no handler for "error"; event dropped' && l.level === 20));
+    await waitFor(() =>
+      a.lines.find((l) => l.msg === 'no handler for "error"; event dropped' && l.level === 20),
+    );
   });
 });
 
@@ -302,7 +362,11 @@ describe('lifecycle', () => {
     platform = await startPlatform();
     let refused = 0;
     platform.on('unauthorized', () => refused++);
-    const a = await agent({ 'message.ts': `export default () => 'x';` }, {}, { token: 'cl_wrong', start: false });
+    const a = await agent(
+      { 'message.ts': `export default () => 'x';` },
+      {},
+      { token: 'cl_wrong', start: false },
+    );
     const error = await a.runner.start().then(
       () => undefined,
       (e: unknown) => e,
@@ -318,14 +382,18 @@ describe('lifecycle', () => {
   it('no token: start rejects before any connection', async () => {
     platform = await startPlatform();
     const a = await agent({ 'message.ts': `export default () => 'x';` }, {}, { token: '', start: false });
-    await expect(a.runner.start()).rejects.toThrow(/^no API token: set C4C_API_TOKEN, or platform\.token in c4c\.config\.ts, or api_token in ~\/\.c4c\/config\.json/);
+    await expect(a.runner.start()).rejects.toThrow(
+      /^no API token: set C4C_API_TOKEN, or platform\.token in c4c\.config\.ts, or api_token in ~\/\.c4c\/config\.json/,
+    );
     expect(platform.stats.connectionsOpened).toBe(0);
   });
 
   it('a bad handler file fails start before connecting', async () => {
     platform = await startPlatform();
     const a = await agent({ 'mesage.ts': `export default () => 'x';` }, {}, { start: false });
-    await expect(a.runner.start()).rejects.toThrow('handlers/mesage.ts: no event is called "mesage"; did you mean "message"?');
+    await expect(a.runner.start()).rejects.toThrow(
+      'handlers/mesage.ts: no event is called "mesage"; did you mean "message"?',
+    );
     expect(platform.stats.connectionsOpened).toBe(0);
   });
 
@@ -335,7 +403,10 @@ describe('lifecycle', () => {
     const replies = repliesFrom(platform, me.id);
     let connections = 0;
     platform.on('connection', () => connections++);
-    await agent({ 'message.ts': `export default (ctx) => 'back: ' + ctx.event.content;` }, { reconnect: { initialDelay: 20, maxDelay: 100 } });
+    await agent(
+      { 'message.ts': `export default (ctx) => 'back: ' + ctx.event.content;` },
+      { reconnect: { initialDelay: 20, maxDelay: 100 } },
+    );
     await waitFor(() => connections === 1);
     platform.faults.dropConnections();
     await waitFor(() => connections === 2, { message: 'a second connection' });
@@ -346,18 +417,27 @@ describe('lifecycle', () => {
 
   it('reconnects on the configured schedule, and gives up after reconnect.maxAttempts: done rejects with E_NETWORK', async () => {
     platform = await startPlatform();
-    const a = await agent({ 'message.ts': `export default () => 'x';` }, { reconnect: { initialDelay: 8, maxDelay: 20, maxAttempts: 4 } });
+    const a = await agent(
+      { 'message.ts': `export default () => 'x';` },
+      { reconnect: { initialDelay: 8, maxDelay: 20, maxAttempts: 4 } },
+    );
     await platform.close(); // the platform is gone: every try is refused
     const error = await a.runner.done.then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(isC4cError(error, 'E_NETWORK')).toBe(true);
-    expect((error as Error).message).toMatch(/could not connect to the platform at .*: gave up after 4 reconnect attempt\(s\)/);
+    expect((error as Error).message).toMatch(
+      /could not connect to the platform at .*: gave up after 4 reconnect attempt\(s\)/,
+    );
     // Each delay drawn from the configured ceilings: random(0, min(maxDelay, initialDelay × 2^(n−1))).
-    const retries = a.lines.filter((l) => typeof l.delay === 'number' && typeof l.attempt === 'number' && l.level === 40);
+    const retries = a.lines.filter(
+      (l) => typeof l.delay === 'number' && typeof l.attempt === 'number' && l.level === 40,
+    );
     expect(retries.map((l) => l.attempt)).toEqual([1, 2, 3, 4]);
-    retries.forEach((l) => expect(l.delay).toBeLessThanOrEqual(Math.min(20, 8 * 2 ** ((l.attempt as number) - 1))));
+    retries.forEach((l) =>
+      expect(l.delay).toBeLessThanOrEqual(Math.min(20, 8 * 2 ** ((l.attempt as number) - 1))),
+    );
     expect(a.runner.state).toBe('closed');
   });
 

@@ -47,7 +47,9 @@ function start(p: Project, env: NodeJS.ProcessEnv, args: string[] = []): CliProc
 }
 
 /** Records every module the child resolves (ESM) or requires (CJS), through a preloaded hook. */
-async function moduleRecorder(p: Project): Promise<{ env: NodeJS.ProcessEnv; modules: () => Promise<string[]> }> {
+async function moduleRecorder(
+  p: Project,
+): Promise<{ env: NodeJS.ProcessEnv; modules: () => Promise<string[]> }> {
   const log = join(p.dir, 'modules.log');
   await writeFile(log, '');
   await p.write(
@@ -79,7 +81,10 @@ Module._load = function (request, parent, isMain) {
 describe('c4c-runner start', () => {
   it('answers a message sent by another client, logs JSON lines without the token, and drains on SIGTERM (exit 0)', async () => {
     platform = await startPlatform({ seed });
-    const p = await project({ 'handlers/message.ts': HANDLER, 'c4c.config.ts': `import { defineConfig } from 'c4c-runner';\nexport default defineConfig({ concurrency: 4 });` });
+    const p = await project({
+      'handlers/message.ts': HANDLER,
+      'c4c.config.ts': `import { defineConfig } from 'c4c-runner';\nexport default defineConfig({ concurrency: 4 });`,
+    });
     const recorder = await moduleRecorder(p);
     const cli = start(p, { C4C_API_ENDPOINT: platform.url, C4C_API_TOKEN: TOKEN, ...recorder.env });
     await cli.waitForLine('c4c-runner started');
@@ -88,7 +93,10 @@ describe('c4c-runner start', () => {
     await employer.connect();
     cleanups.push(() => employer.close());
     const reply = (content: string) =>
-      employer.waitFor((f) => f.type === 'message' && f.content === `echo: ${content}`, { timeout: 10_000, what: `the reply to ${content}` });
+      employer.waitFor((f) => f.type === 'message' && f.content === `echo: ${content}`, {
+        timeout: 10_000,
+        what: `the reply to ${content}`,
+      });
     const first = reply('hello');
     await employer.send(1, 'hello');
     await first;
@@ -102,7 +110,12 @@ describe('c4c-runner start', () => {
 
     const stdout = cli.stdout().trim().split('\n');
     for (const line of stdout) expect(() => JSON.parse(line), line).not.toThrow();
-    expect(stdout.map((l) => JSON.parse(l).msg)).toEqual(expect.arrayContaining(['SIGTERM: stopping; waiting up to 10000 ms for running handlers', 'runner closed']));
+    expect(stdout.map((l) => JSON.parse(l).msg)).toEqual(
+      expect.arrayContaining([
+        'SIGTERM: stopping; waiting up to 10000 ms for running handlers',
+        'runner closed',
+      ]),
+    );
     expect(cli.output()).not.toContain(TOKEN);
     expect(cli.stderr()).toBe('');
 
@@ -110,7 +123,9 @@ describe('c4c-runner start', () => {
     const modules = await recorder.modules();
     expect(modules.some((m) => /dist\/cli\/start\.js$/.test(m))).toBe(true);
     expect(modules.some((m) => /dist\/runner\/runner\.js$/.test(m))).toBe(true);
-    const devOnly = modules.filter((m) => /node_modules\/(chokidar|pino-pretty)\/|\/dist\/(platform|dev)\//.test(m));
+    const devOnly = modules.filter((m) =>
+      /node_modules\/(chokidar|pino-pretty)\/|\/dist\/(platform|dev)\//.test(m),
+    );
     expect(devOnly).toEqual([]);
   });
 
@@ -121,7 +136,9 @@ describe('c4c-runner start', () => {
     const p = await project({ 'handlers/message.ts': HANDLER });
     const cli = start(p, { C4C_API_ENDPOINT: platform.url, C4C_API_TOKEN: 'cl_not_the_right_one' });
     expect(await cli.exited).toBe(1);
-    expect(cli.stderr()).toMatch(/^error authentication failed: invalid API key .*; the token in use came from env C4C_API_TOKEN\n$/);
+    expect(cli.stderr()).toMatch(
+      /^error authentication failed: invalid API key .*; the token in use came from env C4C_API_TOKEN\n$/,
+    );
     expect(refused).toBe(1);
     expect(cli.output()).not.toContain('cl_not_the_right_one');
   });
@@ -131,14 +148,19 @@ describe('c4c-runner start', () => {
     const p = await project({ 'handlers/message.ts': HANDLER });
     const cli = start(p, { C4C_API_ENDPOINT: platform.url, C4C_API_TOKEN: '' });
     expect(await cli.exited).toBe(1);
-    expect(cli.stderr()).toContain('error no API token: set C4C_API_TOKEN, or platform.token in c4c.config.ts, or api_token in ~/.c4c/config.json');
+    expect(cli.stderr()).toContain(
+      'error no API token: set C4C_API_TOKEN, or platform.token in c4c.config.ts, or api_token in ~/.c4c/config.json',
+    );
     expect(platform.stats.connectionsOpened).toBe(0);
   });
 
   it('a bad config or a bad handler file: the sentence that names the file, exit 1, no connection', async () => {
     platform = await startPlatform({ seed });
     const env = { C4C_API_ENDPOINT: platform.url, C4C_API_TOKEN: TOKEN };
-    const badConfig = await project({ 'handlers/message.ts': HANDLER, 'conf/c4c.json': '{ "concurrency": -1 }' });
+    const badConfig = await project({
+      'handlers/message.ts': HANDLER,
+      'conf/c4c.json': '{ "concurrency": -1 }',
+    });
     const a = start(badConfig, env, ['--config', 'conf/c4c.json']);
     expect(await a.exited).toBe(1);
     expect(a.stderr()).toContain('error conf/c4c.json: concurrency must be a positive integer, got -1');
@@ -146,7 +168,9 @@ describe('c4c-runner start', () => {
     const badHandler = await project({ 'handlers/mesage.ts': HANDLER });
     const b = start(badHandler, env);
     expect(await b.exited).toBe(1);
-    expect(b.stderr()).toContain('error handlers/mesage.ts: no event is called "mesage"; did you mean "message"?');
+    expect(b.stderr()).toContain(
+      'error handlers/mesage.ts: no event is called "mesage"; did you mean "message"?',
+    );
     expect(platform.stats.connectionsOpened).toBe(0);
   });
 

@@ -17,7 +17,7 @@ import {
   type UserConfig,
 } from 'c4c-runner';
 
-describe('ctx.event is narrowed by the handler\'s event', () => {
+describe("ctx.event is narrowed by the handler's event", () => {
   it('message', () => {
     defineHandler('message', (ctx) => {
       expectTypeOf(ctx.name).toEqualTypeOf<'message'>();
@@ -43,7 +43,9 @@ describe('ctx.event is narrowed by the handler\'s event', () => {
       expectTypeOf(ctx.event.data.input).toEqualTypeOf<Record<string, unknown> | undefined>();
       expectTypeOf(ctx.event.data.serviceTitle).toEqualTypeOf<string | undefined>();
     });
-    defineHandler('employment-offered', { handle: (ctx) => expectTypeOf(ctx.event.domain).toEqualTypeOf<'employment'>() === undefined });
+    defineHandler('employment-offered', {
+      handle: (ctx) => expectTypeOf(ctx.event.domain).toEqualTypeOf<'employment'>() === undefined,
+    });
     defineHandler('notification', (ctx) => {
       expectTypeOf(ctx.event.data).toEqualTypeOf<Record<string, unknown>>();
       expectTypeOf(ctx.event.event).toEqualTypeOf<string>();
@@ -54,15 +56,19 @@ describe('ctx.event is narrowed by the handler\'s event', () => {
     defineHandler('read', (ctx) => {
       expectTypeOf(ctx.event.lastReadMessageId).toEqualTypeOf<string | undefined>();
       expectTypeOf(ctx.signal).toEqualTypeOf<AbortSignal>();
-      expectTypeOf(ctx.reply).parameter(0).toEqualTypeOf<string | { content: string; metadata?: EventMap['message']['metadata'] }>();
-      expectTypeOf(ctx.send).parameters.toEqualTypeOf<[number, string | { content: string; metadata?: EventMap['message']['metadata'] }]>();
+      expectTypeOf(ctx.reply)
+        .parameter(0)
+        .toEqualTypeOf<string | { content: string; metadata?: EventMap['message']['metadata'] }>();
+      expectTypeOf(ctx.send).parameters.toEqualTypeOf<
+        [number, string | { content: string; metadata?: EventMap['message']['metadata'] }]
+      >();
       expectTypeOf(ctx.api.invocation).returns.resolves.toHaveProperty('status');
     });
     expectTypeOf<Context<'error'>['event']['code']>().toEqualTypeOf<string>();
   });
 });
 
-describe('the return value is checked against the event\'s reply', () => {
+describe("the return value is checked against the event's reply", () => {
   it('accepts what each reply rule allows', () => {
     defineHandler('message', () => 'text');
     defineHandler('message', async () => ({ content: 'text', metadata: { format: 'markdown' } }));
@@ -94,11 +100,17 @@ describe('the return value is checked against the event\'s reply', () => {
 
   it('ReplyOf and Handler', () => {
     expectTypeOf<ReplyOf<'employment-offered'>>().toEqualTypeOf<
-      boolean | { accept: boolean; message?: string | undefined; reason?: string | undefined } | void | undefined | null
+      | boolean
+      | { accept: boolean; message?: string | undefined; reason?: string | undefined }
+      | void
+      | undefined
+      | null
     >();
     expectTypeOf<ReplyOf<'invocation-reviewed'>>().toEqualTypeOf<void | undefined>();
     expectTypeOf(defineHandler('message', () => 'x')).toEqualTypeOf<HandlerDefinition<'message'>>();
-    expectTypeOf<Handler<'message'>>().returns.toEqualTypeOf<ReplyOf<'message'> | Promise<ReplyOf<'message'>>>();
+    expectTypeOf<Handler<'message'>>().returns.toEqualTypeOf<
+      ReplyOf<'message'> | Promise<ReplyOf<'message'>>
+    >();
     expectTypeOf<EventName>().toExtend<string>();
     expectTypeOf<'task-accepted'>().toExtend<EventName>();
   });
@@ -107,14 +119,22 @@ describe('the return value is checked against the event\'s reply', () => {
 describe('config types', () => {
   it('UserConfig is all optional; ResolvedConfig is filled and read-only', () => {
     defineConfig({});
-    defineConfig({ handlers: './h', platform: { url: 'http://x' }, concurrency: 2, reconnect: { maxDelay: 5_000 } });
+    defineConfig({
+      handlers: './h',
+      platform: { url: 'http://x' },
+      concurrency: 2,
+      reconnect: { maxDelay: 5_000 },
+    });
     // @ts-expect-error concurrency is a number
     defineConfig({ concurrency: 'many' });
     // @ts-expect-error unknown keys are refused
     defineConfig({ concurency: 2 });
     expectTypeOf<UserConfig['concurrency']>().toEqualTypeOf<number | undefined>();
     expectTypeOf<ResolvedConfig['concurrency']>().toEqualTypeOf<number>();
-    expectTypeOf<ResolvedConfig['heartbeat']>().toEqualTypeOf<{ readonly interval: number; readonly timeout: number }>();
+    expectTypeOf<ResolvedConfig['heartbeat']>().toEqualTypeOf<{
+      readonly interval: number;
+      readonly timeout: number;
+    }>();
     expectTypeOf<ResolvedConfig['platform']['token']>().toEqualTypeOf<string | undefined>();
     const resolved = {} as ResolvedConfig;
     // @ts-expect-error read-only

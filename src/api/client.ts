@@ -71,7 +71,10 @@ export class ApiClient {
   }
 
   /** `GET /agent/me/employments`. */
-  employments(query: { role?: 'employer' | 'employee' | 'all'; status?: string; page?: number; limit?: number } = {}, options?: CallOptions) {
+  employments(
+    query: { role?: 'employer' | 'employee' | 'all'; status?: string; page?: number; limit?: number } = {},
+    options?: CallOptions,
+  ) {
     return this.#call('GET', paths.employments(), employmentListSchema, { ...options, query });
   }
 
@@ -97,7 +100,10 @@ export class ApiClient {
 
   /** `POST /agent/me/employments/:id/messages/read`: move the read cursor (the acknowledgement). */
   markRead(id: number, lastReadMessageId: string, options?: CallOptions) {
-    return this.#call('POST', paths.markRead(id), markReadResultSchema, { ...options, body: { lastReadMessageId } });
+    return this.#call('POST', paths.markRead(id), markReadResultSchema, {
+      ...options,
+      body: { lastReadMessageId },
+    });
   }
 
   /** `GET /agent/me/task-applications/accepted`: tasks this agent is working on. */
@@ -107,11 +113,17 @@ export class ApiClient {
 
   /** `POST /agent/me/task-applications/:applicationId/submit`: deliver a task. */
   submitTask(applicationId: number, body: SubmitTaskBody, options?: CallOptions) {
-    return this.#call('POST', paths.submitTask(applicationId), taskSubmissionResultSchema, { ...options, body });
+    return this.#call('POST', paths.submitTask(applicationId), taskSubmissionResultSchema, {
+      ...options,
+      body,
+    });
   }
 
   /** `GET /agent/me/service-invocations`. */
-  invocations(query: { role?: 'provider' | 'caller' | 'all'; status?: string; page?: number; limit?: number } = {}, options?: CallOptions) {
+  invocations(
+    query: { role?: 'provider' | 'caller' | 'all'; status?: string; page?: number; limit?: number } = {},
+    options?: CallOptions,
+  ) {
     return this.#call('GET', paths.invocations(), invocationListSchema, { ...options, query });
   }
 
@@ -132,7 +144,8 @@ export class ApiClient {
     { query, body, signal }: { query?: Query; body?: unknown; signal?: AbortSignal | undefined },
   ): Promise<z.output<S>> {
     const url = new URL(this.#base + path);
-    for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
+    for (const [key, value] of Object.entries(query ?? {}))
+      if (value !== undefined) url.searchParams.set(key, String(value));
     const timeout = AbortSignal.timeout(this.#timeout);
     const started = performance.now();
     let response: Response;
@@ -148,14 +161,25 @@ export class ApiClient {
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
     } catch (error) {
-      const why = timeout.aborted ? `no answer within ${this.#timeout} ms` : signal?.aborted ? 'aborted' : describeNetworkError(error);
-      throw new C4cError('E_NETWORK', `${method} ${path} failed: ${why}; check that ${this.#base} is reachable`, {
-        cause: error,
-        details: { method, path },
-      });
+      const why = timeout.aborted
+        ? `no answer within ${this.#timeout} ms`
+        : signal?.aborted
+          ? 'aborted'
+          : describeNetworkError(error);
+      throw new C4cError(
+        'E_NETWORK',
+        `${method} ${path} failed: ${why}; check that ${this.#base} is reachable`,
+        {
+          cause: error,
+          details: { method, path },
+        },
+      );
     }
     const text = await response.text().catch(() => '');
-    this.#logger?.debug({ method, path, status: response.status, ms: Math.round(performance.now() - started) }, 'api call');
+    this.#logger?.debug(
+      { method, path, status: response.status, ms: Math.round(performance.now() - started) },
+      'api call',
+    );
 
     let json: unknown;
     try {
@@ -166,22 +190,37 @@ export class ApiClient {
     const envelope = envelopeSchema.safeParse(json);
     if (!envelope.success) {
       if (!response.ok) throw statusError(method, path, response.status, text);
-      throw new PlatformError(response.status, 'INVALID_RESPONSE', `${method} ${path}: the platform answered ${response.status} without a JSON envelope`, {
-        details: { method, path },
-      });
+      throw new PlatformError(
+        response.status,
+        'INVALID_RESPONSE',
+        `${method} ${path}: the platform answered ${response.status} without a JSON envelope`,
+        {
+          details: { method, path },
+        },
+      );
     }
     if (!envelope.data.success) {
       const { code, message, details } = envelope.data.error;
-      throw new PlatformError(response.status, code, `${method} ${path} was refused: ${code}: ${message}${hintFor(response.status)}`, {
-        details: { method, path, platformDetails: details },
-      });
+      throw new PlatformError(
+        response.status,
+        code,
+        `${method} ${path} was refused: ${code}: ${message}${hintFor(response.status)}`,
+        {
+          details: { method, path, platformDetails: details },
+        },
+      );
     }
     if (!response.ok) throw statusError(method, path, response.status, text);
     const data = schema.safeParse(envelope.data.data);
     if (!data.success) {
-      throw new PlatformError(response.status, 'INVALID_RESPONSE', `${method} ${path}: unexpected response data (${data.error.issues[0]?.message ?? 'invalid'})`, {
-        details: { method, path },
-      });
+      throw new PlatformError(
+        response.status,
+        'INVALID_RESPONSE',
+        `${method} ${path}: unexpected response data (${data.error.issues[0]?.message ?? 'invalid'})`,
+        {
+          details: { method, path },
+        },
+      );
     }
     return data.data;
   }
@@ -189,9 +228,14 @@ export class ApiClient {
 
 function statusError(method: string, path: string, status: number, text: string): PlatformError {
   const snippet = text.slice(0, 120).replace(/\s+/g, ' ');
-  return new PlatformError(status, `HTTP_${status}`, `${method} ${path} failed with HTTP ${status}${snippet ? `: ${snippet}` : ''}${hintFor(status)}`, {
-    details: { method, path },
-  });
+  return new PlatformError(
+    status,
+    `HTTP_${status}`,
+    `${method} ${path} failed with HTTP ${status}${snippet ? `: ${snippet}` : ''}${hintFor(status)}`,
+    {
+      details: { method, path },
+    },
+  );
 }
 
 function hintFor(status: number): string {

@@ -14,8 +14,13 @@ interface StartOptions {
 export function registerStart(program: Command): void {
   program
     .command('start')
-    .description('Run the agent in production: JSON logs on stdout, no dev parts; Ctrl-C/SIGTERM drain and exit 0.')
-    .option('-c, --config <file>', 'config file (default: c4c.config.ts/.mts/.js/.mjs/.json, .c4crc, package.json "c4c" in the project folder)')
+    .description(
+      'Run the agent in production: JSON logs on stdout, no dev parts; Ctrl-C/SIGTERM drain and exit 0.',
+    )
+    .option(
+      '-c, --config <file>',
+      'config file (default: c4c.config.ts/.mts/.js/.mjs/.json, .c4crc, package.json "c4c" in the project folder)',
+    )
     .option('--cwd <dir>', 'project folder (default: the current folder)')
     .action(async (options: StartOptions) => {
       await runStart(options);
@@ -30,7 +35,10 @@ async function runStart(options: StartOptions): Promise<void> {
     import('../log.js'),
     import('../errors.js'),
   ]);
-  const config = await loadConfig({ ...(options.cwd ? { cwd: options.cwd } : {}), ...(options.config ? { configFile: options.config } : {}) });
+  const config = await loadConfig({
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.config ? { configFile: options.config } : {}),
+  });
   const token = config.platform.token;
   if (!token) {
     throw new C4cError(
@@ -48,7 +56,10 @@ async function runStart(options: StartOptions): Promise<void> {
       logger.warn({ signal }, 'second signal: exiting without waiting for handlers');
       process.exit(1);
     }
-    logger.info({ signal, drainTimeout: config.drainTimeout }, `${signal}: stopping; waiting up to ${config.drainTimeout} ms for running handlers`);
+    logger.info(
+      { signal, drainTimeout: config.drainTimeout },
+      `${signal}: stopping; waiting up to ${config.drainTimeout} ms for running handlers`,
+    );
     void runner.close();
   };
   process.on('SIGINT', onSignal);
@@ -60,7 +71,11 @@ async function runStart(options: StartOptions): Promise<void> {
       // Ctrl-C while connecting is a normal way to stop.
       if (signals > 0 && isC4cError(error, 'E_CLOSED')) return;
       if (isC4cError(error, 'E_AUTH')) {
-        throw new C4cError('E_AUTH', `${error.message}; the token in use came from ${describeSource(config.platform.sources.token)}`, { cause: error });
+        throw new C4cError(
+          'E_AUTH',
+          `${error.message}; the token in use came from ${describeSource(config.platform.sources.token)}`,
+          { cause: error },
+        );
       }
       throw error;
     }

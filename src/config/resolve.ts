@@ -51,11 +51,18 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     [home.url, 'home'],
     [DEFAULT_API_ENDPOINT, 'default'],
   );
-  const [token, tokenSource] = pick<string>([env.token, 'env'], [config.platform.token, 'config'], [home.token, 'home']);
+  const [token, tokenSource] = pick<string>(
+    [env.token, 'env'],
+    [config.platform.token, 'config'],
+    [home.token, 'home'],
+  );
 
   // env > file, as for the token; the env alone does not turn the webhook on.
   if (config.webhook && env.webhookUrl !== undefined && !isHttpUrl(env.webhookUrl)) {
-    throw new C4cError('E_CONFIG', `env C4C_WEBHOOK_URL must be an http(s) URL such as "http://localhost:8080/webhook", got ${JSON.stringify(env.webhookUrl)}`);
+    throw new C4cError(
+      'E_CONFIG',
+      `env C4C_WEBHOOK_URL must be an http(s) URL such as "http://localhost:8080/webhook", got ${JSON.stringify(env.webhookUrl)}`,
+    );
   }
   const webhook = config.webhook && {
     ...config.webhook,

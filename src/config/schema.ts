@@ -18,50 +18,59 @@ export const MAX_TIMER = 2 ** 31 - 1;
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
-const platformSchema = z.strictObject({
-  /**
-   * The platform's API base URL; the WebSocket URL is derived from it (`https` → `wss`, plus `/ws`).
-   * @default env C4C_API_ENDPOINT, else `api_endpoint` in ~/.c4c/config.json, else https://api.claw4claw.bianjie.ai
-   */
-  url: z
-    .string({ error: 'must be an http(s) URL such as "https://api.claw4claw.bianjie.ai"' })
-    .refine(isHttpUrl, { error: 'must be an http(s) URL such as "https://api.claw4claw.bianjie.ai"' })
-    .optional(),
-  /**
-   * The agent's API token (`cl_…`). Prefer env C4C_API_TOKEN to writing it in a committed file.
-   * @default env C4C_API_TOKEN, else `api_token` in ~/.c4c/config.json
-   */
-  token: z
-    .string({ error: 'must be a string (your agent token, cl_…)' })
-    .min(1, { error: 'must not be empty (your agent token, cl_…)' })
-    .optional(),
-});
+const platformSchema = z.strictObject(
+  {
+    /**
+     * The platform's API base URL; the WebSocket URL is derived from it (`https` → `wss`, plus `/ws`).
+     * @default env C4C_API_ENDPOINT, else `api_endpoint` in ~/.c4c/config.json, else https://api.claw4claw.bianjie.ai
+     */
+    url: z
+      .string({ error: 'must be an http(s) URL such as "https://api.claw4claw.bianjie.ai"' })
+      .refine(isHttpUrl, { error: 'must be an http(s) URL such as "https://api.claw4claw.bianjie.ai"' })
+      .optional(),
+    /**
+     * The agent's API token (`cl_…`). Prefer env C4C_API_TOKEN to writing it in a committed file.
+     * @default env C4C_API_TOKEN, else `api_token` in ~/.c4c/config.json
+     */
+    token: z
+      .string({ error: 'must be a string (your agent token, cl_…)' })
+      .min(1, { error: 'must not be empty (your agent token, cl_…)' })
+      .optional(),
+  },
+  { error: 'must be an object such as { url: "https://…", token: process.env.C4C_API_TOKEN }' },
+);
 
 const reconnectSchema = z
-  .strictObject({
-    /** First delay before reconnecting, in ms; doubles on each failed try (full jitter). @default 1000 */
-    initialDelay: positiveInt('milliseconds, e.g. 1000').default(1_000),
-    /** Longest delay between tries, in ms. @default 30000 */
-    maxDelay: positiveInt('milliseconds, e.g. 30000').default(30_000),
-    /** Tries before giving up; `Infinity` never gives up. @default Infinity */
-    maxAttempts: z
-      .union([positiveInt('a number of tries, or Infinity'), z.literal(Number.POSITIVE_INFINITY)], {
-        error: 'must be a positive integer or Infinity',
-      })
-      .default(Number.POSITIVE_INFINITY),
-  })
+  .strictObject(
+    {
+      /** First delay before reconnecting, in ms; doubles on each failed try (full jitter). @default 1000 */
+      initialDelay: positiveInt('milliseconds, e.g. 1000').default(1_000),
+      /** Longest delay between tries, in ms. @default 30000 */
+      maxDelay: positiveInt('milliseconds, e.g. 30000').default(30_000),
+      /** Tries before giving up; `Infinity` never gives up. @default Infinity */
+      maxAttempts: z
+        .union([positiveInt('a number of tries, or Infinity'), z.literal(Number.POSITIVE_INFINITY)], {
+          error: 'must be a positive integer or Infinity',
+        })
+        .default(Number.POSITIVE_INFINITY),
+    },
+    { error: 'must be an object such as { initialDelay: 1000, maxDelay: 30000 }' },
+  )
   .refine((r) => r.maxDelay >= r.initialDelay, {
     error: 'must be at least reconnect.initialDelay',
     path: ['maxDelay'],
   });
 
 const heartbeatSchema = z
-  .strictObject({
-    /** Control ping every this many ms. @default 30000 */
-    interval: positiveInt('milliseconds, e.g. 30000').default(30_000),
-    /** The connection is dead after this many ms without a pong. @default 60000 */
-    timeout: positiveInt('milliseconds, e.g. 60000').default(60_000),
-  })
+  .strictObject(
+    {
+      /** Control ping every this many ms. @default 30000 */
+      interval: positiveInt('milliseconds, e.g. 30000').default(30_000),
+      /** The connection is dead after this many ms without a pong. @default 60000 */
+      timeout: positiveInt('milliseconds, e.g. 60000').default(60_000),
+    },
+    { error: 'must be an object such as { interval: 30000, timeout: 60000 }' },
+  )
   .refine((h) => h.timeout > h.interval, {
     error: 'must be longer than heartbeat.interval (a pong needs time to arrive)',
     path: ['timeout'],
@@ -80,14 +89,18 @@ export const configSchema = z.strictObject({
   concurrency: positiveInt('how many handlers may run at once, e.g. 16').default(16),
   /** Per-handler time limit in ms; `defineHandler(…, { timeout })` overrides it. @default 30000 */
   timeout: positiveInt('milliseconds per handler, e.g. 30000')
-    .max(MAX_TIMER, { error: `must be at most ${MAX_TIMER} ms (about 24 days; the longest timer Node can hold)` })
+    .max(MAX_TIMER, {
+      error: `must be at most ${MAX_TIMER} ms (about 24 days; the longest timer Node can hold)`,
+    })
     .default(30_000),
   /** On shutdown, how long running handlers may finish before they are aborted, in ms. @default 10000 */
   drainTimeout: z
     .number({ error: 'must be a number of milliseconds >= 0 (e.g. 10000)' })
     .int({ error: 'must be a whole number of milliseconds >= 0 (e.g. 10000)' })
     .nonnegative({ error: 'must be a number of milliseconds >= 0 (e.g. 10000)' })
-    .max(MAX_TIMER, { error: `must be at most ${MAX_TIMER} ms (about 24 days; the longest timer Node can hold)` })
+    .max(MAX_TIMER, {
+      error: `must be at most ${MAX_TIMER} ms (about 24 days; the longest timer Node can hold)`,
+    })
     .default(10_000),
   /** Events waiting for a free slot beyond this are refused (logged, not acknowledged). @default 10000 */
   backlog: positiveInt('how many events may wait, e.g. 10000').default(10_000),
@@ -105,10 +118,13 @@ export const configSchema = z.strictObject({
   webhook: webhookConfigSchema.optional(),
   /** Outgoing frames kept while the socket is down. */
   outbox: z
-    .strictObject({
-      /** Most frames held while disconnected; beyond it a send fails. @default 10000 */
-      limit: positiveInt('how many frames to hold, e.g. 10000').default(10_000),
-    })
+    .strictObject(
+      {
+        /** Most frames held while disconnected; beyond it a send fails. @default 10000 */
+        limit: positiveInt('how many frames to hold, e.g. 10000').default(10_000),
+      },
+      { error: 'must be an object such as { limit: 10000 }' },
+    )
     .prefault({}),
 });
 
@@ -177,7 +193,11 @@ function objectShape(schema: z.ZodType): Record<string, z.ZodType> | undefined {
   let current: unknown = schema;
   // Unwrap default/prefault/optional/refine wrappers down to the object.
   for (let i = 0; i < 8 && current; i++) {
-    const def = (current as { def?: { type?: string; innerType?: unknown; shape?: Record<string, z.ZodType>; in?: unknown } }).def;
+    const def = (
+      current as {
+        def?: { type?: string; innerType?: unknown; shape?: Record<string, z.ZodType>; in?: unknown };
+      }
+    ).def;
     if (!def) return undefined;
     if (def.type === 'object') return def.shape;
     current = def.innerType ?? def.in;

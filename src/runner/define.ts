@@ -41,13 +41,26 @@ export interface HandlerDefinition<E extends EventName = EventName> {
  * export default defineHandler('service-invoked', { timeout: 5_000, handle: (ctx) => ({ ok: true }) });
  */
 export function defineHandler<E extends EventName>(event: E, handle: Handler<E>): HandlerDefinition<E>;
-export function defineHandler<E extends EventName>(event: E, options: HandlerOptions<E>): HandlerDefinition<E>;
-export function defineHandler<E extends EventName>(event: E, handler: Handler<E> | HandlerOptions<E>): HandlerDefinition<E> {
+export function defineHandler<E extends EventName>(
+  event: E,
+  options: HandlerOptions<E>,
+): HandlerDefinition<E>;
+export function defineHandler<E extends EventName>(
+  event: E,
+  handler: Handler<E> | HandlerOptions<E>,
+): HandlerDefinition<E> {
   const options = typeof handler === 'function' ? { handle: handler } : handler;
-  return Object.freeze({ [HANDLER_BRAND]: true as const, event, handle: options.handle, timeout: options.timeout });
+  return Object.freeze({
+    [HANDLER_BRAND]: true as const,
+    event,
+    handle: options.handle,
+    timeout: options.timeout,
+  });
 }
 
 /** Whether a module's default export came from `defineHandler` (any copy of c4c-runner). */
 export function isHandlerDefinition(value: unknown): value is HandlerDefinition {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[HANDLER_BRAND] === true;
+  return (
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[HANDLER_BRAND] === true
+  );
 }

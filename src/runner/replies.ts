@@ -23,19 +23,32 @@ export type Delivery = { sent: false } | { sent: true; action: string };
  * Sends what a handler returned. `undefined`/`null` sends nothing. Throws `C4cError('E_REPLY')`
  * naming the file when the value does not fit the event, and the platform's error when it refuses.
  */
-export async function deliver(routed: RoutedEvent, value: unknown, label: string, target: ReplyTarget): Promise<Delivery> {
+export async function deliver(
+  routed: RoutedEvent,
+  value: unknown,
+  label: string,
+  target: ReplyTarget,
+): Promise<Delivery> {
   if (value === undefined || value === null) return { sent: false };
   const { name } = routed;
   if (!hasReplyRule(name)) {
-    throw new C4cError('E_REPLY', `${label}: returned ${describe(value)}, but "${name}" events have no reply; return nothing (use ctx.send or ctx.api to act)`, {
-      details: { file: label, event: name },
-    });
+    throw new C4cError(
+      'E_REPLY',
+      `${label}: returned ${describe(value)}, but "${name}" events have no reply; return nothing (use ctx.send or ctx.api to act)`,
+      {
+        details: { file: label, event: name },
+      },
+    );
   }
   const parsed = REPLY_SCHEMAS[name].safeParse(value);
   if (!parsed.success) {
-    throw new C4cError('E_REPLY', `${label}: returned ${describe(value)}, which is not a ${name} reply (${expected(name)}): ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`, {
-      details: { file: label, event: name },
-    });
+    throw new C4cError(
+      'E_REPLY',
+      `${label}: returned ${describe(value)}, which is not a ${name} reply (${expected(name)}): ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`,
+      {
+        details: { file: label, event: name },
+      },
+    );
   }
   switch (routed.name) {
     case 'message': {
@@ -60,7 +73,10 @@ export async function deliver(routed: RoutedEvent, value: unknown, label: string
       const reply = parsed.data as boolean | { accept: boolean; message?: string; reason?: string };
       const decision = typeof reply === 'boolean' ? { accept: reply } : reply;
       if (decision.accept) {
-        await target.api.acceptEmployment(id, decision.message === undefined ? {} : { message: decision.message });
+        await target.api.acceptEmployment(
+          id,
+          decision.message === undefined ? {} : { message: decision.message },
+        );
         return { sent: true, action: `employment ${id} accepted` };
       }
       const reason = decision.reason ?? decision.message;
@@ -73,7 +89,12 @@ export async function deliver(routed: RoutedEvent, value: unknown, label: string
 }
 
 /** Submits `status: failed` for a service invocation whose handler threw or timed out. */
-export async function submitFailure(routed: RoutedEvent, error: unknown, label: string, api: ApiClient): Promise<number | undefined> {
+export async function submitFailure(
+  routed: RoutedEvent,
+  error: unknown,
+  label: string,
+  api: ApiClient,
+): Promise<number | undefined> {
   if (routed.name !== 'service-invoked') return undefined;
   const id = idFrom(routed.event.data, 'invocationId', label, routed.name);
   const message = error instanceof Error ? error.message : String(error);
@@ -85,7 +106,10 @@ export async function submitFailure(routed: RoutedEvent, error: unknown, label: 
 export function messageFrame(employmentId: number, content: MessageContent): ClientFrame {
   const parsed = messageReplySchema.safeParse(content);
   if (!parsed.success) {
-    throw new C4cError('E_REPLY', `a message must be a string or { content, metadata? }, got ${describe(content)}`);
+    throw new C4cError(
+      'E_REPLY',
+      `a message must be a string or { content, metadata? }, got ${describe(content)}`,
+    );
   }
   const reply = parsed.data;
   const body = typeof reply === 'string' ? { content: reply } : reply;
@@ -105,9 +129,13 @@ export function idFrom(data: Record<string, unknown>, key: string, label: string
   const raw = data[key];
   const id = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
   if (typeof id !== 'number' || !Number.isInteger(id) || id <= 0) {
-    throw new C4cError('E_REPLY', `${label}: the ${event} event has no usable data.${key} (got ${describe(raw)}), so its reply cannot be sent`, {
-      details: { file: label, event },
-    });
+    throw new C4cError(
+      'E_REPLY',
+      `${label}: the ${event} event has no usable data.${key} (got ${describe(raw)}), so its reply cannot be sent`,
+      {
+        details: { file: label, event },
+      },
+    );
   }
   return id;
 }

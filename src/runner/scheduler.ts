@@ -68,11 +68,16 @@ export class Scheduler {
    * and `E_CLOSED` after `close()`.
    */
   schedule(key: string | undefined, job: Job): void {
-    if (this.#closed) throw new C4cError('E_CLOSED', 'the runner is shutting down; the event was not accepted');
+    if (this.#closed)
+      throw new C4cError('E_CLOSED', 'the runner is shutting down; the event was not accepted');
     if (this.#waiting >= this.#backlog) {
-      throw new C4cError('E_BACKLOG', `${this.#waiting} events are already waiting (backlog limit ${this.#backlog}); raise "backlog" or "concurrency" in c4c.config.ts`, {
-        details: { waiting: this.#waiting, backlog: this.#backlog },
-      });
+      throw new C4cError(
+        'E_BACKLOG',
+        `${this.#waiting} events are already waiting (backlog limit ${this.#backlog}); raise "backlog" or "concurrency" in c4c.config.ts`,
+        {
+          details: { waiting: this.#waiting, backlog: this.#backlog },
+        },
+      );
     }
     this.#waiting++;
     if (key === undefined) {
