@@ -129,6 +129,23 @@ describe('c4c-runner start', () => {
     expect(devOnly).toEqual([]);
   });
 
+  it('a second signal while draining exits at once with 1', async () => {
+    platform = await startPlatform({ seed });
+    const p = await project({
+      'handlers/message.ts': `export default async (ctx) => { ctx.log.info('stuck'); await new Promise(() => {}); };`,
+      'c4c.config.json': JSON.stringify({ drainTimeout: 600_000, timeout: 600_000 }),
+    });
+    const cli = start(p, { C4C_API_ENDPOINT: platform.url, C4C_API_TOKEN: TOKEN });
+    await cli.waitForLine('c4c-runner started');
+    platform.sendMessage({ employmentId: 1, content: 'x' });
+    await cli.waitForLine('"msg":"stuck"');
+    cli.child.kill('SIGTERM');
+    await cli.waitForLine('SIGTERM: stopping');
+    cli.child.kill('SIGINT');
+    expect(await cli.exited).toBe(1);
+    expect(cli.output()).toContain('second signal: exiting without waiting for handlers');
+  });
+
   it('a bad token: "authentication failed", exit 1, one attempt only, token not printed', async () => {
     platform = await startPlatform({ seed });
     let refused = 0;
