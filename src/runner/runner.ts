@@ -95,8 +95,9 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
       const started = Date.now();
       state = 'closing';
       pipeline?.stopIntake();
-      const { drained } = await scheduler.close(drainTimeout);
+      const { drained, dropped } = await scheduler.close(drainTimeout);
       if (!drained) logger.warn(`handlers still running after ${drainTimeout} ms were aborted`);
+      if (dropped > 0) logger.warn(`${dropped} event(s) waiting for a slot were not started; they stay unacknowledged`);
       const left = Math.max(0, drainTimeout - (Date.now() - started));
       if (connection && connection.state !== 'closed') {
         // Replies already handed over go out before the socket closes, within what is left of the drain time.
