@@ -6,7 +6,6 @@ import { z } from 'zod';
 import {
   errorFrameSchema,
   messageFrameSchema,
-  notificationFrameSchema,
   readFrameSchema,
   type NotificationFrame,
   type ServerFrame,
