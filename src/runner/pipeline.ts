@@ -145,10 +145,15 @@ export class Pipeline {
     // One controller per event, aborted by its timer or by shutdown. Not `AbortSignal.any` with the
     // long-lived shutdown signal: on Node 20 that retains ~1 KB per event for the process lifetime.
     const controller = new AbortController();
-    const timeoutError = new C4cError('E_HANDLER_TIMEOUT', `${entry.label} did not finish within ${limit} ms`, {
-      details: { file: entry.label, event: routed.name },
-    });
-    const timer = setTimeout(() => controller.abort(timeoutError), limit);
+    // Built when the timer fires, not per event: an Error (its stack) per event was ~10% of the
+    // runner's CPU in the echo benchmark (BENCHMARKS.md).
+    let timeoutError: C4cError | undefined;
+    const timer = setTimeout(() => {
+      timeoutError = new C4cError('E_HANDLER_TIMEOUT', `${entry.label} did not finish within ${limit} ms`, {
+        details: { file: entry.label, event: routed.name },
+      });
+      controller.abort(timeoutError);
+    }, limit);
     timer.unref();
     const shutdown = scheduler.shutdownSignal;
     const onShutdown = (): void => controller.abort(shutdown.reason);
@@ -161,7 +166,8 @@ export class Pipeline {
       if (shutdown.aborted) onShutdown();
       else shutdown.addEventListener('abort', onShutdown, { once: true });
       const aborted = new Promise<Outcome>((resolve) => {
-        onAbort = () => resolve(signal.reason === timeoutError ? { kind: 'timeout', error: timeoutError } : { kind: 'shutdown', error: signal.reason });
+        onAbort = () =>
+          resolve(timeoutError !== undefined && signal.reason === timeoutError ? { kind: 'timeout', error: timeoutError } : { kind: 'shutdown', error: signal.reason });
         if (signal.aborted) onAbort();
         else signal.addEventListener('abort', onAbort, { once: true });
       });
