@@ -80,7 +80,13 @@ async function runStart(options: StartOptions): Promise<void> {
       throw error;
     }
     logger.info(
-      { config: config.configFile ?? null, handlers: runner.registry.names(), pid: process.pid },
+      {
+        config: config.configFile ?? null,
+        handlers: runner.registry.names(),
+        tokenSource: config.platform.sources.token,
+        concurrency: config.concurrency,
+        pid: process.pid,
+      },
       `c4c-runner started: ${runner.registry.size} handler(s), connected to ${config.platform.url}`,
     );
     await runner.done;
