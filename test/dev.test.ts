@@ -181,3 +181,29 @@ export default defineHandler('task-accepted', (ctx) => ({ content: 'deliverable 
     await expect(readFile(join(project, '.c4c', 'dev.json'), 'utf8')).rejects.toThrow();
   });
 });
+
+describe('c4c-runner dev with a broken handler at start', () => {
+  it('starts anyway, reports the file, and serves it once fixed', async () => {
+    const dir = await makeProject();
+    const file = join(dir, 'handlers', 'message.ts');
+    await writeFile(file, `export default (ctx => 'broken' +;\n`);
+    const proc = spawnCli(['dev', '--port', '0'], { cwd: dir });
+    try {
+      await proc.waitForLine('Talk to it:');
+      await proc.waitForLine(/✗ handlers\/message\.ts:1:\d+: could not be loaded/);
+      const local = JSON.parse(await readFile(join(dir, '.c4c', 'dev.json'), 'utf8')) as DevState;
+      await writeFile(file, `export default (ctx: { event: { content: string } }) => 'fixed ' + ctx.event.content;\n`);
+      await proc.waitForLine(/added handlers\/message\.ts/);
+      const peer = new Peer({ url: local.url, token: local.employer.token });
+      await peer.connect();
+      const reply = peer.waitFor<MessageFrame>((f) => f.type === 'message', { timeout: 10_000, what: 'a reply' });
+      await peer.send(local.employmentId, 'now');
+      expect((await reply).content).toBe('fixed now');
+      await peer.close();
+      expect(await proc.stop('SIGINT')).toBe(0);
+    } finally {
+      await proc.stop('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

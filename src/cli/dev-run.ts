@@ -75,6 +75,9 @@ export async function runDev(options: RunDevOptions): Promise<void> {
     : undefined;
 
   printBanner(session, options, Math.round(performance.now() - started));
+  for (const error of session.startupProblems) {
+    printReload({ kind: 'failed', file: String(error.details?.file ?? ''), label: '', error, repeated: false });
+  }
 
   await new Promise<void>((resolve) => {
     let stopping = false;

@@ -49,6 +49,8 @@ export interface DevSession extends EventEmitter<DevEvents> {
   readonly world: World | undefined;
   readonly config: ResolvedConfig;
   readonly runner: Runner;
+  /** Handler files that failed to load at start: dev runs without them until they are fixed. */
+  readonly startupProblems: readonly C4cError[];
   /** Resolves when every reload triggered so far is done. */
   idle(): Promise<void>;
   /** Stops watcher, runner and platform; safe twice. */
@@ -105,7 +107,14 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
   }
 
   const onFrame = (frame: ServerFrame) => events.emit('frame', frame);
-  const makeRunner = (cfg: ResolvedConfig) => createRunner(cfg, { logger: options.logger, onFrame });
+  // Until the caller listens (startDev has resolved), problems are kept for `startupProblems`.
+  const startupProblems: C4cError[] = [];
+  let listening = false;
+  const onHandlerProblem = (error: C4cError) => {
+    if (!listening) startupProblems.push(error);
+    else events.emit('reload', { kind: 'failed', file: String(error.details?.file ?? ''), label: '', error, repeated: false });
+  };
+  const makeRunner = (cfg: ResolvedConfig) => createRunner(cfg, { logger: options.logger, onFrame, onHandlerProblem });
   let runner = makeRunner(config);
   try {
     await runner.start();
@@ -163,6 +172,7 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
     get platform() {
       return platform;
     },
+    startupProblems,
     get world() {
       return platform?.world;
     },
@@ -186,6 +196,7 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
       return closing;
     },
   });
+  listening = true;
   return session as DevSession;
 }
 

@@ -73,7 +73,7 @@ export class HandlerRegistry {
    * Loads every handler file of the folder and registers them all, or throws one error listing
    * every bad file (nothing is registered then). Returns the entries.
    */
-  async loadAll(): Promise<HandlerEntry[]> {
+  async loadAll(options: { onProblem?: (problem: C4cError) => void } = {}): Promise<HandlerEntry[]> {
     let names: string[];
     try {
       if (!(await stat(this.dir)).isDirectory()) throw new Error('not a folder');
@@ -107,6 +107,8 @@ export class HandlerRegistry {
         problems.push(error instanceof C4cError ? error : new C4cError('E_HANDLER_LOAD', String(error), { cause: error }));
       }
     }
+    // Dev mode starts anyway: each bad file is reported and served once it is fixed.
+    if (options.onProblem) for (const problem of problems.splice(0)) options.onProblem(problem);
     if (problems.length === 1) throw problems[0]!;
     if (problems.length > 1) {
       throw new C4cError('E_HANDLER_LOAD', problems.map((p) => p.message).join('\n'), {

@@ -26,6 +26,11 @@ export interface RunnerOptions {
   fallback?: FallbackHandler;
   /** Whether to load the handlers folder; `false` runs on the fallback alone (no folder needed). @default true */
   handlerFiles?: boolean;
+  /**
+   * Called for each handler file that fails to load at start; the runner then starts without it
+   * instead of failing (dev mode). @default none: a bad handler file fails `start()`
+   */
+  onHandlerProblem?: (problem: C4cError) => void;
   /** Sees every validated frame as it arrives, before it is routed (dev prints them in the guide's format). */
   onFrame?: (frame: ServerFrame) => void;
   /** Sees every connection state change (`connect` prints the public client's lines for them). */
@@ -157,7 +162,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
             'no API token: set C4C_API_TOKEN, or platform.token in c4c.config.ts, or api_token in ~/.c4c/config.json (the same places the c4c client reads)',
           );
         }
-        const entries = options.handlerFiles === false ? [] : await registry.loadAll();
+        const entries = options.handlerFiles === false ? [] : await registry.loadAll(options.onHandlerProblem ? { onProblem: options.onHandlerProblem } : {});
         const fallback =
           options.fallback ??
           (config.webhook ? await (await import('../webhook/fallback.js')).configWebhookFallback(config.webhook, base) : undefined);
@@ -200,9 +205,10 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
         });
         await connection.connect();
         state = 'running';
-        logger.info(
+        // The connection already says "connected"; this line says how the runner is set up.
+        logger.debug(
           { url: config.platform.url, tokenSource: config.platform.sources.token, concurrency: config.concurrency },
-          `connected to ${config.platform.url}`,
+          `runner ready: concurrency ${config.concurrency}, token from ${config.platform.sources.token}`,
         );
       } catch (error) {
         await close({ drainTimeout: 0 }, error instanceof C4cError ? error : new C4cError('E_NETWORK', String(error), { cause: error }));
