@@ -95,7 +95,8 @@ export default defineHandler('message', async (ctx) => {
     expect(globalThis.__probe!.peak).toBeLessThanOrEqual(12);
     expect(globalThis.__probe!.peak).toBeGreaterThan(10);
     expect(warnings).toEqual([]);
-    expect(agents[0]!.runner.stats).toMatchObject({ received: 200, handled: 200, replies: 200, failed: 0 });
+    // Each handled once (a message seen both live and in catch-up history counts as a duplicate, not twice).
+    expect(agents[0]!.runner.stats).toMatchObject({ handled: 200, replies: 200, failed: 0 });
   });
 
   it('marks each answered message read (the acknowledgement), and runs a redelivered message once', async () => {
