@@ -164,6 +164,13 @@ try {
         ],
       ];
       for (const [name, measure] of ordered(run, subjects)) row[name] = await measure();
+      // The same start in the 1,000-employment world of the other cases: catch-up reads every
+      // employment's unread history before the agent is idle.
+      row.runnerWide = await startupRun({
+        employments: 1000,
+        launch: (platform) =>
+          launchRunner({ platform, tmp, project: coldProject, name: 'runner-startup-wide' }),
+      });
       results.startup.push(row);
       log(
         `startup run ${run + 1}/${runs}: raw ${row.raw.spawnMs.toFixed(0)} ms ${row.raw.rssMiB.toFixed(1)} MiB · runner ${row.runner.spawnMs.toFixed(0)} ms ${row.runner.rssMiB.toFixed(1)} MiB`,

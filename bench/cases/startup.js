@@ -7,9 +7,12 @@ import { Generator, sleep } from '../lib/generator.js';
 import { rssMiB } from '../lib/proc.js';
 import { EMPLOYER, EMPLOYMENT_IDS, startWorld } from '../lib/world.js';
 
-/** One run for one subject: { spawnMs, firstReplyMs, rssMiB }. */
-export async function startupRun({ launch, idleMs = 1000, echoes = 20 }) {
-  const platform = await startWorld('platform');
+/**
+ * One run for one subject: { spawnMs, rssMiB }. The world has one employment unless told (like the
+ * default world); with many, the runner's catch-up reads each one's history at start.
+ */
+export async function startupRun({ launch, idleMs = 1000, echoes = 20, employments = 1 }) {
+  const platform = await startWorld('platform', { employments });
   let agent;
   let generator;
   try {
@@ -26,7 +29,7 @@ export async function startupRun({ launch, idleMs = 1000, echoes = 20 }) {
           clearTimeout(timer);
           resolve();
         };
-        generator.send(EMPLOYMENT_IDS[i % EMPLOYMENT_IDS.length]);
+        generator.send(EMPLOYMENT_IDS[i % employments]);
       });
     }
     generator.onReply = null;

@@ -167,7 +167,18 @@ export function buildReport(results) {
       '',
       `Start-up: the runs above start a project whose c4c.config.ts and handlers jiti has already transpiled ` +
         `(its cache under node_modules/.cache/jiti), as a restarted agent does. The very first start of a project ` +
-        `took ${int(results.startupCold.spawnMs)} ms to connect and sat at ${results.startupCold.rssMiB.toFixed(1)} MiB (it transpiles, loading babel).`,
+        `took ${int(results.startupCold.spawnMs)} ms to connect and sat at ${results.startupCold.rssMiB.toFixed(1)} MiB (it transpiles, loading babel). ` +
+        `These starts are in a world of one employment, like the default world; in the 1,000-employment world of the other cases, ` +
+        `where catch-up reads every employment's history at start, the runner connected in ${formatSummary(
+          per(startup, (r) => r.runnerWide.spawnMs),
+          0,
+          ' ms',
+        )} ` +
+        `and idled at ${formatSummary(
+          per(startup, (r) => r.runnerWide.rssMiB),
+          1,
+          ' MiB',
+        )}.`,
     );
   }
   if (reload?.runs?.length) {

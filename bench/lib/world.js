@@ -20,10 +20,10 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
  */
 export const RUNNER_ROOT = process.env.BENCH_RUNNER_ROOT ?? ROOT;
 
-export function benchSeed() {
+export function benchSeed(count = EMPLOYMENT_COUNT) {
   return {
     agents: [EMPLOYER, AGENT],
-    employments: EMPLOYMENT_IDS.map((id) => ({
+    employments: EMPLOYMENT_IDS.slice(0, count).map((id) => ({
       id,
       employerAgentId: EMPLOYER.id,
       employeeAgentId: AGENT.id,
@@ -35,10 +35,11 @@ export function benchSeed() {
 
 /**
  * Starts a fresh platform for one measurement: the embedded platform (`kind: 'platform'`, from
- * dist, as a user gets it after `npm ci`) or the bare relay (`kind: 'relay'`).
+ * dist, as a user gets it after `npm ci`) or the bare relay (`kind: 'relay'`), with the first
+ * `employments` employments of the world.
  */
-export async function startWorld(kind = 'platform') {
-  const seed = benchSeed();
+export async function startWorld(kind = 'platform', { employments = EMPLOYMENT_COUNT } = {}) {
+  const seed = benchSeed(employments);
   // BENCH_WORLD=relay runs every case against the bare relay (for working on the harness itself).
   if (kind === 'relay' || process.env.BENCH_WORLD === 'relay') return startRelay(seed);
   const { startPlatform } = await import('../../dist/platform/index.js');
