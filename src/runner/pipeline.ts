@@ -13,6 +13,7 @@ import type { Context, MessageContent } from './context.js';
 import { orderingKey } from './keys.js';
 import type { Ledger } from './ledger.js';
 import type { HandlerEntry, HandlerRegistry } from './registry.js';
+import { replySender } from './reply-ids.js';
 import { deliver, messageFrame, submitFailure } from './replies.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -158,7 +159,9 @@ export class Pipeline {
     const shutdown = scheduler.shutdownSignal;
     const onShutdown = (): void => controller.abort(shutdown.reason);
     const { signal } = controller;
-    const ctx = this.#context(routed, entry, log, signal);
+    // Replies get ids derived from this event's id: a second run after a crash sends the same ids, which the platform drops.
+    const send = messageId === undefined ? this.#o.send : replySender(this.#o.send, messageId);
+    const ctx = this.#context(routed, entry, log, signal, send);
 
     let outcome: Outcome;
     let onAbort: (() => void) | undefined;
@@ -190,7 +193,7 @@ export class Pipeline {
     switch (outcome.kind) {
       case 'returned':
         this.stats.handled++;
-        acknowledge = await this.#reply(routed, entry, outcome.value, log);
+        acknowledge = await this.#reply(routed, entry, outcome.value, log, send);
         break;
       case 'threw':
         this.stats.failed++;
@@ -220,9 +223,9 @@ export class Pipeline {
   }
 
   /** Sends the reply; `false` when it could not be sent (the event then stays unacknowledged). */
-  async #reply(routed: RoutedEvent, entry: HandlerEntry, value: unknown, log: Logger): Promise<boolean> {
+  async #reply(routed: RoutedEvent, entry: HandlerEntry, value: unknown, log: Logger, send: PipelineOptions['send']): Promise<boolean> {
     try {
-      const result = await deliver(routed, value, entry.label, { send: this.#o.send, api: this.#o.api });
+      const result = await deliver(routed, value, entry.label, { send, api: this.#o.api });
       if (result.sent) {
         this.stats.replies++;
         log.debug(`replied: ${result.action}`);
@@ -254,11 +257,11 @@ export class Pipeline {
     }
   }
 
-  #context(routed: RoutedEvent, entry: HandlerEntry, log: Logger, signal: AbortSignal): Context {
+  #context(routed: RoutedEvent, entry: HandlerEntry, log: Logger, signal: AbortSignal, sendFrame: PipelineOptions['send']): Context {
     const sendNow = async (employmentId: number, content: MessageContent): Promise<void> => {
       // A handler past its deadline must not send late replies that would overtake newer ones.
       if (signal.aborted) throw signal.reason;
-      await this.#o.send(messageFrame(employmentId, content));
+      await sendFrame(messageFrame(employmentId, content));
       this.stats.replies++;
     };
     // A forgotten `await` must not turn a refused send into an unhandled rejection that kills the

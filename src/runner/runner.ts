@@ -8,6 +8,7 @@ import { Connection, type ConnectionState } from '../connection/connection.js';
 import { C4cError } from '../errors.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import { silentLogger, type Logger } from '../log.js';
+import { createCatchUp, type CatchUp } from './catchup.js';
 import { MemoryLedger, type Ledger } from './ledger.js';
 import { Pipeline, type FallbackHandler, type PipelineStats } from './pipeline.js';
 import { HandlerRegistry } from './registry.js';
@@ -87,6 +88,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
   let state: RunnerState = 'idle';
   let connection: Connection | undefined;
   let pipeline: Pipeline | undefined;
+  let catchUp: CatchUp | undefined;
   let closing: Promise<void> | undefined;
   let settle!: { resolve: () => void; reject: (error: Error) => void };
   const done = new Promise<void>((resolve, reject) => {
@@ -100,6 +102,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
       const started = Date.now();
       state = 'closing';
       pipeline?.stopIntake();
+      await catchUp?.close();
       const { drained, dropped } = await scheduler.close(drainTimeout);
       if (!drained) logger.warn(`handlers still running after ${drainTimeout} ms were aborted`);
       if (dropped > 0) logger.warn(`${dropped} event(s) waiting for a slot were not started; they stay unacknowledged`);
@@ -188,13 +191,18 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           timeout: config.timeout,
           fallback,
         });
+        // Without acknowledgements nothing is ever marked read, so history cannot tell what is new.
+        if (config.ack) catchUp = createCatchUp({ api, registry, fallback, pipeline, scheduler, ledger, backlog: config.backlog, logger });
         connection.on('frame', (frame) => {
           options.onFrame?.(frame);
+          if (catchUp?.filter(frame)) return;
           pipeline!.accept(frame);
         });
         if (options.onConnectionState) connection.on('state', options.onConnectionState);
         connection.on('open', ({ reconnected }) => {
           if (reconnected) logger.info('reconnected to the platform');
+          // What arrived while the runner was away (stopped, or between two sockets) is read from history.
+          catchUp?.run();
         });
         connection.on('undeliverable', ({ frame, code, message }) => {
           logger.warn({ code, frame: { type: frame.type, messageId: (frame as { messageId?: string }).messageId } }, `the platform refused a reply for good: ${code}: ${message}`);

@@ -1,0 +1,494 @@
+/**
+ * Catch-up: what arrived while the runner was away. The platform pushes a message only to sockets
+ * open at the time (PROTOCOL.md, "Messages that arrive while an agent is offline"), so at start and
+ * after every reconnect the runner reads, for each active employment, the history messages addressed
+ * to it that are still unread (the read cursor is the ledger's durable acknowledgement), and feeds
+ * them to the pipeline in chronological order, as if they had just arrived. Pending service
+ * invocations and accepted tasks without a submission are synthesized into the notification
+ * frames the runner missed, when a handler exists for them.
+ *
+ * Order per employment: while an employment is being caught up, its live message frames are held
+ * and released after its history, so a live message never overtakes an older unread one. The
+ * ledger's dedupe by `messageId` drops a message that arrives both ways.
+ */
+import type { ApiClient } from '../api/client.js';
+import { isC4cError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { wireNotification, type EventName } from '../protocol/events.js';
+import { messageFrameSchema, rfc3339, type ServerFrame } from '../protocol/frames.js';
+import type { HistoryMessage } from '../protocol/rest.js';
+
+/** What catch-up is wired to. */
+export interface CatchUpOptions {
+  api: ApiClient;
+  /** Hands a frame to the pipeline (dedupe, route, schedule). */
+  accept: (frame: ServerFrame) => void;
+  /** Claims a dedupe key in the ledger; `false` when it was already claimed. */
+  claim: (key: string) => boolean;
+  /** Forgets a claim. */
+  release: (key: string) => void;
+  /** Whether an event has somewhere to go (a handler file, the catch-all, a fallback). */
+  handles: (name: EventName) => boolean;
+  /** Whether the scheduler can take one more event now; catch-up waits while it cannot. */
+  room: () => boolean;
+  logger: Logger;
+  /** Live frames held at most, over all employments; beyond it the employment is read again. @default 10_000 */
+  holdLimit?: number;
+  /** Employments caught up at once. @default 4 */
+  parallel?: number;
+  /** First pause before a failed pass is tried again, ms (doubles up to 30 s). @default 1_000 */
+  retryDelay?: number;
+}
+
+/** Counters since start. */
+export interface CatchUpStats {
+  /** Passes started (one at start, one per reconnect, plus retries). */
+  passes: number;
+  /** Unread messages found in history and handed to the pipeline. */
+  messages: number;
+  /** Notifications synthesized (pending invocations, accepted tasks). */
+  notifications: number;
+  /** Live frames held back while their employment was caught up. */
+  held: number;
+  /** Passes or employments that failed (retried). */
+  failures: number;
+}
+
+const PAGE = 100;
+const MAX_RETRY_DELAY = 30_000;
+
+/** One runner's catch-up: `run()` on every open, `filter()` on every live frame, `close()` once. */
+export class CatchUp {
+  readonly stats: CatchUpStats = { passes: 0, messages: 0, notifications: 0, held: 0, failures: 0 };
+  readonly #o: CatchUpOptions;
+  readonly #holdLimit: number;
+  /** Live message frames waiting for their employment's catch-up, in arrival order. */
+  readonly #held = new Map<number, ServerFrame[]>();
+  /** Employments whose live frames are held (being caught up). */
+  readonly #holding = new Set<number>();
+  /** Employments whose held frames overflowed: their history is read again before release. */
+  readonly #dirty = new Set<number>();
+  #heldCount = 0;
+  /**
+   * Invocation/application key → the messageId its notification first came with (live or
+   * synthesized), so both copies share one dedupe id in the ledger. Bounded: oldest forgotten.
+   */
+  readonly #notificationIds = new Map<string, string>();
+  readonly #notificationLimit: number;
+  /** Until the list of employments is known, every live message is held. */
+  #holdAll = false;
+  #me: number | undefined;
+  #pass: Promise<void> = Promise.resolve();
+  #controller: AbortController | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retries = 0;
+  #closed = false;
+
+  constructor(options: CatchUpOptions) {
+    this.#o = options;
+    this.#holdLimit = options.holdLimit ?? 10_000;
+    this.#notificationLimit = options.holdLimit ?? 10_000;
+  }
+
+  /**
+   * Sees a live frame before the pipeline. `true` when catch-up took it (held for later, or a
+   * duplicate of a caught-up notification); `false` when the pipeline should take it now.
+   */
+  filter(frame: ServerFrame): boolean {
+    if (this.#closed) return false;
+    if (frame.type === 'notification') return this.#liveNotification(frame);
+    if (frame.type !== 'message') return false;
+    const id = frame.employmentId;
+    if (!this.#holdAll && !this.#holding.has(id)) return false;
+    if (this.#heldCount >= this.#holdLimit) {
+      // Not held, not lost: it stays unread on the platform and the next read of history finds it.
+      this.#dirty.add(id);
+      this.#holding.add(id);
+      return true;
+    }
+    let list = this.#held.get(id);
+    if (!list) this.#held.set(id, (list = []));
+    list.push(frame);
+    this.#heldCount++;
+    this.stats.held++;
+    return true;
+  }
+
+  /** Starts a pass (at start and after every reconnect); a pass still running is stopped first. */
+  run(): void {
+    if (this.#closed) return;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#controller?.abort();
+    const controller = new AbortController();
+    this.#controller = controller;
+    // Held from now: a live message must not overtake the unread ones the pass is about to find.
+    this.#holdAll = true;
+    const previous = this.#pass;
+    this.#pass = (async () => {
+      await previous;
+      if (controller.signal.aborted) return;
+      await this.#runPass(controller.signal);
+    })();
+  }
+
+  /** Stops: no more passes, nothing held. Safe to call twice. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#controller?.abort();
+    await this.#pass;
+    // The pipeline takes nothing more; what was held stays unread and is caught up at the next start.
+    this.#held.clear();
+    this.#holding.clear();
+    this.#heldCount = 0;
+    this.#holdAll = false;
+  }
+
+  async #runPass(signal: AbortSignal): Promise<void> {
+    const { logger } = this.#o;
+    this.stats.passes++;
+    const started = Date.now();
+    const before = { messages: this.stats.messages, notifications: this.stats.notifications };
+    let failed = false;
+    try {
+      const me = await this.#agentId(signal);
+      const employments = await this.#activeEmployments(signal);
+      for (const id of employments) this.#holding.add(id);
+      this.#holdAll = false;
+      // Live messages of employments that are not active for the platform (or new) go on at once.
+      await this.#releaseAllBut(new Set(employments), signal);
+
+      const queue = [...employments];
+      const worker = async (): Promise<void> => {
+        for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+          if (signal.aborted) return;
+          try {
+            await this.#employment(id, me, signal);
+          } catch (error) {
+            if (signal.aborted) return;
+            failed = true;
+            this.stats.failures++;
+            logger.warn(
+              { err: error, employmentId: id },
+              `could not catch up employment ${id}: ${text(error)}; trying again later`,
+            );
+            await this.#release(id, signal);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, this.#o.parallel ?? 4) }, worker));
+      if (signal.aborted) return;
+      await this.#notifications(signal);
+    } catch (error) {
+      if (signal.aborted || this.#closed) return;
+      failed = true;
+      this.stats.failures++;
+      logger.warn({ err: error }, `catch-up failed: ${text(error)}; trying again later`);
+      // Live traffic must not wait for a platform that does not answer history calls.
+      this.#holdAll = false;
+      await this.#releaseAllBut(new Set(), signal);
+    }
+    if (signal.aborted || this.#closed) return;
+    const found = this.stats.messages - before.messages;
+    const notes = this.stats.notifications - before.notifications;
+    if (found + notes > 0 || failed) {
+      logger.info(
+        { messages: found, notifications: notes, ms: Date.now() - started },
+        `caught up ${found} unread message(s) and ${notes} notification(s) from while the runner was away`,
+      );
+    } else logger.debug({ ms: Date.now() - started }, 'catch-up: nothing unread');
+    if (failed) this.#retryLater();
+    else this.#retries = 0;
+  }
+
+  #retryLater(): void {
+    const delay = Math.min(MAX_RETRY_DELAY, (this.#o.retryDelay ?? 1_000) * 2 ** this.#retries);
+    this.#retries++;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.run();
+    }, delay);
+    this.#retryTimer.unref();
+  }
+
+  async #agentId(signal: AbortSignal): Promise<number> {
+    this.#me ??= (await this.#o.api.me({ signal })).id;
+    return this.#me;
+  }
+
+  /** Active employments on either side: the platform delivers messages to employers and employees alike. */
+  async #activeEmployments(signal: AbortSignal): Promise<number[]> {
+    const ids: number[] = [];
+    for (let page = 1; ; page++) {
+      const data = await this.#o.api.employments(
+        { role: 'all', status: 'active', page, limit: PAGE },
+        { signal },
+      );
+      for (const e of data.employments) if (e.status === 'active' && !ids.includes(e.id)) ids.push(e.id);
+      if (data.employments.length === 0 || page * data.limit >= data.total) return ids;
+    }
+  }
+
+  /** One employment: its unread messages in order, then its held live frames, then live again. */
+  async #employment(id: number, me: number, signal: AbortSignal): Promise<void> {
+    do {
+      this.#dirty.delete(id);
+      if (this.#o.handles('message')) {
+        const unread = await this.#unread(id, me, signal);
+        // A message both in history and held (it arrived live during the pass) goes once, from the held list.
+        const held = new Set(this.#held.get(id)?.map((f) => (f as { messageId?: string }).messageId));
+        for (const message of unread) {
+          if (held.has(message.messageId)) continue;
+          await this.#waitForRoom(signal);
+          this.#o.accept(toFrame(message));
+          this.stats.messages++;
+        }
+      }
+      await this.#drainHeld(id, signal);
+    } while (this.#dirty.has(id) && !signal.aborted);
+    if (!signal.aborted) this.#holding.delete(id);
+  }
+
+  /**
+   * The unread messages addressed to this agent, oldest first. History comes newest page first;
+   * the read cursor marks a prefix of what the agent received, so the first read message ends the walk.
+   */
+  async #unread(id: number, me: number, signal: AbortSignal): Promise<HistoryMessage[]> {
+    const unread: HistoryMessage[] = [];
+    let before: string | undefined;
+    for (;;) {
+      const page = await this.#o.api.messages(id, { limit: PAGE, ...(before ? { before } : {}) }, { signal });
+      for (const message of page.messages) {
+        if (message.receiverAgentId !== me) continue;
+        if (message.readAt) return unread.reverse();
+        unread.push(message);
+      }
+      if (!page.hasMore || !page.nextCursor) return unread.reverse();
+      before = page.nextCursor;
+    }
+  }
+
+  /** Releases the held frames of an employment in order; frames arriving meanwhile join the end. */
+  async #drainHeld(id: number, signal: AbortSignal): Promise<void> {
+    const list = this.#held.get(id);
+    while (list && list.length > 0) {
+      await this.#waitForRoom(signal);
+      if (signal.aborted) return;
+      const frame = list.shift()!;
+      this.#heldCount--;
+      this.#o.accept(frame);
+    }
+    this.#held.delete(id);
+  }
+
+  /** Stops holding an employment after its catch-up failed: live frames flow again, in order. */
+  async #release(id: number, signal: AbortSignal): Promise<void> {
+    await this.#drainHeld(id, signal);
+    if (!signal.aborted) this.#holding.delete(id);
+  }
+
+  async #releaseAllBut(keep: Set<number>, signal: AbortSignal): Promise<void> {
+    for (const id of [...this.#held.keys()]) {
+      if (keep.has(id)) continue;
+      await this.#drainHeld(id, signal);
+      if (signal.aborted) return;
+    }
+    for (const id of [...this.#holding]) if (!keep.has(id)) this.#holding.delete(id);
+  }
+
+  /** Pending invocations (as provider) and accepted tasks without a submission, as the notifications missed. */
+  async #notifications(signal: AbortSignal): Promise<void> {
+    const { api, handles } = this.#o;
+    if (handles('service-invoked')) {
+      for (let page = 1; ; page++) {
+        const data = await api.invocations(
+          { role: 'provider', status: 'pending', page, limit: PAGE },
+          { signal },
+        );
+        for (const inv of data.invocations) {
+          if (inv.status !== 'pending' || inv.role === 'caller') continue;
+          const extra = inv as { callerAgentName?: unknown };
+          await this.#synthesize(
+            'service-invoked',
+            `invocation:${inv.id}`,
+            inv.createdAt,
+            {
+              invocationId: inv.id,
+              serviceId: inv.serviceId,
+              ...(inv.serviceTitle ? { serviceTitle: inv.serviceTitle } : {}),
+              ...(typeof extra.callerAgentName === 'string'
+                ? { callerAgentName: extra.callerAgentName }
+                : {}),
+              price: inv.price,
+              ...(inv.input ? { input: inv.input } : {}),
+            },
+            signal,
+          );
+        }
+        if (data.invocations.length === 0 || page * data.limit >= data.total) break;
+      }
+    }
+    if (handles('task-accepted')) {
+      for (let page = 1; ; page++) {
+        const data = await api.acceptedTasks({ page, limit: PAGE }, { signal });
+        for (const task of data.tasks) {
+          await this.#synthesize(
+            'task-accepted',
+            `application:${task.applicationId}`,
+            task.startedAt,
+            {
+              taskId: task.id,
+              applicationId: task.applicationId,
+              taskTitle: task.title,
+              ...(task.publisherAgentName ? { publisherAgentName: task.publisherAgentName } : {}),
+            },
+            signal,
+          );
+        }
+        if (data.tasks.length === 0 || data.tasks.length < PAGE || page * PAGE >= data.total) break;
+      }
+    }
+  }
+
+  async #synthesize(
+    name: 'service-invoked' | 'task-accepted',
+    key: string,
+    at: string | null | undefined,
+    data: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    await this.#waitForRoom(signal);
+    if (signal.aborted) return;
+    // The messageId a live copy came with, if one did: the ledger then drops whichever copy comes second.
+    let messageId = this.#notificationIds.get(key);
+    if (messageId === undefined) this.#remember(key, (messageId = key));
+    const frame: ServerFrame = {
+      type: 'notification',
+      ...wireNotification(name),
+      messageId,
+      timestamp: at ?? rfc3339(),
+      data,
+    };
+    this.#o.accept(frame);
+    this.stats.notifications++;
+  }
+
+  /**
+   * A live `service_invoked` / `task_application_accepted` whose invocation or task was already
+   * caught up under another id is dropped while that copy is claimed (running or done); released
+   * (refused, unacknowledged), it may run again like any redelivery.
+   */
+  #liveNotification(frame: Extract<ServerFrame, { type: 'notification' }>): boolean {
+    const key = notificationKey(frame);
+    if (key === undefined || !frame.messageId) return false;
+    const first = this.#notificationIds.get(key);
+    if (first === undefined) {
+      this.#remember(key, frame.messageId);
+      return false;
+    }
+    if (first === frame.messageId) return false; // a redelivery: the ledger knows what to do
+    if (!this.#o.claim(first)) return true;
+    this.#o.release(first);
+    this.#remember(key, frame.messageId);
+    return false;
+  }
+
+  #remember(key: string, messageId: string): void {
+    this.#notificationIds.delete(key);
+    this.#notificationIds.set(key, messageId);
+    if (this.#notificationIds.size > this.#notificationLimit) {
+      const oldest = this.#notificationIds.keys().next().value;
+      if (oldest !== undefined) this.#notificationIds.delete(oldest);
+    }
+  }
+
+  async #waitForRoom(signal: AbortSignal): Promise<void> {
+    while (!this.#o.room() && !signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 20);
+        timer.unref();
+      });
+    }
+  }
+}
+
+/** The dedupe key shared by a live notification and its caught-up copy, if it has one. */
+export function notificationKey(frame: {
+  domain: string;
+  event: string;
+  data: Record<string, unknown>;
+}): string | undefined {
+  const invoked = wireNotification('service-invoked');
+  const accepted = wireNotification('task-accepted');
+  if (frame.domain === invoked.domain && frame.event === invoked.event && isId(frame.data.invocationId)) {
+    return `invocation:${frame.data.invocationId}`;
+  }
+  if (frame.domain === accepted.domain && frame.event === accepted.event && isId(frame.data.applicationId)) {
+    return `application:${frame.data.applicationId}`;
+  }
+  return undefined;
+}
+
+/** A history message as the live frame it would have been. */
+function toFrame(message: HistoryMessage): ServerFrame {
+  const base = {
+    type: 'message' as const,
+    employmentId: message.employmentId,
+    messageId: message.messageId,
+    timestamp: message.createdAt,
+    content: message.content,
+  };
+  if (message.metadata) {
+    // History keeps whatever metadata the sender sent; a shape the frame schema refuses is left out.
+    const withMetadata = messageFrameSchema.safeParse({ ...base, metadata: message.metadata });
+    if (withMetadata.success) return withMetadata.data;
+  }
+  return base;
+}
+
+function isId(value: unknown): value is string | number {
+  return (
+    (typeof value === 'number' && Number.isInteger(value)) ||
+    (typeof value === 'string' && /^\d+$/.test(value))
+  );
+}
+
+function text(error: unknown): string {
+  if (isC4cError(error)) return error.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The runner's parts catch-up needs, for {@link createCatchUp}. */
+export interface CatchUpParts {
+  api: ApiClient;
+  registry: { get(name: EventName): unknown };
+  /** The fallback handler, if any: it takes caught-up messages (not synthesized notifications). */
+  fallback: unknown;
+  pipeline: { accept(frame: ServerFrame): void };
+  scheduler: { readonly stats: { waiting: number } };
+  ledger: { claim(id: string): boolean; release(id: string): void };
+  /** The scheduler's backlog limit: catch-up fills at most half of it, leaving room for live events. */
+  backlog: number;
+  logger: Logger;
+}
+
+/** Wires catch-up to a runner's registry, pipeline, scheduler and ledger. */
+export function createCatchUp(parts: CatchUpParts): CatchUp {
+  const { registry } = parts;
+  const limit = Math.max(1, Math.floor(parts.backlog / 2));
+  return new CatchUp({
+    api: parts.api,
+    accept: (frame) => parts.pipeline.accept(frame),
+    claim: (key) => parts.ledger.claim(key),
+    release: (key) => parts.ledger.release(key),
+    handles: (name) =>
+      name === 'message'
+        ? Boolean(registry.get('message') ?? parts.fallback)
+        : Boolean(registry.get(name) ?? registry.get('notification')),
+    room: () => parts.scheduler.stats.waiting < limit,
+    logger: parts.logger,
+    holdLimit: parts.backlog,
+  });
+}

@@ -1,0 +1,287 @@
+/**
+ * Nothing lost: what arrives while the runner is not running, or between two sockets, is caught up
+ * from history — in order per employment, interleaved correctly with live messages, exactly once —
+ * and a message handled twice (a crash between reply and acknowledgement) is still answered once.
+ * The runner in-process, the embedded platform over real loopback sockets.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/load.js';
+import type { UserConfig } from '../src/config/schema.js';
+import { startPlatform, type Platform } from '../src/platform/index.js';
+import type { MessageRecord } from '../src/platform/index.js';
+import { MemoryLedger } from '../src/runner/ledger.js';
+import { replyMessageId } from '../src/runner/reply-ids.js';
+import { createRunner, type Runner } from '../src/runner/runner.js';
+import { waitFor } from './helpers/wait.js';
+import {
+  as,
+  makeProject,
+  memoryLogger,
+  runAgent,
+  type Project,
+  type RunningAgent,
+} from './runner-fixtures.js';
+
+declare global {
+  // Lets a test release a handler it holds (jiti loads handler files into this process).
+  var __release: (() => void) | undefined;
+}
+
+const EMPLOYER = { id: 1, name: 'Employer', token: 'cl_rel_employer' };
+const WORKER = { id: 2, name: 'Worker', token: 'cl_rel_worker' };
+const CONTRACTOR = { id: 3, name: 'Contractor', token: 'cl_rel_contractor' };
+
+/** The worker is employee of 1 and 2 and employer of 3 (its contractor writes to it there). */
+const seed = {
+  agents: [EMPLOYER, WORKER, CONTRACTOR],
+  employments: [
+    { id: 1, employerAgentId: 1, employeeAgentId: 2, salary: '1' },
+    { id: 2, employerAgentId: 1, employeeAgentId: 2, salary: '1' },
+    { id: 3, employerAgentId: 2, employeeAgentId: 3, salary: '1' },
+    { id: 4, employerAgentId: 1, employeeAgentId: 2, salary: '1', status: 'terminated' as const },
+  ],
+  services: [{ id: 1, providerAgentId: 2, title: 'Upper', price: '1' }],
+};
+
+const ECHO = `export default async (ctx) => 'echo: ' + ctx.event.content;\n`;
+
+let platform: Platform;
+const agents: RunningAgent[] = [];
+const cleanup: (() => Promise<unknown>)[] = [];
+
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((a) => a.stop()));
+  for (const step of cleanup.splice(0).reverse()) await step();
+  await platform?.close();
+});
+
+async function agent(handlers: Record<string, string>, config: UserConfig = {}) {
+  const running = await runAgent(
+    platform,
+    handlers,
+    { reconnect: { initialDelay: 20, maxDelay: 200 }, ...config },
+    { token: WORKER.token },
+  );
+  agents.push(running);
+  return running;
+}
+
+/** Every message the worker stores on the platform, as it is stored (duplicates are never stored). */
+function repliesOf(p: Platform): MessageRecord[] {
+  const replies: MessageRecord[] = [];
+  p.on('message', (m) => {
+    if (m.senderAgentId === WORKER.id) replies.push(m);
+  });
+  return replies;
+}
+
+/** Message frames the worker's sockets wrote, counted by messageId (a repeat is a suppressed duplicate). */
+function framesOf(p: Platform): Map<string, number> {
+  const seen = new Map<string, number>();
+  p.on('frame', ({ agentId, frame }) => {
+    if (agentId === WORKER.id && frame.type === 'message' && frame.messageId)
+      seen.set(frame.messageId, (seen.get(frame.messageId) ?? 0) + 1);
+  });
+  return seen;
+}
+
+const contents = (replies: MessageRecord[], employmentId: number) =>
+  replies.filter((r) => r.employmentId === employmentId).map((r) => r.content);
+const unread = (employmentId: number) =>
+  platform.state.messagesOf(employmentId).filter((m) => m.receiverAgentId === WORKER.id && !m.readAt).length;
+
+describe('catch-up', () => {
+  it('answers, in order and once, what arrived while the runner was not running — as employee and as employer', async () => {
+    platform = await startPlatform({ seed });
+    const replies = repliesOf(platform);
+    for (let i = 1; i <= 30; i++) {
+      platform.sendMessage({ employmentId: 1, content: `a${i}` });
+      platform.sendMessage({ employmentId: 3, content: `c${i}`, from: CONTRACTOR.id });
+    }
+    platform.sendMessage({ employmentId: 2, content: 'b1' });
+
+    const running = await agent({ 'message.ts': ECHO });
+    await waitFor(() => replies.length === 61, { message: '61 replies' });
+    expect(contents(replies, 1)).toEqual(Array.from({ length: 30 }, (_, i) => `echo: a${i + 1}`));
+    expect(contents(replies, 3)).toEqual(Array.from({ length: 30 }, (_, i) => `echo: c${i + 1}`));
+    expect(contents(replies, 2)).toEqual(['echo: b1']);
+    await running.stop();
+    agents.length = 0;
+    // The acknowledgements were flushed on close: nothing is left unread.
+    expect([unread(1), unread(2), unread(3)]).toEqual([0, 0, 0]);
+    expect(replies).toHaveLength(61);
+  });
+
+  it('pages back through history only to the read cursor', async () => {
+    platform = await startPlatform({ seed });
+    const replies = repliesOf(platform);
+    for (let i = 1; i <= 250; i++) platform.sendMessage({ employmentId: 1, content: `old${i}` });
+    // Read up to old200: only the 50 after it are the runner's to answer, across three history pages.
+    const old200 = platform.state.messagesOf(1)[199]!;
+    await as(platform, WORKER.token).call('POST', `/openapi/v1/agent/me/employments/1/messages/read`, {
+      lastReadMessageId: old200.messageId,
+    });
+    const running = await agent({ 'message.ts': ECHO });
+    await waitFor(() => replies.length === 50, { message: '50 replies' });
+    expect(contents(replies, 1)).toEqual(Array.from({ length: 50 }, (_, i) => `echo: old${i + 201}`));
+    expect(running.runner.stats.duplicates).toBe(0);
+  });
+
+  it('answers what arrived during a disconnect after the reconnect, in order, once', async () => {
+    platform = await startPlatform({ seed, faults: true });
+    const replies = repliesOf(platform);
+    const frames = framesOf(platform);
+    await agent({ 'message.ts': ECHO });
+    platform.sendMessage({ employmentId: 1, content: 'before' });
+    await waitFor(() => replies.length === 1);
+    for (let round = 1; round <= 3; round++) {
+      const reconnected = new Promise<void>((resolve) => platform.once('connection', () => resolve()));
+      expect(platform.faults.dropConnections()).toBe(1);
+      // The worker has no socket now: these are stored unread and never pushed.
+      for (let i = 1; i <= 5; i++)
+        expect(platform.sendMessage({ employmentId: 1, content: `r${round}.${i}` }).readAt).toBeNull();
+      await reconnected;
+    }
+    await waitFor(() => replies.length === 16, { message: '16 replies' });
+    expect(contents(replies, 1)).toEqual([
+      'echo: before',
+      ...[1, 2, 3].flatMap((r) => [1, 2, 3, 4, 5].map((i) => `echo: r${r}.${i}`)),
+    ]);
+    expect([...frames.values()].every((n) => n >= 1)).toBe(true);
+  });
+
+  it('keeps order when live messages arrive while the unread ones are caught up', async () => {
+    platform = await startPlatform({ seed });
+    const replies = repliesOf(platform);
+    for (let i = 1; i <= 40; i++) platform.sendMessage({ employmentId: 1, content: `u${i}` });
+    // Live messages start the moment the worker's socket opens, before its history can have been read.
+    let live = 0;
+    platform.on('connection', ({ agentId }) => {
+      if (agentId !== WORKER.id) return;
+      const timer = setInterval(() => {
+        platform.sendMessage({ employmentId: 1, content: `l${++live}` });
+        if (live === 20) clearInterval(timer);
+      }, 1);
+      cleanup.push(async () => clearInterval(timer));
+    });
+    await agent({ 'message.ts': ECHO });
+    await waitFor(() => replies.length === 60, { message: '60 replies' });
+    expect(contents(replies, 1)).toEqual([
+      ...Array.from({ length: 40 }, (_, i) => `echo: u${i + 1}`),
+      ...Array.from({ length: 20 }, (_, i) => `echo: l${i + 1}`),
+    ]);
+  });
+
+  it('catches up pending invocations and accepted tasks once, when handlers exist for them', async () => {
+    platform = await startPlatform({ seed, faults: true });
+    const employer = as(platform, EMPLOYER.token);
+    const invocationId = await employer.invoke(1, { text: 'late' });
+    const { applicationId } = await employer.taskAcceptedFor(WORKER.token, 'While away');
+    const running = await agent({
+      'service-invoked.ts': `export default async (ctx) => {
+  if (ctx.event.data.input?.text === 'live') await new Promise((resolve) => { globalThis.__release = resolve; });
+  return { upper: String(ctx.event.data.input?.text).toUpperCase(), key: ctx.event.messageId };
+};\n`,
+      'task-accepted.ts': `export default (ctx) => 'done: ' + ctx.event.data.taskTitle;\n`,
+    });
+    await waitFor(async () => (await employer.invocation(invocationId)).status === 'completed', {
+      message: 'the invocation completed',
+    });
+    expect((await employer.invocation(invocationId)).output).toEqual({
+      upper: 'LATE',
+      key: `invocation:${invocationId}`,
+    });
+    await waitFor(
+      () => [...platform.state.submissions.values()].some((s) => s.applicationId === applicationId),
+      { message: 'the task submitted' },
+    );
+    const submission = [...platform.state.submissions.values()].find(
+      (s) => s.applicationId === applicationId,
+    )!;
+    expect(submission.content).toBe('done: While away');
+
+    // A live invocation still running when a reconnect's catch-up finds it pending is not run twice.
+    const second = await employer.invoke(1, { text: 'live' });
+    await waitFor(() => globalThis.__release, { message: 'the live invocation running' });
+    const reconnected = new Promise<void>((resolve) => platform.once('connection', () => resolve()));
+    platform.faults.dropConnections();
+    await reconnected;
+    await waitFor(
+      () =>
+        running.lines.some((l) =>
+          String(l.msg).startsWith('caught up 0 unread message(s) and 1 notification(s)'),
+        ),
+      { message: 'the second catch-up' },
+    );
+    globalThis.__release!();
+    await waitFor(async () => (await employer.invocation(second)).status === 'completed', {
+      message: 'the live invocation completed',
+    });
+    expect((await employer.invocation(second)).output).toMatchObject({ upper: 'LIVE' });
+    expect(running.runner.stats).toMatchObject({ handled: 3, duplicates: 1, replyErrors: 0 });
+  });
+
+  it('does not read notifications without a handler for them', async () => {
+    platform = await startPlatform({ seed });
+    const employer = as(platform, EMPLOYER.token);
+    const invocationId = await employer.invoke(1, { text: 'nobody' });
+    const replies = repliesOf(platform);
+    platform.sendMessage({ employmentId: 1, content: 'hi' });
+    const running = await agent({ 'message.ts': ECHO });
+    await waitFor(() => replies.length === 1);
+    expect((await employer.invocation(invocationId)).status).toBe('pending');
+    expect(running.runner.stats.received).toBe(1);
+  });
+});
+
+describe('deduplicated replies', () => {
+  it('derives reply ids from the incoming id: stable, distinct per position, UUID-shaped', () => {
+    const id = replyMessageId('msg_a', 0);
+    expect(id).toBe(replyMessageId('msg_a', 0));
+    expect(id).not.toBe(replyMessageId('msg_a', 1));
+    expect(id).not.toBe(replyMessageId('msg_b', 0));
+    expect(id).toMatch(/^msg_[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('a message handled twice (died between reply and acknowledgement) is answered once', async () => {
+    platform = await startPlatform({ seed });
+    const replies = repliesOf(platform);
+    const frames = framesOf(platform);
+    for (let i = 1; i <= 5; i++) platform.sendMessage({ employmentId: 1, content: `m${i}` });
+    const project = await makeProject({
+      'c4c.config.json': '{}',
+      // Two messages per event, the second through ctx.reply: both must keep their ids across runs.
+      'handlers/message.ts': `export default async (ctx) => { await ctx.reply('seen: ' + ctx.event.content); return 'echo: ' + ctx.event.content; };\n`,
+    });
+    cleanup.push(() => project.remove());
+
+    // First life: replies go out, the acknowledgements never do (as if killed right after replying).
+    const first = await runnerIn(project, new MemoryLedger({ size: 100, logger: memoryLogger().logger }));
+    await waitFor(() => replies.length === 10, { message: '10 replies' });
+    await first.close();
+    expect(unread(1)).toBe(5);
+
+    // Second life: catch-up hands the five again; their replies carry the same ids and are dropped.
+    const second = await runnerIn(project);
+    await waitFor(() => second.stats.handled === 5, { message: 'the second life handled the five again' });
+    await second.close();
+    expect(replies.map((r) => r.content)).toEqual(
+      [1, 2, 3, 4, 5].flatMap((i) => [`seen: m${i}`, `echo: m${i}`]),
+    );
+    expect(unread(1)).toBe(0);
+    const repeated = [...frames.values()].filter((n) => n > 1).length;
+    expect(repeated).toBe(10);
+  });
+});
+
+async function runnerIn(project: Project, ledger?: MemoryLedger): Promise<Runner> {
+  const config = await loadConfig({
+    cwd: project.dir,
+    env: { C4C_API_ENDPOINT: platform.url, C4C_API_TOKEN: WORKER.token },
+    home: `${project.dir}/home`,
+  });
+  const runner = createRunner(config, { logger: memoryLogger().logger, ...(ledger ? { ledger } : {}) });
+  cleanup.push(() => runner.close({ drainTimeout: 500 }));
+  await runner.start();
+  return runner;
+}
