@@ -12,6 +12,7 @@ import { emit } from '../src/client/emit.js';
 import type { DevState } from '../src/cli/dev-state.js';
 import type { MessageFrame } from '../src/protocol/frames.js';
 import { ROOT, spawnCli, type CliProcess } from './helpers/cli.js';
+import { DEV_ONLY, moduleRecorder } from './helpers/modules.js';
 import { waitFor } from './helpers/wait.js';
 
 let project: string;
@@ -187,7 +188,9 @@ describe('c4c-runner dev with a broken handler at start', () => {
     const dir = await makeProject();
     const file = join(dir, 'handlers', 'message.ts');
     await writeFile(file, `export default (ctx => 'broken' +;\n`);
-    const proc = spawnCli(['dev', '--port', '0'], { cwd: dir });
+    const writer = { dir, write: async (f: string, t: string) => (await writeFile(join(dir, f), t), join(dir, f)) };
+    const recorder = await moduleRecorder(writer);
+    const proc = spawnCli(['dev', '--port', '0'], { cwd: dir, env: recorder.env });
     try {
       await proc.waitForLine('Talk to it:');
       await proc.waitForLine(/✗ handlers\/message\.ts:1:\d+: could not be loaded/);
@@ -201,8 +204,26 @@ describe('c4c-runner dev with a broken handler at start', () => {
       expect((await reply).content).toBe('fixed now');
       await peer.close();
       expect(await proc.stop('SIGINT')).toBe(0);
+      // The positive control of the check below: dev does load its own parts.
+      expect((await recorder.modules()).filter((m) => DEV_ONLY.test(m)).length).toBeGreaterThan(0);
     } finally {
       await proc.stop('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('c4c-runner --help', () => {
+  it('lists the commands and loads no dev-only module', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'c4c-help-'));
+    try {
+      const writer = { dir, write: async (f: string, t: string) => (await writeFile(join(dir, f), t), join(dir, f)) };
+      const recorder = await moduleRecorder(writer);
+      const help = spawnCli(['--help'], { cwd: dir, env: recorder.env });
+      expect(await help.exited).toBe(0);
+      for (const command of ['dev', 'start', 'platform', 'chat', 'emit', 'connect']) expect(help.stdout()).toContain(command);
+      expect((await recorder.modules()).filter((m) => DEV_ONLY.test(m))).toEqual([]);
+    } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });

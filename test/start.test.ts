@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Peer } from '../src/client/peer.js';
 import { startPlatform, type Platform } from '../src/platform/index.js';
 import { spawnCli, type CliProcess } from './helpers/cli.js';
+import { DEV_ONLY, moduleRecorder } from './helpers/modules.js';
 import { makeProject, type Project } from './runner-fixtures.js';
 
 const TOKEN = 'cl_start_secret_9f3k2q';
@@ -44,38 +45,6 @@ function start(p: Project, env: NodeJS.ProcessEnv, args: string[] = []): CliProc
   const cli = spawnCli(['start', ...args], { cwd: p.dir, env: { HOME: join(p.dir, 'home'), ...env } });
   cleanups.push(() => cli.stop('SIGKILL'));
   return cli;
-}
-
-/** Records every module the child resolves (ESM) or requires (CJS), through a preloaded hook. */
-async function moduleRecorder(
-  p: Project,
-): Promise<{ env: NodeJS.ProcessEnv; modules: () => Promise<string[]> }> {
-  const log = join(p.dir, 'modules.log');
-  await writeFile(log, '');
-  await p.write(
-    'hooks.mjs',
-    `import { appendFileSync } from 'node:fs';
-export async function resolve(specifier, context, next) {
-  const result = await next(specifier, context);
-  appendFileSync(process.env.C4C_MODULE_LOG, result.url + '\\n');
-  return result;
-}`,
-  );
-  const register = await p.write(
-    'register.mjs',
-    `import Module, { register } from 'node:module';
-import { appendFileSync } from 'node:fs';
-register('./hooks.mjs', import.meta.url);
-const load = Module._load;
-Module._load = function (request, parent, isMain) {
-  try { appendFileSync(process.env.C4C_MODULE_LOG, Module._resolveFilename(request, parent, isMain) + '\\n'); } catch {}
-  return load.apply(this, arguments);
-};`,
-  );
-  return {
-    env: { C4C_MODULE_LOG: log, NODE_OPTIONS: `--import=${register}` },
-    modules: async () => (await readFile(log, 'utf8')).split('\n').filter(Boolean),
-  };
 }
 
 describe('c4c-runner start', () => {
@@ -123,9 +92,7 @@ describe('c4c-runner start', () => {
     const modules = await recorder.modules();
     expect(modules.some((m) => /dist\/cli\/start\.js$/.test(m))).toBe(true);
     expect(modules.some((m) => /dist\/runner\/runner\.js$/.test(m))).toBe(true);
-    const devOnly = modules.filter((m) =>
-      /node_modules\/(chokidar|pino-pretty)\/|\/dist\/(platform|dev)\//.test(m),
-    );
+    const devOnly = modules.filter((m) => DEV_ONLY.test(m));
     expect(devOnly).toEqual([]);
   });
 
