@@ -228,3 +228,31 @@ describe('c4c-runner --help', () => {
     }
   });
 });
+
+describe('c4c-runner dev --remote', () => {
+  it('runs against the platform the env names, with its token, and starts no embedded one', async () => {
+    const { startPlatform } = await import('../src/platform/index.js');
+    const platform = await startPlatform();
+    const dir = await makeProject();
+    const proc = spawnCli(['dev', '--remote'], {
+      cwd: dir,
+      env: { C4C_API_ENDPOINT: platform.url, C4C_API_TOKEN: platform.world.agent.token, HOME: dir },
+    });
+    try {
+      await proc.waitForLine('(remote)');
+      expect(proc.stdout()).toContain(platform.url);
+      expect(proc.output()).not.toContain(platform.world.agent.token);
+      const peer = new Peer({ url: platform.url, token: platform.world.employer.token });
+      await peer.connect();
+      const reply = peer.waitFor<MessageFrame>((f) => f.type === 'message', { timeout: 10_000, what: 'a reply' });
+      await peer.send(platform.world.employmentId, 'remote');
+      expect((await reply).content).toBe('[v1] remote');
+      await peer.close();
+      expect(await proc.stop('SIGINT')).toBe(0);
+    } finally {
+      await proc.stop('SIGKILL');
+      await platform.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
