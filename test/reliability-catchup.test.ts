@@ -172,6 +172,30 @@ describe('catch-up', () => {
     ]);
   });
 
+  it('a message refused by a full backlog is not skipped: its employment is read again, in order', async () => {
+    platform = await startPlatform({ seed });
+    const replies = repliesOf(platform);
+    const running = await agent(
+      {
+        'message.ts': `export default async (ctx) => { await new Promise((r) => setTimeout(r, 2)); return 'echo: ' + ctx.event.content; };\n`,
+      },
+      { concurrency: 1, backlog: 4 },
+    );
+    // Live traffic once the start's catch-up is over, so nothing paces it.
+    await waitFor(() => running.lines.some((l) => l.msg === 'catch-up: nothing unread'), {
+      message: 'the first catch-up',
+    });
+    for (let i = 1; i <= 40; i++) platform.sendMessage({ employmentId: i % 2 ? 1 : 2, content: `f${i}` });
+    await waitFor(() => replies.length === 40, { message: '40 replies', timeout: 15_000 });
+    expect(running.runner.stats.refused).toBeGreaterThan(0);
+    const expected = (odd: boolean) =>
+      Array.from({ length: 40 }, (_, i) => i + 1)
+        .filter((i) => (i % 2 === 1) === odd)
+        .map((i) => `echo: f${i}`);
+    expect(contents(replies, 1)).toEqual(expected(true));
+    expect(contents(replies, 2)).toEqual(expected(false));
+  });
+
   it('catches up pending invocations and accepted tasks once, when handlers exist for them', async () => {
     platform = await startPlatform({ seed, faults: true });
     const employer = as(platform, EMPLOYER.token);

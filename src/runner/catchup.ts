@@ -21,8 +21,8 @@ import type { HistoryMessage } from '../protocol/rest.js';
 /** What catch-up is wired to. */
 export interface CatchUpOptions {
   api: ApiClient;
-  /** Hands a frame to the pipeline (dedupe, route, schedule). */
-  accept: (frame: ServerFrame) => void;
+  /** Hands a frame to the pipeline (dedupe, route, schedule); `false` when it refused it (backlog full). */
+  accept: (frame: ServerFrame) => boolean;
   /** Claims a dedupe key in the ledger; `false` when it was already claimed. */
   claim: (key: string) => boolean;
   /** Forgets a claim. */
@@ -69,6 +69,8 @@ export class CatchUp {
   /** Employments whose held frames overflowed: their history is read again before release. */
   readonly #dirty = new Set<number>();
   #heldCount = 0;
+  /** Employments with a repair (a refused message: read history again) waiting or running. */
+  readonly #repairing = new Set<number>();
   /**
    * Invocation/application key → the messageId its notification first came with (live or
    * synthesized), so both copies share one dedupe id in the ledger. Bounded: oldest forgotten.
@@ -112,6 +114,16 @@ export class CatchUp {
     this.#heldCount++;
     this.stats.held++;
     return true;
+  }
+
+  /**
+   * Takes a live frame: held while its employment is caught up, else handed to the pipeline. A
+   * message the pipeline refuses (backlog full) must not be passed by the read cursor when a later
+   * one is acknowledged, so its employment is held and read again from history once there is room.
+   */
+  deliver(frame: ServerFrame): void {
+    if (this.filter(frame)) return;
+    if (!this.#o.accept(frame) && frame.type === 'message' && !this.#closed) this.#repair(frame.employmentId);
   }
 
   /** Starts a pass (at start and after every reconnect); a pass still running is stopped first. */
@@ -234,15 +246,22 @@ export class CatchUp {
   /** One employment: its unread messages in order, then its held live frames, then live again. */
   async #employment(id: number, me: number, signal: AbortSignal): Promise<void> {
     do {
+      // Frames were dropped after the held ones: history has them all, in order, so it alone is used.
+      if (this.#dirty.has(id)) this.#dropHeld(id);
       this.#dirty.delete(id);
       if (this.#o.handles('message')) {
         const unread = await this.#unread(id, me, signal);
-        // A message both in history and held (it arrived live during the pass) goes once, from the held list.
+        // The socket delivers in order: from the first held message on, the rest of history is held
+        // or still on its way (and will be held), so it goes from the held list, after this.
         const held = new Set(this.#held.get(id)?.map((f) => (f as { messageId?: string }).messageId));
         for (const message of unread) {
-          if (held.has(message.messageId)) continue;
+          if (held.has(message.messageId)) break;
           await this.#waitForRoom(signal);
-          this.#o.accept(toFrame(message));
+          if (signal.aborted) return;
+          if (!this.#o.accept(toFrame(message))) {
+            this.#refusedDuring(id);
+            break;
+          }
           this.stats.messages++;
         }
       }
@@ -278,9 +297,52 @@ export class CatchUp {
       if (signal.aborted) return;
       const frame = list.shift()!;
       this.#heldCount--;
-      this.#o.accept(frame);
+      if (!this.#o.accept(frame)) {
+        this.#refusedDuring(id);
+        return;
+      }
     }
     this.#held.delete(id);
+  }
+
+  /** Refused while being caught up: what is still held is unread on the platform; read it again. */
+  #refusedDuring(id: number): void {
+    this.#dropHeld(id);
+    this.#dirty.add(id);
+  }
+
+  #dropHeld(id: number): void {
+    this.#heldCount -= this.#held.get(id)?.length ?? 0;
+    this.#held.delete(id);
+  }
+
+  /** Holds an employment and reads its history again after whatever pass is running. */
+  #repair(id: number): void {
+    this.#holding.add(id);
+    this.#dirty.add(id);
+    if (this.#repairing.has(id)) return;
+    this.#repairing.add(id);
+    const signal = (this.#controller ??= new AbortController()).signal;
+    const previous = this.#pass;
+    this.#pass = (async () => {
+      await previous;
+      try {
+        if (signal.aborted || this.#closed) return;
+        await this.#waitForRoom(signal);
+        await this.#employment(id, await this.#agentId(signal), signal);
+      } catch (error) {
+        if (signal.aborted || this.#closed) return;
+        this.stats.failures++;
+        this.#o.logger.warn(
+          { err: error, employmentId: id },
+          `could not read employment ${id} again after a refused message: ${text(error)}; trying again later`,
+        );
+        await this.#release(id, signal);
+        this.#retryLater();
+      } finally {
+        this.#repairing.delete(id);
+      }
+    })();
   }
 
   /** Stops holding an employment after its catch-up failed: live frames flow again, in order. */
@@ -371,8 +433,7 @@ export class CatchUp {
       timestamp: at ?? rfc3339(),
       data,
     };
-    this.#o.accept(frame);
-    this.stats.notifications++;
+    if (this.#o.accept(frame)) this.stats.notifications++;
   }
 
   /**
@@ -466,7 +527,7 @@ export interface CatchUpParts {
   registry: { get(name: EventName): unknown };
   /** The fallback handler, if any: it takes caught-up messages (not synthesized notifications). */
   fallback: unknown;
-  pipeline: { accept(frame: ServerFrame): void };
+  pipeline: { accept(frame: ServerFrame): void; readonly stats: { refused: number } };
   scheduler: { readonly stats: { waiting: number } };
   ledger: { claim(id: string): boolean; release(id: string): void };
   /** The scheduler's backlog limit: catch-up fills at most half of it, leaving room for live events. */
@@ -480,7 +541,11 @@ export function createCatchUp(parts: CatchUpParts): CatchUp {
   const limit = Math.max(1, Math.floor(parts.backlog / 2));
   return new CatchUp({
     api: parts.api,
-    accept: (frame) => parts.pipeline.accept(frame),
+    accept: (frame) => {
+      const refused = parts.pipeline.stats.refused;
+      parts.pipeline.accept(frame);
+      return parts.pipeline.stats.refused === refused;
+    },
     claim: (key) => parts.ledger.claim(key),
     release: (key) => parts.ledger.release(key),
     handles: (name) =>

@@ -195,8 +195,8 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
         if (config.ack) catchUp = createCatchUp({ api, registry, fallback, pipeline, scheduler, ledger, backlog: config.backlog, logger });
         connection.on('frame', (frame) => {
           options.onFrame?.(frame);
-          if (catchUp?.filter(frame)) return;
-          pipeline!.accept(frame);
+          if (catchUp) catchUp.deliver(frame);
+          else pipeline!.accept(frame);
         });
         if (options.onConnectionState) connection.on('state', options.onConnectionState);
         connection.on('open', ({ reconnected }) => {
