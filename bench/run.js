@@ -5,7 +5,7 @@
  *   node bench/run.js [--runs 5] [--quick] [--only echo,slow,reload,startup] [--write] [--keep]
  *
  * --quick   2 runs with short windows (for development; not for published figures)
- * --write   replace the results block of BENCHMARKS.md with this run's table
+ * --write   replace the results block of BENCHMARKS.md (and the README's short table) with this run's
  * --keep    keep the temp folder (agent logs, projects)
  * --no-build  skip compiling src → dist first
  * Results also go to bench/results/latest.json (with --write, to bench/results/published.json too).
@@ -21,7 +21,7 @@ import { slowRun, SLOW_DELAY_MS } from './cases/slow.js';
 import { startupRun } from './cases/startup.js';
 import { reloadRuns } from './cases/reload.js';
 import { machine } from './lib/machine.js';
-import { buildReport, writeBenchmarksMd } from './lib/report.js';
+import { buildReadmeTable, buildReport, writeBenchmarksMd, writeReadmeTable } from './lib/report.js';
 import { launchRaw, launchRunner, writeRunnerProject } from './lib/subjects.js';
 import { ROOT } from './lib/world.js';
 
@@ -184,6 +184,7 @@ try {
   writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   if (opts.write) {
     writeBenchmarksMd(join(ROOT, 'BENCHMARKS.md'), report);
+    writeReadmeTable(join(ROOT, 'README.md'), buildReadmeTable(results));
     writeFileSync(join(ROOT, 'bench', 'results', 'published.json'), `${JSON.stringify(results, null, 2)}\n`);
     log('bench: BENCHMARKS.md updated');
   }

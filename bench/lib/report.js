@@ -199,8 +199,85 @@ export function buildReport(results) {
   return out.join('\n');
 }
 
+/** The short table of the README's Benchmarks section: one line per target. */
+export function buildReadmeTable(results) {
+  const rows = ['| case | c4c-runner vs baseline | target |', '|---|---|---|'];
+  const echo = results.echo;
+  if (echo.length) {
+    for (const [n, target] of [
+      [16, '≥ 0.90×'],
+      [256, '≥ 0.80×'],
+    ]) {
+      rows.push(
+        `| echo throughput, ${n} in flight, vs raw ws | ${formatSummary(
+          per(echo, (r) => r.runner[n].rate / r.raw[n].rate),
+          2,
+          '×',
+        )} | ${target} |`,
+      );
+    }
+    rows.push(
+      `| echo p50 latency, 1 in flight, vs raw ws | ${signed(
+        per(echo, (r) => r.runner[1].p50 - r.raw[1].p50),
+        ' µs',
+      )} | ≤ +25 µs |`,
+    );
+  }
+  if (results.slow.length) {
+    rows.push(
+      `| 100 ms handlers at concurrency 256, vs ideal 2,560/s | ${formatSummary(
+        per(results.slow, (r) => r.runner.rate / SLOW_IDEAL),
+        2,
+        '×',
+      )} | ≥ 0.95× |`,
+    );
+  }
+  if (results.reload?.runs?.length) {
+    const runs = results.reload.runs;
+    rows.push(
+      `| hot reload, save → new reply (\`dev\`) | ${formatSummary(
+        per(runs, (r) => r.reloadMs),
+        0,
+        ' ms',
+      )}, ${formatSummary(
+        per(runs, (r) => r.restartMs / r.reloadMs),
+        0,
+        '×',
+      )} faster than a restart | ≤ 25 ms, ≥ 15× |`,
+    );
+  }
+  if (results.startup.length) {
+    rows.push(
+      `| start-up, spawn → connected, vs raw ws | ${formatSummary(
+        per(results.startup, (r) => r.runner.spawnMs / r.raw.spawnMs),
+        2,
+        '×',
+      )} | ≤ 2× |`,
+    );
+    rows.push(
+      `| idle RSS vs raw ws | ${formatSummary(
+        per(results.startup, (r) => r.runner.rssMiB / r.raw.rssMiB),
+        2,
+        '×',
+      )} | ≤ 1.5× |`,
+    );
+  }
+  const m = results.machine;
+  rows.push('', `${m.cpu}, ${m.nproc} cores, Node ${m.node}, ${m.date.slice(0, 10)}.`);
+  return rows.join('\n');
+}
+
 /** Replaces the block between the result markers of BENCHMARKS.md (appends one if missing). */
 export function writeBenchmarksMd(file, report) {
+  writeBlock(file, START, END, report);
+}
+
+/** Replaces the README's benchmark block (between its markers). */
+export function writeReadmeTable(file, table) {
+  writeBlock(file, '<!-- bench:readme:start -->', '<!-- bench:readme:end -->', table);
+}
+
+function writeBlock(file, START, END, report) {
   const block = `${START}\n${report}\n${END}`;
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
   const start = text.indexOf(START);
