@@ -8,7 +8,7 @@ import { C4cError } from '../errors.js';
 import { DEFAULT_API_ENDPOINT, wsUrlFor } from '../protocol/rest.js';
 import type { Credentials } from './credentials.js';
 import { configSchema, isHttpUrl, knownKeys, type ResolvedConfig, type SettingSource } from './schema.js';
-import { closest } from './suggest.js';
+import { closest } from '../suggest.js';
 
 /** What `resolveConfig` needs: the file's export, where it came from, and the credentials. */
 export interface ResolveInput {

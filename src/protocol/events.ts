@@ -3,6 +3,7 @@
  * Frame validation, `ctx.event` and the reply type of each handler all derive from this file.
  */
 import { z } from 'zod';
+import { nearest } from '../suggest.js';
 import {
   errorFrameSchema,
   messageFrameSchema,
@@ -203,30 +204,7 @@ export function wireNotification(name: NotificationEventName): { domain: string;
   return { domain: def.domain, event: def.event };
 }
 
-/** The closest event name to a misspelt one (Levenshtein), for "did you mean" errors. */
+/** The closest event name to a misspelt one, for "did you mean" errors. */
 export function closestEventName(name: string): EventName {
-  let best: EventName = 'message';
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of EVENT_NAMES) {
-    const d = distance(name, candidate);
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length]!;
+  return nearest(name, EVENT_NAMES);
 }

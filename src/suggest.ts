@@ -1,6 +1,17 @@
 /** "Did you mean": the closest candidate to a misspelt name, when one is close enough to help. */
-export function closest(name: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
+export function closest<T extends string>(name: string, candidates: readonly T[]): T | undefined {
+  const [best, distance] = nearestWithDistance(name, candidates);
+  // A suggestion farther than about a third of the word is noise, not help.
+  return distance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+/** The nearest candidate, however far (for errors that must always name one). */
+export function nearest<T extends string>(name: string, candidates: readonly [T, ...T[]]): T {
+  return nearestWithDistance(name, candidates)[0] ?? candidates[0];
+}
+
+function nearestWithDistance<T extends string>(name: string, candidates: readonly T[]): [T | undefined, number] {
+  let best: T | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const candidate of candidates) {
     const d = levenshtein(name.toLowerCase(), candidate.toLowerCase());
@@ -9,8 +20,7 @@ export function closest(name: string, candidates: readonly string[]): string | u
       bestDistance = d;
     }
   }
-  // A suggestion farther than about a third of the word is noise, not help.
-  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+  return [best, bestDistance];
 }
 
 function levenshtein(a: string, b: string): number {
