@@ -2,7 +2,6 @@
  * `c4c-runner start` as a child process, the way production runs it: a temp project, env pointing
  * at an embedded platform, another client on the other end.
  */
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Peer } from '../src/client/peer.js';
