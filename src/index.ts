@@ -34,3 +34,7 @@ export type {
   MessageMetadata,
   Attachment,
 } from './protocol/frames.js';
+export { verifyWebhookSignature, signatureFor, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './webhook/sign.js';
+export type { VerifyInput } from './webhook/sign.js';
+export type { MessageWebhookBody, NotificationWebhookBody, WebhookBody } from './webhook/body.js';
+export type { WebhookConfig } from './webhook/settings.js';

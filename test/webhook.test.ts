@@ -5,6 +5,7 @@ import { WebhookClient, WebhookError } from '../src/webhook/client.js';
 import { createWebhookHandler } from '../src/webhook/handler.js';
 import type { WebhookReport } from '../src/webhook/report.js';
 import { verifyWebhookSignature } from '../src/webhook/sign.js';
+import * as publicApi from '../src/index.js';
 import { deadUrl, startWebhookServer, type WebhookServer } from './helpers/webhook-server.js';
 
 const message: MessageFrame = {
@@ -165,6 +166,8 @@ describe('webhook signing', () => {
       signature: headers['x-c4c-signature'] as string,
     };
     expect(verifyWebhookSignature(input)).toBe(true);
+    // Receivers written in Node can take it from the package itself.
+    expect(publicApi.verifyWebhookSignature(input)).toBe(true);
   });
 
   it('rejects a tampered body, a tampered timestamp, a wrong secret and a stale request', async () => {
