@@ -16,7 +16,7 @@ import { setInterval, clearInterval, setTimeout, clearTimeout } from 'node:timer
 import { Generator, sleep } from '../lib/generator.js';
 import { summarize } from '../lib/stats.js';
 import { BIN, launchRunner, messageHandler, writeRunnerProject } from '../lib/subjects.js';
-import { spawnAgent, logPath, waitForLog } from '../lib/proc.js';
+import { rssMiB, spawnAgent, logPath, waitForLog } from '../lib/proc.js';
 import { AGENT, EMPLOYER, EMPLOYMENT_IDS, ROOT, RUNNER_ROOT, startWorld } from '../lib/world.js';
 
 const PROBE_RESEND_MS = 5;
@@ -116,11 +116,13 @@ async function reloadRun({ tmp, run, reloads, restarts, hot }) {
   const reloadTimes = [];
   const restartTimes = [];
   const loadTimes = [];
+  let rssGrowthMiB;
   let agent;
   try {
     // (a) hot reload
     agent = await hot.launch({ platform, tmp, project });
     await settle(generator, 'v0');
+    const rssBefore = rssMiB(agent.pid);
     for (let k = 1; k <= reloads; k += 1) {
       const version = `v${k}`;
       reloadTimes.push(
@@ -130,6 +132,8 @@ async function reloadRun({ tmp, run, reloads, restarts, hot }) {
       );
       await sleep(100); // let a watcher's debounce and any trailing reload settle
     }
+    // Memory across reloads (each reload evicts the handler module and evaluates it afresh).
+    rssGrowthMiB = rssMiB(agent.pid) - rssBefore;
     // What dev itself reports per reload ("reloaded handlers/message.ts in N ms": the module load
     // alone), to split the total into watcher latency + load + first round trip.
     const devLog = readFileSync(agent.logFile, 'utf8');
@@ -163,6 +167,7 @@ async function reloadRun({ tmp, run, reloads, restarts, hot }) {
     reloadMs: summarize(reloadTimes.slice(1)).median,
     restartMs: summarize(restartTimes).median,
     devLoadMs: summarize(loadTimes).median,
+    rssGrowthMiB,
     reloadAll: reloadTimes,
     restartAll: restartTimes,
   };
