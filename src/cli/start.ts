@@ -93,6 +93,9 @@ async function runStart(options: StartOptions): Promise<void> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    // The drain is over: a handler that ignored its abort signal may still hold a timer or a socket,
+    // which must not keep the process alive past the drain timeout. Unref'd: a clean exit is not delayed.
+    setTimeout(() => process.exit(), 1_000).unref();
   }
 }
 
