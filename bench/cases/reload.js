@@ -75,7 +75,8 @@ async function settle(generator, version) {
 
 /** How the hot-reloading agent is started: `c4c-runner dev` when it exists, else the registry fallback. */
 function hotLauncher() {
-  if (existsSync(join(RUNNER_ROOT, 'dist', 'cli', 'dev.js'))) {
+  // BENCH_HOT=registry measures the bare reload path (no chokidar, no settle) even when dev exists.
+  if (process.env.BENCH_HOT !== 'registry' && existsSync(join(RUNNER_ROOT, 'dist', 'cli', 'dev.js'))) {
     return {
       via: '`c4c-runner dev`',
       launch: async ({ platform, tmp, project }) => {
@@ -94,7 +95,7 @@ function hotLauncher() {
     };
   }
   return {
-    via: 'registry API (fs.watch → registry.load → registry.set); `c4c-runner dev` was not available',
+    via: 'registry API (fs.watch → registry.load → registry.set)',
     launch: ({ platform, tmp, project }) =>
       spawnAgent({
         platform,
