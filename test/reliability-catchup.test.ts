@@ -127,6 +127,33 @@ describe('catch-up', () => {
     expect(running.runner.stats.duplicates).toBe(0);
   });
 
+  it('a flood while away (more unread than it keeps in memory) is read page by page, oldest first, once', async () => {
+    const platformLog = memoryLogger('debug');
+    platform = await startPlatform({ seed, logger: platformLog.logger });
+    const replies = repliesOf(platform);
+    // 2,600 unread in one employment (27 history pages), the worker's own messages between them.
+    for (let i = 1; i <= 2_600; i++) {
+      platform.sendMessage({ employmentId: 2, content: `f${i}` });
+      if (i % 100 === 0) platform.sendMessage({ employmentId: 2, content: `mine ${i}`, from: WORKER.id });
+    }
+    const running = await agent({ 'message.ts': ECHO }, { concurrency: 4 });
+    await waitFor(() => replies.filter((r) => r.content.startsWith('echo:')).length === 2_600, {
+      timeout: 30_000,
+      message: '2,600 replies',
+    });
+    expect(contents(replies, 2).filter((c) => c.startsWith('echo:'))).toEqual(
+      Array.from({ length: 2_600 }, (_, i) => `echo: f${i + 1}`),
+    );
+    expect(running.runner.stats).toMatchObject({ duplicates: 0, refused: 0 });
+    // Only the newest ~1,000 unread were kept on the way back: the older pages were read a second time.
+    const historyCalls = platformLog.lines.filter(
+      (l) =>
+        l.msg === 'request' && l.method === 'GET' && l.path === '/openapi/v1/agent/me/employments/2/messages',
+    ).length;
+    expect(historyCalls).toBeGreaterThan(27);
+    expect(historyCalls).toBeLessThanOrEqual(2 * 27);
+  });
+
   it('answers what arrived during a disconnect after the reconnect, in order, once', async () => {
     platform = await startPlatform({ seed, faults: true });
     const replies = repliesOf(platform);

@@ -55,6 +55,28 @@ export interface CatchUpStats {
 }
 
 const PAGE = 100;
+/** Unread messages kept in memory per employment during a walk; beyond it, pages are read twice. */
+const KEEP_UNREAD = 1_000;
+
+/** A page of history on the way back: its cursor, and its unread messages (newest first) while few. */
+interface UnreadPage {
+  before: string | undefined;
+  messages: HistoryMessage[] | undefined;
+}
+
+/** The messages of a page (newest first) addressed to `me` and unread, up to the first read one. */
+function unreadOf(
+  messages: readonly HistoryMessage[],
+  me: number,
+): { unread: HistoryMessage[]; reachedRead: boolean } {
+  const unread: HistoryMessage[] = [];
+  for (const message of messages) {
+    if (message.receiverAgentId !== me) continue;
+    if (message.readAt) return { unread, reachedRead: true };
+    unread.push(message);
+  }
+  return { unread, reachedRead: false };
+}
 const MAX_RETRY_DELAY = 30_000;
 
 /** One runner's catch-up: `run()` on every open, `filter()` on every live frame, `close()` once. */
@@ -250,11 +272,11 @@ export class CatchUp {
       if (this.#dirty.has(id)) this.#dropHeld(id);
       this.#dirty.delete(id);
       if (this.#o.handles('message')) {
-        const unread = await this.#unread(id, me, signal);
+        const pages = await this.#walk(id, me, signal);
         // The socket delivers in order: from the first held message on, the rest of history is held
         // or still on its way (and will be held), so it goes from the held list, after this.
         const held = new Set(this.#held.get(id)?.map((f) => (f as { messageId?: string }).messageId));
-        for (const message of unread) {
+        for await (const message of this.#oldestFirst(id, me, pages, signal)) {
           if (held.has(message.messageId)) break;
           await this.#waitForRoom(signal);
           if (signal.aborted) return;
@@ -271,21 +293,46 @@ export class CatchUp {
   }
 
   /**
-   * The unread messages addressed to this agent, oldest first. History comes newest page first;
-   * the read cursor marks a prefix of what the agent received, so the first read message ends the walk.
+   * Walks history back to the read cursor: pages come newest first, and the read cursor marks a
+   * prefix of what the agent received, so the first read message ends the walk. Pages keep their
+   * unread messages while they are few; past KEEP_UNREAD only their cursors are kept (a flood
+   * while the runner was away must not fill memory) and they are read again on the way forward.
    */
-  async #unread(id: number, me: number, signal: AbortSignal): Promise<HistoryMessage[]> {
-    const unread: HistoryMessage[] = [];
+  async #walk(id: number, me: number, signal: AbortSignal): Promise<UnreadPage[]> {
+    const pages: UnreadPage[] = [];
+    let kept = 0;
     let before: string | undefined;
     for (;;) {
       const page = await this.#o.api.messages(id, { limit: PAGE, ...(before ? { before } : {}) }, { signal });
-      for (const message of page.messages) {
-        if (message.receiverAgentId !== me) continue;
-        if (message.readAt) return unread.reverse();
-        unread.push(message);
+      const { unread, reachedRead } = unreadOf(page.messages, me);
+      if (unread.length > 0) {
+        kept += unread.length;
+        pages.push({ before, messages: kept <= KEEP_UNREAD ? unread : undefined });
       }
-      if (!page.hasMore || !page.nextCursor) return unread.reverse();
+      if (reachedRead || !page.hasMore || !page.nextCursor) return pages;
       before = page.nextCursor;
+    }
+  }
+
+  /** The walked pages' unread messages, oldest first, reading again the pages that kept only a cursor. */
+  async *#oldestFirst(
+    id: number,
+    me: number,
+    pages: UnreadPage[],
+    signal: AbortSignal,
+  ): AsyncGenerator<HistoryMessage> {
+    for (let i = pages.length - 1; i >= 0; i--) {
+      const { before } = pages[i]!;
+      let messages = pages[i]!.messages;
+      if (!messages) {
+        const page = await this.#o.api.messages(
+          id,
+          { limit: PAGE, ...(before ? { before } : {}) },
+          { signal },
+        );
+        messages = unreadOf(page.messages, me).unread;
+      }
+      for (let j = messages.length - 1; j >= 0; j--) yield messages[j]!;
     }
   }
 
