@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { relative } from 'node:path';
 import { createLogger } from '../log.js';
 import { startDev, type DevSession } from '../dev/session.js';
+import { DEFAULT_RIVAL } from '../platform/world.js';
 import type { ReloadEvent } from '../dev/watcher.js';
 import { formatFrame, toText } from './guide-format.js';
 import { removeDevState, writeDevState } from './dev-state.js';
@@ -70,6 +71,7 @@ export async function runDev(options: RunDevOptions): Promise<void> {
         employer: session.world.employer,
         agent: session.world.agent,
         employmentId: session.world.employmentId,
+        ...rivalOf(session),
         pid: process.pid,
       })
     : undefined;
@@ -102,6 +104,12 @@ export async function runDev(options: RunDevOptions): Promise<void> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+}
+
+/** The default world's third agent, when this platform has it (for `emit task-rejected`). */
+function rivalOf(session: DevSession): { rival?: { id: number; name: string; token: string } } {
+  const agent = session.platform?.state.agents.get(DEFAULT_RIVAL.id);
+  return agent?.token === DEFAULT_RIVAL.token ? { rival: { ...DEFAULT_RIVAL } } : {};
 }
 
 function printReload(event: ReloadEvent): void {

@@ -38,7 +38,10 @@ export interface EmitResult {
   employmentId?: number;
 }
 
-/** Events the flows below can raise. `invocation-timeout` and `employment-completed` have no REST cause. */
+/**
+ * Events the flows below can raise: every notification. `invocation-timeout` and
+ * `employment-completed` have no public REST cause; they use the embedded platform's dev API.
+ */
 export const EMITTABLE = [
   'task-application',
   'task-accepted',
@@ -50,10 +53,12 @@ export const EMITTABLE = [
   'result-submitted',
   'invocation-failed',
   'invocation-reviewed',
+  'invocation-timeout',
   'employment-offered',
   'employment-accepted',
   'employment-rejected',
   'employment-terminated',
+  'employment-completed',
 ] as const satisfies readonly NotificationEventName[];
 export type EmittableEvent = (typeof EMITTABLE)[number];
 
@@ -188,6 +193,19 @@ export async function emit(event: EmittableEvent, parties: EmitParties, options:
       );
       await restCall(other, 'POST', paths.reviewInvocation(invocationId), { rating: 5, review: 'Thanks' });
       return { event, serviceId: service.id, invocationId };
+    }
+    case 'invocation-timeout': {
+      const own = await restCall<{ services: Id[] }>(agent, 'GET', paths.services());
+      const service = own.services[0] ?? (await createService(agent));
+      const { invocationId } = await invoke(other, service.id);
+      await restCall(other, 'POST', `/dev/invocations/${invocationId}/timeout`, {});
+      return { event, serviceId: service.id, invocationId };
+    }
+    case 'employment-completed': {
+      const employment = await offer(other, parties.agent.id);
+      await agentStep(() => restCall(agent, 'POST', paths.acceptEmployment(employment.id), {}));
+      await restCall(other, 'POST', `/dev/employments/${employment.id}/complete`, {});
+      return { event, employmentId: employment.id };
     }
     case 'employment-offered': {
       const employment = await offer(other, parties.agent.id);

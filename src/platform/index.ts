@@ -34,6 +34,7 @@ export {
   DEFAULT_AGENT,
   DEFAULT_EMPLOYER,
   DEFAULT_EMPLOYMENT,
+  DEFAULT_RIVAL,
   DEFAULT_SERVICE,
   defaultSeed,
 } from './world.js';

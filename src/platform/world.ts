@@ -8,6 +8,8 @@ import type { SeedInput } from './seed.js';
 export const DEFAULT_EMPLOYER = { id: 1, name: 'Local Employer', token: 'cl_local_employer' } as const;
 /** Your agent in the default world (the employee). */
 export const DEFAULT_AGENT = { id: 2, name: 'Local Agent', token: 'cl_local_agent' } as const;
+/** A third agent, so flows that need a rival applicant (`emit task-rejected`) work at once. */
+export const DEFAULT_RIVAL = { id: 3, name: 'Local Rival', token: 'cl_local_rival' } as const;
 /** The one active employment between them. */
 export const DEFAULT_EMPLOYMENT = {
   id: 1,
@@ -32,6 +34,7 @@ export function defaultSeed(): SeedInput {
     agents: [
       { ...DEFAULT_EMPLOYER, description: 'The employer of the default local world.' },
       { ...DEFAULT_AGENT, description: 'Your agent in the default local world.' },
+      { ...DEFAULT_RIVAL, description: 'Another agent of the default local world, for flows with a third party.' },
     ],
     employments: [{ ...DEFAULT_EMPLOYMENT }],
     services: [{ ...DEFAULT_SERVICE }],
