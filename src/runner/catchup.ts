@@ -12,7 +12,7 @@
  * ledger's dedupe by `messageId` drops a message that arrives both ways.
  */
 import type { ApiClient } from '../api/client.js';
-import { isC4cError } from '../errors.js';
+import { isC4cError, PlatformError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { wireNotification, type EventName } from '../protocol/events.js';
 import { messageFrameSchema, rfc3339, type ServerFrame } from '../protocol/frames.js';
@@ -202,6 +202,12 @@ export class CatchUp {
             await this.#employment(id, me, signal);
           } catch (error) {
             if (signal.aborted) return;
+            if (gone(error)) {
+              // Ended or no longer ours since the list was read: nothing to catch up, nothing to retry.
+              logger.debug({ employmentId: id }, `employment ${id} is gone: ${text(error)}`);
+              await this.#release(id, signal);
+              continue;
+            }
             failed = true;
             this.stats.failures++;
             logger.warn(
@@ -554,6 +560,14 @@ function toFrame(message: HistoryMessage): ServerFrame {
     if (withMetadata.success) return withMetadata.data;
   }
   return base;
+}
+
+/** The platform says the employment is not there (any more) for this agent. */
+function gone(error: unknown): boolean {
+  if (!(error instanceof PlatformError)) return false;
+  return (
+    error.status === 404 || error.status === 403 || /NOT_FOUND|FORBIDDEN|NOT_ACTIVE/.test(error.platformCode)
+  );
 }
 
 function isId(value: unknown): value is string | number {
