@@ -13,7 +13,7 @@ import type { Context, MessageContent } from './context.js';
 import { orderingKey } from './keys.js';
 import type { Ledger } from './ledger.js';
 import type { HandlerEntry, HandlerRegistry } from './registry.js';
-import { replySender } from './reply-ids.js';
+import { replySenders } from './reply-ids.js';
 import { deliver, messageFrame, submitFailure } from './replies.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -25,6 +25,11 @@ export interface PipelineOptions {
   api: ApiClient;
   /** Sends a frame to the platform; resolves once a socket took it. */
   send: (frame: ClientFrame) => Promise<unknown>;
+  /**
+   * Sends a handler's returned reply; resolves once the platform confirmed it, so the acknowledgement
+   * that follows never outruns the reply. @default `send`
+   */
+  sendConfirmed?: (frame: ClientFrame) => Promise<unknown>;
   logger: Logger;
   /** Default per-handler time limit, ms. */
   timeout: number;
@@ -160,8 +165,9 @@ export class Pipeline {
     const onShutdown = (): void => controller.abort(shutdown.reason);
     const { signal } = controller;
     // Replies get ids derived from this event's id: a second run after a crash sends the same ids, which the platform drops.
-    const send = messageId === undefined ? this.#o.send : replySender(this.#o.send, messageId);
-    const ctx = this.#context(routed, entry, log, signal, send);
+    const confirmed = this.#o.sendConfirmed ?? this.#o.send;
+    const senders = messageId === undefined ? { send: this.#o.send, confirmed } : replySenders(this.#o.send, confirmed, messageId);
+    const ctx = this.#context(routed, entry, log, signal, senders.send);
 
     let outcome: Outcome;
     let onAbort: (() => void) | undefined;
@@ -193,7 +199,7 @@ export class Pipeline {
     switch (outcome.kind) {
       case 'returned':
         this.stats.handled++;
-        acknowledge = await this.#reply(routed, entry, outcome.value, log, send);
+        acknowledge = await this.#reply(routed, entry, outcome.value, log, senders.confirmed);
         break;
       case 'threw':
         this.stats.failed++;

@@ -19,16 +19,20 @@ export function replyMessageId(sourceId: string, index: number): string {
 }
 
 /**
- * Wraps `send` for one event: each message frame it sends gets the next deterministic id. Other
- * frames pass unchanged.
+ * Wraps the senders of one event: each message frame either sends gets the next deterministic id,
+ * in the order they are sent. Other frames pass unchanged.
  */
-export function replySender(
-  send: (frame: ClientFrame) => Promise<unknown>,
+export function replySenders<S extends (frame: ClientFrame) => Promise<unknown>>(
+  send: S,
+  confirmed: S,
   sourceId: string,
-): (frame: ClientFrame) => Promise<unknown> {
+): { send: S; confirmed: S } {
   let index = 0;
-  return (frame) => {
-    if (frame.type !== 'message') return send(frame);
-    return send({ ...frame, messageId: replyMessageId(sourceId, index++) });
-  };
+  const wrap =
+    (inner: S) =>
+    (frame: ClientFrame): Promise<unknown> =>
+      frame.type === 'message'
+        ? inner({ ...frame, messageId: replyMessageId(sourceId, index++) })
+        : inner(frame);
+  return { send: wrap(send) as S, confirmed: wrap(confirmed) as S };
 }

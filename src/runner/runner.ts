@@ -178,7 +178,9 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           token,
           heartbeat: { ...config.heartbeat },
           reconnect: { ...config.reconnect },
-          outbox: { ...config.outbox },
+          // A rate limit is waited out, however long: a reply dropped after N refusals would be lost
+          // with its message already acknowledged by a later one of the same employment.
+          outbox: { maxRetries: Number.POSITIVE_INFINITY, ...config.outbox },
           logger: base,
         });
         pipeline = new Pipeline({
@@ -187,6 +189,8 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           ledger,
           api,
           send: (frame) => connection!.send(frame),
+          // A returned reply is confirmed, not just written: the acknowledgement that follows must not outrun it.
+          sendConfirmed: (frame) => connection!.send(frame, { until: 'confirmed' }),
           logger,
           timeout: config.timeout,
           fallback,
