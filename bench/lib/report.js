@@ -201,6 +201,21 @@ export function buildReport(results) {
         )} over the ${reload.runs[0].reloadAll.length} saves.`,
     );
   }
+  const lost = [];
+  for (const row of echo) {
+    for (const [key, levels] of Object.entries(row)) {
+      for (const [n, x] of Object.entries(levels))
+        if (x.lost) lost.push(`${x.lost} (${key}, ${n} in flight)`);
+    }
+  }
+  for (const row of slow)
+    for (const [key, x] of Object.entries(row)) if (x.lost) lost.push(`${x.lost} (${key}, slow)`);
+  out.push(
+    '',
+    lost.length
+      ? `**Replies that never came** (10–15 s after a window closed): ${lost.join(', ')}.`
+      : 'Every message sent got its reply (none outstanding 10 s after a window closed).',
+  );
   return out.join('\n');
 }
 
