@@ -254,6 +254,45 @@ describe('fuzz', () => {
   });
 });
 
+describe('rate limit', () => {
+  it(
+    'replies refused with RATE_LIMITED are retried until they pass: every message answered, in order, none lost',
+    { timeout: 40_000 },
+    async () => {
+      const seed = {
+        agents: [
+          { id: 1, name: 'Employer', token: 'cl_rl_employer' },
+          { id: 2, name: 'Worker', token: 'cl_rl_worker' },
+        ],
+        employments: Array.from({ length: 20 }, (_, i) => ({
+          id: i + 1,
+          employerAgentId: 1,
+          employeeAgentId: 2,
+          salary: '1',
+        })),
+      };
+      platform = await startPlatform({ seed, faults: true });
+      const replies = repliesOf(platform, 2);
+      let refusals = 0;
+      platform.on('rejected', ({ code }) => {
+        if (code === 'RATE_LIMITED') refusals++;
+      });
+      // Short pauses between retries: the queued replies are refused many times over before they pass.
+      await runner(platform.url, 'cl_rl_worker', { reconnect: { initialDelay: 20, maxDelay: 200 } });
+      platform.faults.rateLimit(5);
+      for (let i = 0; i < 40; i++) platform.sendMessage({ employmentId: (i % 20) + 1, content: `r${i}` });
+      await waitFor(() => replies.length === 40, { timeout: 30_000, message: '40 replies' });
+      for (let e = 1; e <= 20; e++) {
+        expect(replies.filter((r) => r.employmentId === e).map((r) => r.content)).toEqual([
+          `echo: r${e - 1}`,
+          `echo: r${e + 19}`,
+        ]);
+      }
+      expect(refusals).toBeGreaterThan(40);
+    },
+  );
+});
+
 /** A TCP proxy that can turn its open WebSocket connections into a black hole (half-open). */
 async function startProxy(target: number) {
   const pairs: { client: Socket; upstream: Socket; ws: boolean; dead: boolean }[] = [];
