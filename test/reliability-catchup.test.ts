@@ -4,8 +4,11 @@
  * and a message handled twice (a crash between reply and acknowledgement) is still answered once.
  * The runner in-process, the embedded platform over real loopback sockets.
  */
+import { createServer, request } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
+import type { Logger } from '../src/log.js';
 import type { UserConfig } from '../src/config/schema.js';
 import { startPlatform, type Platform } from '../src/platform/index.js';
 import type { MessageRecord } from '../src/platform/index.js';
@@ -285,6 +288,46 @@ describe('catch-up', () => {
   });
 });
 
+describe('when history cannot be read', () => {
+  it('holds the live messages of the employment until a retry reads it: nothing skipped, order kept', async () => {
+    platform = await startPlatform({ seed });
+    const replies = repliesOf(platform);
+    const proxy = await startHistoryBreaker(platform.port);
+    cleanup.push(() => proxy.close());
+    for (let i = 1; i <= 3; i++) platform.sendMessage({ employmentId: 1, content: `old${i}` });
+    proxy.breakHistory(true);
+    const project = await makeProject({ 'c4c.config.json': '{}', 'handlers/message.ts': ECHO });
+    cleanup.push(() => project.remove());
+    const log = memoryLogger('debug');
+    await runnerIn(project, { url: proxy.url, logger: log.logger });
+    await waitFor(() => log.lines.some((l) => String(l.msg).startsWith('could not catch up employment 1')), {
+      message: 'the failed history read',
+    });
+    // Live messages while history is down: answering them would acknowledge past old1..old3.
+    platform.sendMessage({ employmentId: 1, content: 'live1' });
+    platform.sendMessage({ employmentId: 1, content: 'live2' });
+    platform.sendMessage({ employmentId: 2, content: 'other' });
+    await waitFor(() => replies.some((r) => r.employmentId === 2) || proxy.refused() >= 2, {
+      message: 'a retry refused',
+    });
+    expect(contents(replies, 1)).toEqual([]);
+    proxy.breakHistory(false);
+    await waitFor(() => contents(replies, 1).length === 5, {
+      timeout: 15_000,
+      message: 'five replies in employment 1',
+    });
+    expect(contents(replies, 1)).toEqual([
+      'echo: old1',
+      'echo: old2',
+      'echo: old3',
+      'echo: live1',
+      'echo: live2',
+    ]);
+    await waitFor(() => contents(replies, 2).length === 1);
+    expect(contents(replies, 2)).toEqual(['echo: other']);
+  });
+});
+
 describe('deduplicated replies', () => {
   it('derives reply ids from the incoming id: stable, distinct per position, UUID-shaped', () => {
     const id = replyMessageId('msg_a', 0);
@@ -307,7 +350,9 @@ describe('deduplicated replies', () => {
     cleanup.push(() => project.remove());
 
     // First life: replies go out, the acknowledgements never do (as if killed right after replying).
-    const first = await runnerIn(project, new MemoryLedger({ size: 100, logger: memoryLogger().logger }));
+    const first = await runnerIn(project, {
+      ledger: new MemoryLedger({ size: 100, logger: memoryLogger().logger }),
+    });
     await waitFor(() => replies.length === 10, { message: '10 replies' });
     await first.close();
     expect(unread(1)).toBe(5);
@@ -325,14 +370,83 @@ describe('deduplicated replies', () => {
   });
 });
 
-async function runnerIn(project: Project, ledger?: MemoryLedger): Promise<Runner> {
+async function runnerIn(
+  project: Project,
+  options: { ledger?: MemoryLedger; url?: string; logger?: Logger } = {},
+): Promise<Runner> {
   const config = await loadConfig({
     cwd: project.dir,
-    env: { C4C_API_ENDPOINT: platform.url, C4C_API_TOKEN: WORKER.token },
+    env: { C4C_API_ENDPOINT: options.url ?? platform.url, C4C_API_TOKEN: WORKER.token },
     home: `${project.dir}/home`,
   });
-  const runner = createRunner(config, { logger: memoryLogger().logger, ...(ledger ? { ledger } : {}) });
+  const runner = createRunner(config, {
+    logger: options.logger ?? memoryLogger().logger,
+    ...(options.ledger ? { ledger: options.ledger } : {}),
+  });
   cleanup.push(() => runner.close({ drainTimeout: 500 }));
   await runner.start();
   return runner;
+}
+
+/**
+ * An HTTP proxy before the platform whose history reads (`GET …/messages`) can be made to fail with
+ * 503; every other request, and the WebSocket upgrade, pass through untouched.
+ */
+async function startHistoryBreaker(port: number) {
+  let broken = false;
+  let refused = 0;
+  const server = createServer((req, res) => {
+    if (broken && req.method === 'GET' && /\/messages(\?|$)/.test(req.url ?? '')) {
+      refused++;
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          success: false,
+          error: { code: 'UNAVAILABLE', message: 'history is down for a moment' },
+        }),
+      );
+      return;
+    }
+    const upstream = request(
+      { host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  const sockets = new Set<Socket>();
+  server.on('upgrade', (req, socket: Socket, head: Buffer) => {
+    const upstream = connect(port, '127.0.0.1', () => {
+      const lines = [`${req.method} ${req.url} HTTP/1.1`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2)
+        lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+      if (head.length > 0) upstream.write(head);
+      socket.pipe(upstream).pipe(socket);
+    });
+    sockets.add(socket).add(upstream);
+    const end = () => {
+      socket.destroy();
+      upstream.destroy();
+    };
+    socket.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    breakHistory: (on: boolean) => {
+      broken = on;
+    },
+    refused: () => refused,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -9,7 +9,9 @@
  *
  * Order per employment: while an employment is being caught up, its live message frames are held
  * and released after its history, so a live message never overtakes an older unread one. The
- * ledger's dedupe by `messageId` drops a message that arrives both ways.
+ * ledger's dedupe by `messageId` drops a message that arrives both ways. When history cannot be
+ * read, the employment's live messages stay held and the pass is tried again (1 s, doubling to
+ * 30 s): one handled meanwhile would be acknowledged and move the read cursor past the unread ones.
  */
 import type { ApiClient } from '../api/client.js';
 import { isC4cError, PlatformError } from '../errors.js';
@@ -210,11 +212,12 @@ export class CatchUp {
             }
             failed = true;
             this.stats.failures++;
+            // Still held: a live message handled now would be acknowledged, and the read cursor would
+            // pass the unread ones history could not show. Order and nothing lost come before liveness.
             logger.warn(
               { err: error, employmentId: id },
-              `could not catch up employment ${id}: ${text(error)}; trying again later`,
+              `could not catch up employment ${id}: ${text(error)}; its messages wait until a retry succeeds`,
             );
-            await this.#release(id, signal);
           }
         }
       };
@@ -225,10 +228,11 @@ export class CatchUp {
       if (signal.aborted || this.#closed) return;
       failed = true;
       this.stats.failures++;
-      logger.warn({ err: error }, `catch-up failed: ${text(error)}; trying again later`);
-      // Live traffic must not wait for a platform that does not answer history calls.
-      this.#holdAll = false;
-      await this.#releaseAllBut(new Set(), signal);
+      // What is held stays held (see above); before the list of employments is known, that is every message.
+      logger.warn(
+        { err: error },
+        `catch-up failed: ${text(error)}; held messages wait until a retry succeeds`,
+      );
     }
     if (signal.aborted || this.#closed) return;
     const found = this.stats.messages - before.messages;
@@ -246,6 +250,7 @@ export class CatchUp {
   #retryLater(): void {
     const delay = Math.min(MAX_RETRY_DELAY, (this.#o.retryDelay ?? 1_000) * 2 ** this.#retries);
     this.#retries++;
+    clearTimeout(this.#retryTimer);
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       this.run();
@@ -385,12 +390,15 @@ export class CatchUp {
         await this.#employment(id, await this.#agentId(signal), signal);
       } catch (error) {
         if (signal.aborted || this.#closed) return;
+        if (gone(error)) {
+          await this.#release(id, signal);
+          return;
+        }
         this.stats.failures++;
         this.#o.logger.warn(
           { err: error, employmentId: id },
-          `could not read employment ${id} again after a refused message: ${text(error)}; trying again later`,
+          `could not read employment ${id} again after a refused message: ${text(error)}; its messages wait until a retry succeeds`,
         );
-        await this.#release(id, signal);
         this.#retryLater();
       } finally {
         this.#repairing.delete(id);
