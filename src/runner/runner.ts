@@ -8,7 +8,7 @@ import { Connection, type ConnectionState } from '../connection/connection.js';
 import { C4cError } from '../errors.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import { silentLogger, type Logger } from '../log.js';
-import { createCatchUp, type CatchUp } from './catchup.js';
+import { createCatchUp, type CatchUp, type CatchUpStats } from './catchup.js';
 import { MemoryLedger, type Ledger } from './ledger.js';
 import { Pipeline, type FallbackHandler, type PipelineStats } from './pipeline.js';
 import { HandlerRegistry } from './registry.js';
@@ -51,6 +51,8 @@ export interface RunnerStats extends PipelineStats {
   peakRunning: number;
   /** Connection state. */
   connection: string;
+  /** Catch-up passes and what they found (absent with `ack: false`, or before start). */
+  catchUp?: CatchUpStats;
 }
 
 /** A running agent: see {@link createRunner}. */
@@ -141,6 +143,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
       waiting: s.waiting,
       peakRunning: s.peak,
       connection: connection?.state ?? 'idle',
+      ...(catchUp ? { catchUp: { ...catchUp.stats } } : {}),
     };
   };
 
