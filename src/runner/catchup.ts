@@ -59,6 +59,8 @@ export interface CatchUpStats {
 const PAGE = 100;
 /** Unread messages kept in memory per employment during a walk; beyond it, pages are read twice. */
 const KEEP_UNREAD = 1_000;
+/** Longest pause between two tries of a failed pass. */
+const MAX_RETRY_DELAY = 30_000;
 
 /** A page of history on the way back: its cursor, and its unread messages (newest first) while few. */
 interface UnreadPage {
@@ -79,7 +81,6 @@ function unreadOf(
   }
   return { unread, reachedRead: false };
 }
-const MAX_RETRY_DELAY = 30_000;
 
 /** One runner's catch-up: `run()` on every open, `filter()` on every live frame, `close()` once. */
 export class CatchUp {
