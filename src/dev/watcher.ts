@@ -28,7 +28,10 @@ export interface HandlerWatcherOptions {
   registry: HandlerRegistry;
   /** The config file, whose change restarts the runner rather than reloading a handler. */
   configFile?: string | undefined;
-  /** Wait for writes to settle before reloading, ms. Editors save in several steps. @default 20 */
+  /**
+   * Wait for writes to settle before reloading, ms. Short: a load that overlaps a write is retried
+   * rather than reported, and a save chokidar misses is caught by a second look. @default 5
+   */
   settle?: number;
 }
 
@@ -108,7 +111,7 @@ export class HandlerWatcher extends EventEmitter<HandlerWatcherEvents> {
       this.#chain = this.#chain.then(() => this.#handle(absolute, what)).catch((error: unknown) => {
         this.emit('error', error as Error);
       });
-    }, this.#options.settle ?? 20);
+    }, this.#options.settle ?? 5);
     timer.unref();
     this.#timers.set(absolute, timer);
   }
@@ -171,6 +174,7 @@ export class HandlerWatcher extends EventEmitter<HandlerWatcherEvents> {
     const started = performance.now();
     const name = basename(file, extname(file));
     const known = isEventName(name) ? this.#registry.get(name) : undefined;
+    const before = await fingerprint(file);
     try {
       this.#registry.forgetLocalModules(this.#options.root);
       const entry = await this.#registry.load(file);
@@ -185,6 +189,8 @@ export class HandlerWatcher extends EventEmitter<HandlerWatcherEvents> {
         added: known === undefined,
       });
     } catch (error) {
+      // Read while the editor was still writing (a half-saved file): load it again, say nothing yet.
+      if ((await fingerprint(file)) !== before) return this.#schedule(file, 'change');
       const failure = error instanceof C4cError ? error : new C4cError('E_HANDLER_LOAD', `${label}: ${String(error)}`, { cause: error });
       const repeated = this.#failures.get(file) === failure.message;
       this.#failures.set(file, failure.message);
