@@ -334,6 +334,67 @@ async function startProxy(target: number) {
 }
 
 describe('half-open connection', () => {
+  it('stopPongs: the hung socket is replaced within the pong timeout; the unproven reply is re-sent, stored once', async () => {
+    platform = await startPlatform({ faults: true, heartbeat: { interval: 3_600_000, timeout: 7_200_000 } });
+    const { agent: me, employmentId } = platform.world;
+    const replies = repliesOf(platform, me.id);
+    const written = new Map<string, number>();
+    platform.on('frame', ({ agentId, frame }) => {
+      if (agentId === me.id && frame.type === 'message')
+        written.set(frame.content, (written.get(frame.content) ?? 0) + 1);
+    });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    const { agent } = await runner(platform.url, me.token, {
+      heartbeat: { interval: 30_000, timeout: 60_000 },
+      reconnect: { initialDelay: 1_000, maxDelay: 1_000 },
+    });
+    const opened = platform.stats.connectionsOpened;
+    platform.faults.stopPongs(61_000);
+    const stoppedAt = Date.now();
+    for (let i = 1; i <= 3; i++) platform.sendMessage({ employmentId, content: `hung ${i}` });
+    // The first reply reaches the platform, but nothing proves it: its message is not acknowledged,
+    // and the employment's next messages wait behind it.
+    await pollUntil(() => replies.length === 1, 'the reply written into the hung socket');
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(agent.stats.connection).toBe('open');
+    expect(replies).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await pollUntil(() => agent.stats.connection !== 'open', 'the hung socket dropped');
+    expect(Date.now() - stoppedAt).toBe(60_000);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await pollUntil(() => agent.stats.connection === 'open', 'the replacement socket', 10_000);
+    expect(platform.stats.connectionsOpened).toBe(opened + 1);
+    platform.sendMessage({ employmentId, content: 'after' });
+    await pollUntil(() => replies.length === 4, 'every reply', 10_000);
+    expect(replies.map((r) => r.content)).toEqual([
+      'echo: hung 1',
+      'echo: hung 2',
+      'echo: hung 3',
+      'echo: after',
+    ]);
+    expect(written.get('echo: hung 1')).toBe(2); // re-sent on the new socket with its id; the platform dropped it
+  });
+
+  it('closing while a reply waits for a proof that never comes ends at the drain timeout, message left unread', async () => {
+    platform = await startPlatform({ faults: true, heartbeat: { interval: 3_600_000, timeout: 7_200_000 } });
+    const { agent: me, employmentId } = platform.world;
+    const replies = repliesOf(platform, me.id);
+    const { agent, lines } = await runner(platform.url, me.token);
+    platform.faults.stopPongs(600_000);
+    const message = platform.sendMessage({ employmentId, content: 'unproven' });
+    await waitFor(() => replies.length === 1, { message: 'the reply written' });
+    const closed = agent.close({ drainTimeout: 300 });
+    await Promise.race([
+      closed,
+      waitFor(() => false, { timeout: 5_000, message: 'close to end after the drain timeout' }),
+    ]);
+    expect(agent.state).toBe('closed');
+    expect(message.readAt).toBeNull(); // handled again at the next start; its reply id makes that a no-op
+    expect(
+      lines.some((l) => String(l.msg).includes('handlers still running after 300 ms were aborted')),
+    ).toBe(true);
+  });
+
   it('a socket that silently stops is replaced within the pong timeout; what vanished into it is answered after', async () => {
     // The platform's own dead-client check is far away: it keeps believing the socket is alive and
     // pushes into it, the worst case for a client.

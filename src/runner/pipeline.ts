@@ -13,7 +13,7 @@ import type { Context, MessageContent } from './context.js';
 import { orderingKey } from './keys.js';
 import type { Ledger } from './ledger.js';
 import type { HandlerEntry, HandlerRegistry } from './registry.js';
-import { replySenders } from './reply-ids.js';
+import { replySenders, untilAborted } from './reply-ids.js';
 import { deliver, messageFrame, submitFailure } from './replies.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -165,7 +165,8 @@ export class Pipeline {
     const onShutdown = (): void => controller.abort(shutdown.reason);
     const { signal } = controller;
     // Replies get ids derived from this event's id: a second run after a crash sends the same ids, which the platform drops.
-    const confirmed = this.#o.sendConfirmed ?? this.#o.send;
+    // Waiting for the platform's proof ends with the drain: unproven, the message stays unacknowledged.
+    const confirmed = untilAborted(this.#o.sendConfirmed ?? this.#o.send, shutdown);
     const senders = messageId === undefined ? { send: this.#o.send, confirmed } : replySenders(this.#o.send, confirmed, messageId);
     const ctx = this.#context(routed, entry, log, signal, senders.send);
 

@@ -36,3 +36,30 @@ export function replySenders<S extends (frame: ClientFrame) => Promise<unknown>>
         : inner(frame);
   return { send: wrap(send) as S, confirmed: wrap(confirmed) as S };
 }
+
+/**
+ * Wraps a sender so that its promise rejects with the signal's reason once `signal` aborts, even if
+ * the underlying send would wait on (a confirmation from a platform that stopped answering).
+ */
+export function untilAborted<S extends (frame: ClientFrame) => Promise<unknown>>(
+  send: S,
+  signal: AbortSignal,
+): S {
+  return ((frame: ClientFrame) => {
+    if (signal.aborted) return Promise.reject(signal.reason as Error);
+    return new Promise<unknown>((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+      send(frame).then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error as Error);
+        },
+      );
+    });
+  }) as S;
+}
