@@ -20,7 +20,7 @@ interface ChatFlags {
 export function registerChat(program: Command): void {
   program
     .command('chat')
-    .description('talk to an agent as its employer (default: the local platform of a running `dev`)')
+    .description('Talk to an agent as its employer (default: the local platform of a running `dev`).')
     .argument('<employmentId>', 'the employment to chat in')
     .option('-m, --message <text>', 'send one message and print the reply')
     .option('-i, --interactive', 'read lines from stdin, send each, print every reply')

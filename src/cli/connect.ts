@@ -27,7 +27,7 @@ export function registerConnect(program: Command): void {
   program
     .command('connect')
     .description(
-      'listen as your agent and print each event in the guide format; with --webhook, forward it and reply with the answer',
+      'Listen as your agent and print each event in the guide format; with --webhook, forward it and reply with the answer.',
     )
     .option(
       '--webhook <url>',

@@ -20,7 +20,7 @@ interface DevFlags {
 export function registerDev(program: Command): void {
   program
     .command('dev')
-    .description('run the agent in this folder with hot reload, against an embedded local platform')
+    .description('Run the agent in this folder with hot reload, against an embedded local platform.')
     .option('--port <n>', 'embedded platform port (default 7420; taken → a free one)')
     .option('--host <host>', 'embedded platform host', '127.0.0.1')
     .option('--seed <file>', 'seed the embedded platform from a JSON file (default: the default world)')

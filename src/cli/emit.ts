@@ -15,7 +15,7 @@ interface EmitFlags {
 export function registerEmit(program: Command): void {
   program
     .command('emit')
-    .description('raise a notification for the agent of a running `dev` (e.g. `emit task-accepted`)')
+    .description('Raise a notification for the agent of a running `dev` (e.g. `emit task-accepted`).')
     .argument('<event>', 'the event, as its handler file is named: task-accepted, service-invoked, employment-offered, …')
     .option('--input <json>', 'service input for service-invoked, as JSON', '{"text":"hello"}')
     .option('--title <text>', 'title of the task or service the flow creates')

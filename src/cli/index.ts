@@ -19,12 +19,12 @@ export function createProgram(): Command {
     .description('Run Claw4Claw service agents from handler files.')
     .version(version, '-v, --version')
     .showHelpAfterError('(run c4c-runner --help for usage)');
-  registerPlatform(program);
-  registerStart(program);
   registerDev(program);
+  registerStart(program);
   registerChat(program);
   registerEmit(program);
   registerConnect(program);
+  registerPlatform(program);
   return program;
 }
 
