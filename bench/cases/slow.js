@@ -18,6 +18,9 @@ export async function slowRun({ launch, warmupMs, measureMs }) {
   try {
     agent = await launch(platform);
     generator = await Generator.connect({ wsUrl: platform.wsUrl, token: EMPLOYER.token });
+    // The runner's catch-up reads every employment's history at start and holds its live messages
+    // until then; a reply on the last employment means it is done (the raw agent answers at once).
+    const catchUpMs = await generator.roundTrip(EMPLOYMENT_IDS[EMPLOYMENT_IDS.length - 1]);
     const result = await generator.closedLoop({
       inFlight: EMPLOYMENT_IDS.length,
       employments: EMPLOYMENT_IDS,
@@ -29,6 +32,7 @@ export async function slowRun({ launch, warmupMs, measureMs }) {
     if (generator.errors.length)
       throw new Error(`the platform refused frames: ${generator.errors.slice(0, 3).join('; ')}`);
     return {
+      catchUpMs,
       rate: result.rate,
       p50: quantile(result.latenciesUs, 0.5) / 1000,
       agentCpu: result.usage.agentCpu,

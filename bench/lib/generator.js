@@ -5,7 +5,7 @@
  * from the send call to the reply frame's arrival.
  */
 import { URL } from 'node:url';
-import { setTimeout } from 'node:timers';
+import { setTimeout, clearTimeout } from 'node:timers';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
@@ -67,6 +67,23 @@ export class Generator {
       }),
     );
     return seq;
+  }
+
+  /** Sends one message and resolves with ms until its reply; rejects after `timeoutMs`. */
+  roundTrip(employmentId, timeoutMs = 60_000) {
+    return new Promise((resolve, reject) => {
+      const t0 = performance.now();
+      const timer = setTimeout(() => {
+        this.onReply = null;
+        reject(new Error(`no reply on employment ${employmentId} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.onReply = (_frame, _prefix, _entry, now) => {
+        clearTimeout(timer);
+        this.onReply = null;
+        resolve(now - t0);
+      };
+      this.send(employmentId);
+    });
   }
 
   /**

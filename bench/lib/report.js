@@ -140,6 +140,22 @@ export function buildReport(results) {
       }
     }
   }
+  if (echo.length && echo[0].runner.catchUpMs !== undefined) {
+    out.push(
+      '',
+      `Before measuring, the bench waits for a reply on the 1,000th employment, right after the agent connected: ` +
+        `raw ws ${formatSummary(
+          per(echo, (r) => r.raw.catchUpMs),
+          0,
+          ' ms',
+        )}, c4c-runner ${formatSummary(
+          per(echo, (r) => r.runner.catchUpMs),
+          0,
+          ' ms',
+        )} ` +
+        `(its catch-up reads the history of all 1,000 employments at start and holds their live messages until then).`,
+    );
+  }
   if (slow.length) {
     out.push(
       '',
