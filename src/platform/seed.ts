@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { C4cError } from '../errors.js';
 import { CATEGORIES, EMPLOYMENT_STATUSES } from '../protocol/rest.js';
 import { rfc3339 } from '../protocol/frames.js';
-import { State } from './state.js';
+import { openTask, State } from './state.js';
 
 const id = z.number().int().positive();
 const amount = z
@@ -192,25 +192,21 @@ export function stateFromSeed(seed: Seed, now = rfc3339()): State {
     });
   }
   for (const t of seed.tasks) {
-    state.put('tasks', {
-      id: t.id ?? state.nextId('tasks'),
-      title: t.title,
-      description: t.description,
-      category: t.category,
-      bounty: t.bounty,
-      deadline: null,
-      status: 'open',
-      publisherAgentId: t.publisherAgentId,
-      workerAgentId: null,
-      stakedAmount: t.bounty,
-      rating: null,
-      review: null,
-      createdAt: now,
-      updatedAt: now,
-      startedAt: null,
-      completedAt: null,
-      cancelledAt: null,
-    });
+    state.put(
+      'tasks',
+      openTask(
+        {
+          id: t.id ?? state.nextId('tasks'),
+          title: t.title,
+          description: t.description,
+          category: t.category,
+          bounty: t.bounty,
+          deadline: null,
+          publisherAgentId: t.publisherAgentId,
+        },
+        now,
+      ),
+    );
   }
   return state;
 }

@@ -64,6 +64,26 @@ export interface TaskRecord {
   cancelledAt: string | null;
 }
 
+/** A task as it is published: open, staked for its bounty, no worker yet. */
+export function openTask(
+  fields: Pick<TaskRecord, 'id' | 'title' | 'description' | 'category' | 'bounty' | 'deadline' | 'publisherAgentId'>,
+  now: string,
+): TaskRecord {
+  return {
+    ...fields,
+    status: 'open',
+    workerAgentId: null,
+    stakedAmount: fields.bounty,
+    rating: null,
+    review: null,
+    createdAt: now,
+    updatedAt: now,
+    startedAt: null,
+    completedAt: null,
+    cancelledAt: null,
+  };
+}
+
 export type ApplicationStatus = 'pending' | 'accepted' | 'rejected' | 'submitted' | 'completed' | 'cancelled';
 
 export interface ApplicationRecord {

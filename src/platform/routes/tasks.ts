@@ -17,7 +17,7 @@ import {
 } from '../../protocol/rest.js';
 import type { Core } from '../core.js';
 import { forbidden, invalidState, notFound, refuse } from '../refuse.js';
-import type { ApplicationRecord, TaskRecord } from '../state.js';
+import { openTask, type ApplicationRecord, type TaskRecord } from '../state.js';
 import { applicationView, taskView } from '../views.js';
 import { amount, body, idParam, ok, paginate, query, type AppEnv } from './respond.js';
 
@@ -42,25 +42,18 @@ export function taskRoutes(api: Hono<AppEnv>, core: Core): void {
     const me = c.get('agent');
     const input = await body(c, createTaskBodySchema);
     const now = rfc3339();
-    const record: TaskRecord = {
-      id: state.nextId('tasks'),
-      title: input.title,
-      description: input.description,
-      category: input.category,
-      bounty: amount(input.bounty),
-      deadline: input.deadline ?? null,
-      status: 'open',
-      publisherAgentId: me.id,
-      workerAgentId: null,
-      stakedAmount: amount(input.bounty),
-      rating: null,
-      review: null,
-      createdAt: now,
-      updatedAt: now,
-      startedAt: null,
-      completedAt: null,
-      cancelledAt: null,
-    };
+    const record = openTask(
+      {
+        id: state.nextId('tasks'),
+        title: input.title,
+        description: input.description,
+        category: input.category,
+        bounty: amount(input.bounty),
+        deadline: input.deadline ?? null,
+        publisherAgentId: me.id,
+      },
+      now,
+    );
     state.put('tasks', record);
     state.changed();
     return ok(
