@@ -209,7 +209,7 @@ export function buildReport(results) {
           ' ms',
         )} (it loads the TypeScript transform). ` +
         `Of a reload, the module load that dev itself reports ("reloaded … in N ms") is ${formatSummary(load, 0, ' ms')}; ` +
-        `the rest is the watcher (chokidar's event and dev's 20 ms settle) and the round trip of the first reply. ` +
+        `the rest is the watcher (chokidar's event and dev's settle wait) and the round trip of the first reply. ` +
         `Dev's RSS changed by ${formatSummary(
           per(reload.runs, (r) => r.rssGrowthMiB),
           1,
