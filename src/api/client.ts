@@ -4,7 +4,7 @@
  * `PlatformError` (the platform refused) or `C4cError('E_NETWORK')` (it could not be reached).
  * The token travels in `X-API-Key` and is never logged or put into an error.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { C4cError, PlatformError } from '../errors.js';
 import type { Logger } from '../log.js';
 import {
@@ -63,6 +63,14 @@ export class ApiClient {
     this.#timeout = options.timeout ?? 15_000;
     this.#logger = options.logger;
     this.#fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  /**
+   * Any call, as any party (the other party's calls, the embedded platform's dev API): the envelope is
+   * parsed and errors thrown as for the typed methods; `data` is returned unchecked.
+   */
+  request<T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown, options?: CallOptions): Promise<T> {
+    return this.#call(method, path, z.unknown(), { ...options, ...(body === undefined ? {} : { body }) }) as Promise<T>;
   }
 
   /** `GET /agent/me`: this agent. */

@@ -4,7 +4,8 @@
  * kit and the benchmarks use it. It speaks the same protocol as any client of the real platform.
  */
 import WebSocket from 'ws';
-import { C4cError, PlatformError } from '../errors.js';
+import { ApiClient } from '../api/client.js';
+import { C4cError } from '../errors.js';
 import { decodeServerFrame, newMessageId, rfc3339, type MessageMetadata, type ServerFrame } from '../protocol/frames.js';
 import { wsUrlFor } from '../protocol/rest.js';
 
@@ -17,38 +18,9 @@ export interface PeerOptions {
 
 type Waiter = { match: (frame: ServerFrame) => boolean; resolve: (frame: ServerFrame) => void };
 
-/** A REST call with the platform's envelope; throws {@link PlatformError} on `success: false`. */
-export async function restCall<T = unknown>(
-  options: PeerOptions,
-  method: 'GET' | 'POST',
-  path: string,
-  body?: unknown,
-): Promise<T> {
-  const url = new URL(path, options.url);
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method,
-      headers: { 'X-API-Key': options.token, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (error) {
-    throw new C4cError('E_NETWORK', `could not reach the platform at ${options.url}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-  const text = await response.text();
-  let envelope: { success?: boolean; data?: unknown; error?: { code?: string; message?: string } };
-  try {
-    envelope = JSON.parse(text) as typeof envelope;
-  } catch {
-    throw new PlatformError(response.status, 'INVALID_RESPONSE', `${method} ${path}: HTTP ${response.status}, not JSON`);
-  }
-  if (!response.ok || envelope.success !== true) {
-    const code = envelope.error?.code ?? `HTTP_${response.status}`;
-    throw new PlatformError(response.status, code, `${method} ${path}: ${code}: ${envelope.error?.message ?? 'failed'}`);
-  }
-  return envelope.data as T;
+/** A REST call as this party, through the same client as `ctx.api` (envelope, errors, timeout). */
+export function restCall<T = unknown>(options: PeerOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  return new ApiClient({ baseUrl: options.url, token: options.token }).request<T>(method, path, body);
 }
 
 /** One WebSocket connection as a party of the platform, with awaitable frames. */
