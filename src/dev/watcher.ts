@@ -190,7 +190,10 @@ export class HandlerWatcher extends EventEmitter<HandlerWatcherEvents> {
       });
     } catch (error) {
       // Read while the editor was still writing (a half-saved file): load it again, say nothing yet.
-      if ((await fingerprint(file)) !== before) return this.#schedule(file, 'change');
+      const after = await fingerprint(file);
+      if (after !== before) return this.#schedule(file, 'change');
+      // An empty file is a save caught between truncate and write; the second look reloads it.
+      if (after?.startsWith('0:')) return;
       const failure = error instanceof C4cError ? error : new C4cError('E_HANDLER_LOAD', `${label}: ${String(error)}`, { cause: error });
       const repeated = this.#failures.get(file) === failure.message;
       this.#failures.set(file, failure.message);
