@@ -23,7 +23,11 @@ export class C4cError extends Error {
   /** Extra facts for logs: file, event, key, status. Never holds the token. */
   readonly details?: Record<string, unknown>;
 
-  constructor(code: C4cErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(
+    code: C4cErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     if (options?.details) this.details = options.details;
@@ -38,7 +42,12 @@ export class PlatformError extends C4cError {
   /** The platform's own error code (`EMPLOYMENT_NOT_ACTIVE`, `RATE_LIMITED`, …). */
   readonly platformCode: string;
 
-  constructor(status: number, platformCode: string, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(
+    status: number,
+    platformCode: string,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
     super(status === 401 ? 'E_AUTH' : 'E_PLATFORM', message, options);
     this.status = status;
     this.platformCode = platformCode;

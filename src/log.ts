@@ -29,7 +29,9 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
       logMethod(args, method) {
         method.apply(
           this,
-          args.map((arg) => (typeof arg === 'string' ? redactText(arg, secrets) : arg)) as Parameters<typeof method>,
+          args.map((arg) => (typeof arg === 'string' ? redactText(arg, secrets) : arg)) as Parameters<
+            typeof method
+          >,
         );
       },
     },
@@ -72,7 +74,9 @@ function redactDeep(value: unknown, secrets: readonly string[], depth = 0): unkn
   if (Array.isArray(value)) return value.map((item) => redactDeep(item, secrets, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
-    out[key] = /^(token|api_?token|x-api-key|api_key|authorization)$/i.test(key) ? REDACTED : redactDeep(item, secrets, depth + 1);
+    out[key] = /^(token|api_?token|x-api-key|api_key|authorization)$/i.test(key)
+      ? REDACTED
+      : redactDeep(item, secrets, depth + 1);
   }
   return out;
 }

@@ -17,7 +17,9 @@ export function redactText(text: string, secrets: readonly string[] = []): strin
   let out = text;
   for (const secret of secrets) if (secret) out = out.split(secret).join(REDACTED);
   for (const pattern of PATTERNS) {
-    out = out.replace(pattern, (match, prefix?: string) => (typeof prefix === 'string' ? `${prefix}${REDACTED}` : REDACTED));
+    out = out.replace(pattern, (match, prefix?: string) =>
+      typeof prefix === 'string' ? `${prefix}${REDACTED}` : REDACTED,
+    );
   }
   return out;
 }

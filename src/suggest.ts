@@ -10,7 +10,10 @@ export function nearest<T extends string>(name: string, candidates: readonly [T,
   return nearestWithDistance(name, candidates)[0] ?? candidates[0];
 }
 
-function nearestWithDistance<T extends string>(name: string, candidates: readonly T[]): [T | undefined, number] {
+function nearestWithDistance<T extends string>(
+  name: string,
+  candidates: readonly T[],
+): [T | undefined, number] {
   let best: T | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const candidate of candidates) {

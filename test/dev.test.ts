@@ -26,7 +26,10 @@ async function makeProject(): Promise<string> {
   await mkdir(join(dir, 'node_modules'));
   // The project depends on c4c-runner as an installed package would be found.
   await symlink(ROOT, join(dir, 'node_modules', 'c4c-runner'), 'dir');
-  await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'dev-e2e', type: 'module', private: true }));
+  await writeFile(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'dev-e2e', type: 'module', private: true }),
+  );
   await writeFile(join(dir, 'lib.ts'), `export const prefix = (v: string) => \`[\${v}]\`;\n`);
   await writeFile(
     join(dir, 'handlers', 'message.ts'),
@@ -40,16 +43,23 @@ export default defineHandler('message', (ctx) => \`\${prefix('v1')} \${ctx.event
 
 /** Sends as the employer and resolves with the agent's next reply in the employment. */
 async function ask(content: string): Promise<string> {
-  const reply = employer.waitFor<MessageFrame>((f) => f.type === 'message' && f.employmentId === state.employmentId, {
-    timeout: 10_000,
-    what: `a reply to "${content}"`,
-  });
+  const reply = employer.waitFor<MessageFrame>(
+    (f) => f.type === 'message' && f.employmentId === state.employmentId,
+    {
+      timeout: 10_000,
+      what: `a reply to "${content}"`,
+    },
+  );
   await employer.send(state.employmentId, content);
   return (await reply).content;
 }
 
 async function connectionsOpened(): Promise<number> {
-  const stats = await restCall<{ connectionsOpened: number }>({ url: state.url, token: state.employer.token }, 'GET', '/dev/stats');
+  const stats = await restCall<{ connectionsOpened: number }>(
+    { url: state.url, token: state.employer.token },
+    'GET',
+    '/dev/stats',
+  );
   return stats.connectionsOpened;
 }
 
@@ -100,7 +110,9 @@ export default defineHandler('message', (ctx) => \`\${prefix('v2')} \${ctx.event
 
     // A change to a module the handler imports reloads it too.
     await writeFile(join(project, 'lib.ts'), `export const prefix = (v: string) => \`<\${v}>\`;\n`);
-    await waitFor(async () => (await ask('lib')) === '<v2> LIB', { message: 'the handler to use the changed lib.ts' });
+    await waitFor(async () => (await ask('lib')) === '<v2> LIB', {
+      message: 'the handler to use the changed lib.ts',
+    });
 
     expect(await connectionsOpened()).toBe(before);
   });
@@ -117,15 +129,27 @@ export default defineHandler('message', (ctx) => \`\${prefix('v2')} \${ctx.event
     await dev.waitForLine(/handlers\/message\.ts: the default export must be a function/);
     expect(await ask('still2')).toBe('<v2> STILL2');
 
-    const reloads = () => dev.stdout().split('\n').filter((l) => /reloaded handlers\/message\.ts/.test(l)).length;
+    const reloads = () =>
+      dev
+        .stdout()
+        .split('\n')
+        .filter((l) => /reloaded handlers\/message\.ts/.test(l)).length;
     const before = reloads();
-    await writeFile(file, `export default (ctx: { event: { content: string } }) => 'v3 ' + ctx.event.content;\n`);
+    await writeFile(
+      file,
+      `export default (ctx: { event: { content: string } }) => 'v3 ' + ctx.event.content;\n`,
+    );
     await waitFor(() => reloads() > before, {
       message: 'the fixed file to reload',
     });
     expect(await ask('fixed')).toBe('v3 fixed');
     // Each failure was reported once, though editors' saves fire several change events.
-    expect(dev.stdout().split('\n').filter((l) => l.startsWith('✗ handlers/message.ts'))).toHaveLength(2);
+    expect(
+      dev
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('✗ handlers/message.ts')),
+    ).toHaveLength(2);
   });
 
   it('registers a new handler file and unregisters a deleted one', async () => {
@@ -141,7 +165,9 @@ export default defineHandler('task-accepted', (ctx) => ({ content: 'deliverable 
     const { taskId } = await emit('task-accepted', parties, { title: 'Write a haiku' });
     const other = { url: state.url, token: state.employer.token };
     await waitFor(
-      async () => (await restCall<{ status: string }>(other, 'GET', `/openapi/v1/agent/me/tasks/${taskId}`)).status === 'pending_review',
+      async () =>
+        (await restCall<{ status: string }>(other, 'GET', `/openapi/v1/agent/me/tasks/${taskId}`)).status ===
+        'pending_review',
       { message: 'the task deliverable to be submitted by the new handler' },
     );
 
@@ -150,7 +176,11 @@ export default defineHandler('task-accepted', (ctx) => ({ content: 'deliverable 
     const second = await emit('task-accepted', parties, { title: 'Nobody answers' });
     // With no handler the event is dropped: the task stays in progress. Prove the runner saw it first.
     await dev.waitForLine(/accepted.*Nobody answers|Nobody answers.*accepted/);
-    const task = await restCall<{ status: string }>(other, 'GET', `/openapi/v1/agent/me/tasks/${second.taskId}`);
+    const task = await restCall<{ status: string }>(
+      other,
+      'GET',
+      `/openapi/v1/agent/me/tasks/${second.taskId}`,
+    );
     expect(task.status).toBe('in_progress');
   });
 
@@ -188,18 +218,27 @@ describe('c4c-runner dev with a broken handler at start', () => {
     const dir = await makeProject();
     const file = join(dir, 'handlers', 'message.ts');
     await writeFile(file, `export default (ctx => 'broken' +;\n`);
-    const writer = { dir, write: async (f: string, t: string) => (await writeFile(join(dir, f), t), join(dir, f)) };
+    const writer = {
+      dir,
+      write: async (f: string, t: string) => (await writeFile(join(dir, f), t), join(dir, f)),
+    };
     const recorder = await moduleRecorder(writer);
     const proc = spawnCli(['dev', '--port', '0'], { cwd: dir, env: recorder.env });
     try {
       await proc.waitForLine('Talk to it:');
       await proc.waitForLine(/✗ handlers\/message\.ts:1:\d+: could not be loaded/);
       const local = JSON.parse(await readFile(join(dir, '.c4c', 'dev.json'), 'utf8')) as DevState;
-      await writeFile(file, `export default (ctx: { event: { content: string } }) => 'fixed ' + ctx.event.content;\n`);
+      await writeFile(
+        file,
+        `export default (ctx: { event: { content: string } }) => 'fixed ' + ctx.event.content;\n`,
+      );
       await proc.waitForLine(/added handlers\/message\.ts/);
       const peer = new Peer({ url: local.url, token: local.employer.token });
       await peer.connect();
-      const reply = peer.waitFor<MessageFrame>((f) => f.type === 'message', { timeout: 10_000, what: 'a reply' });
+      const reply = peer.waitFor<MessageFrame>((f) => f.type === 'message', {
+        timeout: 10_000,
+        what: 'a reply',
+      });
       await peer.send(local.employmentId, 'now');
       expect((await reply).content).toBe('fixed now');
       await peer.close();
@@ -217,11 +256,15 @@ describe('c4c-runner --help', () => {
   it('lists the commands and loads no dev-only module', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'c4c-help-'));
     try {
-      const writer = { dir, write: async (f: string, t: string) => (await writeFile(join(dir, f), t), join(dir, f)) };
+      const writer = {
+        dir,
+        write: async (f: string, t: string) => (await writeFile(join(dir, f), t), join(dir, f)),
+      };
       const recorder = await moduleRecorder(writer);
       const help = spawnCli(['--help'], { cwd: dir, env: recorder.env });
       expect(await help.exited).toBe(0);
-      for (const command of ['dev', 'start', 'platform', 'chat', 'emit', 'connect']) expect(help.stdout()).toContain(command);
+      for (const command of ['dev', 'start', 'platform', 'chat', 'emit', 'connect'])
+        expect(help.stdout()).toContain(command);
       expect((await recorder.modules()).filter((m) => DEV_ONLY.test(m))).toEqual([]);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -244,7 +287,10 @@ describe('c4c-runner dev --remote', () => {
       expect(proc.output()).not.toContain(platform.world.agent.token);
       const peer = new Peer({ url: platform.url, token: platform.world.employer.token });
       await peer.connect();
-      const reply = peer.waitFor<MessageFrame>((f) => f.type === 'message', { timeout: 10_000, what: 'a reply' });
+      const reply = peer.waitFor<MessageFrame>((f) => f.type === 'message', {
+        timeout: 10_000,
+        what: 'a reply',
+      });
       await peer.send(platform.world.employmentId, 'remote');
       expect((await reply).content).toBe('[v1] remote');
       await peer.close();

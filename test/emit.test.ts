@@ -31,7 +31,12 @@ describe('emit', () => {
       { timeout: 10_000, what: `the ${event} notification` },
     );
     const { world } = platform;
-    const result = await emit(event, { url: platform.url, agent: world.agent, other: world.employer, rival: DEFAULT_RIVAL });
+    const result = await emit(event, {
+      url: platform.url,
+      agent: world.agent,
+      other: world.employer,
+      rival: DEFAULT_RIVAL,
+    });
     const frame = await arrived;
     expect(result.event).toBe(event);
     // The ids the handler needs to act are in data.

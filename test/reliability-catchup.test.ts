@@ -108,7 +108,12 @@ describe('catch-up', () => {
     expect(contents(replies, 1)).toEqual(Array.from({ length: 30 }, (_, i) => `echo: a${i + 1}`));
     expect(contents(replies, 3)).toEqual(Array.from({ length: 30 }, (_, i) => `echo: c${i + 1}`));
     expect(contents(replies, 2)).toEqual(['echo: b1']);
-    expect(running.runner.stats.catchUp).toMatchObject({ passes: 1, messages: 61, notifications: 0, failures: 0 });
+    expect(running.runner.stats.catchUp).toMatchObject({
+      passes: 1,
+      messages: 61,
+      notifications: 0,
+      failures: 0,
+    });
     await running.stop();
     agents.length = 0;
     // The acknowledgements were flushed on close: nothing is left unread.

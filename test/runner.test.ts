@@ -12,7 +12,16 @@ import { as, runAgent, type RunningAgent } from './runner-fixtures.js';
 
 declare global {
   // Shared between a test and the handler files it writes (jiti loads them into this process).
-  var __probe: { inFlight: number; peak: number; log: string[]; release?: () => void; gate?: Promise<void>; openGate?: () => void } | undefined;
+  var __probe:
+    | {
+        inFlight: number;
+        peak: number;
+        log: string[];
+        release?: () => void;
+        gate?: Promise<void>;
+        openGate?: () => void;
+      }
+    | undefined;
 }
 
 let platform: Platform;

@@ -69,8 +69,16 @@ export class ApiClient {
    * Any call, as any party (the other party's calls, the embedded platform's dev API): the envelope is
    * parsed and errors thrown as for the typed methods; `data` is returned unchecked.
    */
-  request<T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown, options?: CallOptions): Promise<T> {
-    return this.#call(method, path, z.unknown(), { ...options, ...(body === undefined ? {} : { body }) }) as Promise<T>;
+  request<T = unknown>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    options?: CallOptions,
+  ): Promise<T> {
+    return this.#call(method, path, z.unknown(), {
+      ...options,
+      ...(body === undefined ? {} : { body }),
+    }) as Promise<T>;
   }
 
   /** `GET /agent/me`: this agent. */

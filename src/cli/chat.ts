@@ -32,7 +32,11 @@ export function registerChat(program: Command): void {
     .action(async (id: string, flags: ChatFlags) => {
       const employmentId = parsePositive(id, 'employmentId');
       const modes = [flags.message !== undefined, flags.interactive, flags.history].filter(Boolean).length;
-      if (modes !== 1) throw new C4cError('E_CONFIG', 'chat: give exactly one of --message <text>, --interactive or --history');
+      if (modes !== 1)
+        throw new C4cError(
+          'E_CONFIG',
+          'chat: give exactly one of --message <text>, --interactive or --history',
+        );
       const { resolveTarget } = await import('./dev-state.js');
       const target = await resolveTarget(flags);
       const timeout = parsePositive(flags.timeout, '--timeout');
@@ -44,7 +48,8 @@ export function registerChat(program: Command): void {
 
 function parsePositive(value: string, name: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new C4cError('E_CONFIG', `${name} must be a positive integer, got "${value}"`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new C4cError('E_CONFIG', `${name} must be a positive integer, got "${value}"`);
   return n;
 }
 
@@ -71,7 +76,12 @@ function errorLine(frame: { code: string; message: string }): string {
   return `[Error] ${frame.code}: ${frame.message}`;
 }
 
-async function sendOne(target: Target, employmentId: number, content: string, timeout: number): Promise<void> {
+async function sendOne(
+  target: Target,
+  employmentId: number,
+  content: string,
+  timeout: number,
+): Promise<void> {
   if (!content) throw new C4cError('E_CONFIG', 'chat: the message is empty');
   const peer = await connect(target);
   try {
@@ -126,7 +136,9 @@ async function interactive(target: Target, employmentId: number, timeout: number
       if (replies >= sent) allReplied?.();
     }
   });
-  process.stdout.write(`✓ Connected to employment #${employmentId}. Type a message and press Enter; "exit" to quit.\n`);
+  process.stdout.write(
+    `✓ Connected to employment #${employmentId}. Type a message and press Enter; "exit" to quit.\n`,
+  );
   prompt();
 
   // Lines are sent strictly in order; stdin closing only ends intake, never a line in flight.

@@ -61,7 +61,10 @@ export async function runDev(options: RunDevOptions): Promise<void> {
   session.on('reload', (event) => printReload(event));
   session.on('restart', (result) => {
     if (result.ok) out(`${pc.green('✓')} config changed: runner restarted in ${result.ms} ms\n`);
-    else out(`${pc.red('✗')} config: ${result.error.message}\n  the previous config keeps running; fix the file to apply it\n`);
+    else
+      out(
+        `${pc.red('✗')} config: ${result.error.message}\n  the previous config keeps running; fix the file to apply it\n`,
+      );
   });
   session.on('error', (error) => logger.error({ err: error }, error.message));
 
@@ -78,7 +81,13 @@ export async function runDev(options: RunDevOptions): Promise<void> {
 
   printBanner(session, options, Math.round(performance.now() - started));
   for (const error of session.startupProblems) {
-    printReload({ kind: 'failed', file: String(error.details?.file ?? ''), label: '', error, repeated: false });
+    printReload({
+      kind: 'failed',
+      file: String(error.details?.file ?? ''),
+      label: '',
+      error,
+      repeated: false,
+    });
   }
 
   await new Promise<void>((resolve) => {
@@ -125,7 +134,10 @@ function printReload(event: ReloadEvent): void {
       out(`${pc.yellow('-')} removed ${event.label}: "${event.name}" has no handler now\n`);
       return;
     case 'failed':
-      if (!event.repeated) out(`${pc.red('✗')} ${event.error.message}\n  the previous version keeps serving; fix the file to reload it\n`);
+      if (!event.repeated)
+        out(
+          `${pc.red('✗')} ${event.error.message}\n  the previous version keeps serving; fix the file to reload it\n`,
+        );
       return;
     case 'config':
       return;
@@ -136,22 +148,42 @@ function printBanner(session: DevSession, options: RunDevOptions, ms: number): v
   const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
   const handlers = session.runner.registry.names();
   const dir = relative(options.cwd, session.config.handlers) || '.';
-  const lines = ['', `  ${pc.bold('c4c-runner dev')} ${pc.dim(`v${version}`)}  ${pc.dim(`ready in ${ms} ms`)}`, ''];
-  const row = (label: string, value: string) => lines.push(`  ${pc.green('➜')}  ${pc.bold(label.padEnd(11))} ${value}`);
+  const lines = [
+    '',
+    `  ${pc.bold('c4c-runner dev')} ${pc.dim(`v${version}`)}  ${pc.dim(`ready in ${ms} ms`)}`,
+    '',
+  ];
+  const row = (label: string, value: string) =>
+    lines.push(`  ${pc.green('➜')}  ${pc.bold(label.padEnd(11))} ${value}`);
   if (session.platform && session.world) {
     const { world, platform } = session;
     row('Platform:', `${platform.url} ${pc.dim('(embedded; state in memory)')}`);
     row('Agent:', `${world.agent.name} (#${world.agent.id})`);
     row('Employer:', `${world.employer.name} (#${world.employer.id}), token ${world.employer.token}`);
     row('Employment:', `#${world.employmentId}`);
-    row('Handlers:', handlers.length ? `${handlers.join(', ')} ${pc.dim(`(${dir})`)}` : pc.yellow(`none yet: add ${dir}/message.ts`));
+    row(
+      'Handlers:',
+      handlers.length
+        ? `${handlers.join(', ')} ${pc.dim(`(${dir})`)}`
+        : pc.yellow(`none yet: add ${dir}/message.ts`),
+    );
     lines.push('');
-    row('Talk to it:', pc.cyan(`npx c4c-runner chat ${world.employmentId} -m "hello"`) + pc.dim('   (-i for a conversation)'));
-    row('Raise:', pc.cyan('npx c4c-runner emit task-accepted') + pc.dim('   (or service-invoked, employment-offered, …)'));
+    row(
+      'Talk to it:',
+      pc.cyan(`npx c4c-runner chat ${world.employmentId} -m "hello"`) + pc.dim('   (-i for a conversation)'),
+    );
+    row(
+      'Raise:',
+      pc.cyan('npx c4c-runner emit task-accepted') + pc.dim('   (or service-invoked, employment-offered, …)'),
+    );
   } else {
     row('Platform:', `${session.config.platform.url} ${pc.dim('(remote)')}`);
     row('Handlers:', handlers.join(', ') || pc.yellow('none'));
   }
-  lines.push('', `  ${pc.dim('Edit a handler and save: it reloads without dropping the connection. Ctrl-C to stop.')}`, '');
+  lines.push(
+    '',
+    `  ${pc.dim('Edit a handler and save: it reloads without dropping the connection. Ctrl-C to stop.')}`,
+    '',
+  );
   out(`${lines.join('\n')}\n`);
 }

@@ -78,7 +78,10 @@ export interface Target {
 }
 
 /** Where `chat`/`emit` point: flags, else a running dev in this project, else the default local platform. */
-export async function resolveTarget(flags: { url?: string; token?: string }, cwd = process.cwd()): Promise<Target> {
+export async function resolveTarget(
+  flags: { url?: string; token?: string },
+  cwd = process.cwd(),
+): Promise<Target> {
   const state = await findDevState(cwd);
   return {
     url: flags.url ?? state?.url ?? LOCAL_URL,

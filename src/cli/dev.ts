@@ -32,7 +32,10 @@ export function registerDev(program: Command): void {
     .action(async (flags: DevFlags) => {
       const port = flags.port === undefined ? undefined : Number(flags.port);
       if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) {
-        throw new C4cError('E_CONFIG', `--port must be a port number (0 for any free port), got "${flags.port}"`);
+        throw new C4cError(
+          'E_CONFIG',
+          `--port must be a port number (0 for any free port), got "${flags.port}"`,
+        );
       }
       const [{ runDev }] = await Promise.all([import('./dev-run.js')]);
       await runDev({ ...flags, cwd: resolve(flags.cwd ?? '.'), port });

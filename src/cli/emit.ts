@@ -16,7 +16,10 @@ export function registerEmit(program: Command): void {
   program
     .command('emit')
     .description('Raise a notification for the agent of a running `dev` (e.g. `emit task-accepted`).')
-    .argument('<event>', 'the event, as its handler file is named: task-accepted, service-invoked, employment-offered, …')
+    .argument(
+      '<event>',
+      'the event, as its handler file is named: task-accepted, service-invoked, employment-offered, …',
+    )
     .option('--input <json>', 'service input for service-invoked, as JSON', '{"text":"hello"}')
     .option('--title <text>', 'title of the task or service the flow creates')
     .option('--url <url>', 'platform API base URL (default: the running dev)')
@@ -24,13 +27,22 @@ export function registerEmit(program: Command): void {
       const { EMITTABLE, emit, isEmittable } = await import('../client/emit.js');
       if (!isEmittable(event)) {
         const { closestEventName } = await import('../protocol/events.js');
-        const hint = event === 'message' ? 'to send a message, use `c4c-runner chat <employmentId> -m <text>`' : `did you mean "${closestEventName(event)}"?`;
-        throw new C4cError('E_CONFIG', `emit: cannot raise "${event}"; ${hint}\nEvents: ${EMITTABLE.join(', ')}`);
+        const hint =
+          event === 'message'
+            ? 'to send a message, use `c4c-runner chat <employmentId> -m <text>`'
+            : `did you mean "${closestEventName(event)}"?`;
+        throw new C4cError(
+          'E_CONFIG',
+          `emit: cannot raise "${event}"; ${hint}\nEvents: ${EMITTABLE.join(', ')}`,
+        );
       }
       const { findDevState } = await import('./dev-state.js');
       const state = await findDevState(process.cwd());
       if (!state) {
-        throw new C4cError('E_CONFIG', 'emit: no running `c4c-runner dev` found in this folder; start it first (emit acts on its local platform)');
+        throw new C4cError(
+          'E_CONFIG',
+          'emit: no running `c4c-runner dev` found in this folder; start it first (emit acts on its local platform)',
+        );
       }
       let input: Record<string, unknown>;
       try {
@@ -40,7 +52,12 @@ export function registerEmit(program: Command): void {
       }
       const result = await emit(
         event,
-        { url: flags.url ?? state.url, agent: state.agent, other: state.employer, ...(state.rival ? { rival: state.rival } : {}) },
+        {
+          url: flags.url ?? state.url,
+          agent: state.agent,
+          other: state.employer,
+          ...(state.rival ? { rival: state.rival } : {}),
+        },
         { input, ...(flags.title ? { title: flags.title } : {}) },
       );
       const ids = Object.entries(result)

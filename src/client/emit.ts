@@ -76,13 +76,19 @@ async function agentStep(step: () => Promise<unknown>): Promise<void> {
   try {
     await step();
   } catch (error) {
-    if (error instanceof PlatformError && error.status >= 400 && error.status < 500 && error.status !== 401) return;
+    if (error instanceof PlatformError && error.status >= 400 && error.status < 500 && error.status !== 401)
+      return;
     throw error;
   }
 }
 
 /** Polls a task until it has `status`, up to `within` ms. */
-async function taskReaches(by: PeerOptions, taskId: number, status: string, within: number): Promise<boolean> {
+async function taskReaches(
+  by: PeerOptions,
+  taskId: number,
+  status: string,
+  within: number,
+): Promise<boolean> {
   const deadline = Date.now() + within;
   for (;;) {
     const task = await restCall<{ status: string }>(by, 'GET', paths.task(taskId));
@@ -92,7 +98,11 @@ async function taskReaches(by: PeerOptions, taskId: number, status: string, with
   }
 }
 
-export async function emit(event: EmittableEvent, parties: EmitParties, options: EmitOptions = {}): Promise<EmitResult> {
+export async function emit(
+  event: EmittableEvent,
+  parties: EmitParties,
+  options: EmitOptions = {},
+): Promise<EmitResult> {
   const as = (who: { token: string }): PeerOptions => ({ url: parties.url, token: who.token });
   const agent = as(parties.agent);
   const other = as(parties.other);
@@ -140,7 +150,8 @@ export async function emit(event: EmittableEvent, parties: EmitParties, options:
       return { event, taskId: task.id, applicationId };
     }
     case 'task-rejected': {
-      if (!parties.rival) throw new Error('task-rejected needs a third agent (a rival applicant) in the world');
+      if (!parties.rival)
+        throw new Error('task-rejected needs a third agent (a rival applicant) in the world');
       const task = await createTask(other);
       const mine = await apply(agent, task.id);
       const theirs = await apply(as(parties.rival), task.id);
@@ -159,7 +170,8 @@ export async function emit(event: EmittableEvent, parties: EmitParties, options:
       const { applicationId } = await apply(agent, task.id);
       await acceptApplication(other, task.id, applicationId);
       // The agent's own task-accepted handler, if it has one, submits now; give it a moment first.
-      if (!(await taskReaches(other, task.id, 'pending_review', 3_000))) await agentStep(() => submitTask(agent, applicationId));
+      if (!(await taskReaches(other, task.id, 'pending_review', 3_000)))
+        await agentStep(() => submitTask(agent, applicationId));
       await restCall(other, 'POST', paths.acceptTask(task.id), { rating: 5, review: 'Great work' });
       return { event, taskId: task.id, applicationId };
     }
@@ -181,7 +193,9 @@ export async function emit(event: EmittableEvent, parties: EmitParties, options:
       const service = await createService(other);
       const { invocationId } = await invoke(agent, service.id);
       const body =
-        event === 'result-submitted' ? { status: 'completed', output: { ok: true } } : { status: 'failed', error: 'Simulated failure' };
+        event === 'result-submitted'
+          ? { status: 'completed', output: { ok: true } }
+          : { status: 'failed', error: 'Simulated failure' };
       await restCall(other, 'POST', paths.submitInvocation(invocationId), body);
       return { event, serviceId: service.id, invocationId };
     }
@@ -189,7 +203,10 @@ export async function emit(event: EmittableEvent, parties: EmitParties, options:
       const service = await createService(agent);
       const { invocationId } = await invoke(other, service.id);
       await agentStep(() =>
-        restCall(agent, 'POST', paths.submitInvocation(invocationId), { status: 'completed', output: { ok: true } }),
+        restCall(agent, 'POST', paths.submitInvocation(invocationId), {
+          status: 'completed',
+          output: { ok: true },
+        }),
       );
       await restCall(other, 'POST', paths.reviewInvocation(invocationId), { rating: 5, review: 'Thanks' });
       return { event, serviceId: service.id, invocationId };
@@ -221,7 +238,9 @@ export async function emit(event: EmittableEvent, parties: EmitParties, options:
     case 'employment-terminated': {
       const employment = await offer(other, parties.agent.id);
       await agentStep(() => restCall(agent, 'POST', paths.acceptEmployment(employment.id), {}));
-      await restCall(other, 'POST', paths.terminateEmployment(employment.id), { reason: 'Raised by c4c-runner emit' });
+      await restCall(other, 'POST', paths.terminateEmployment(employment.id), {
+        reason: 'Raised by c4c-runner emit',
+      });
       return { event, employmentId: employment.id };
     }
   }

@@ -6,7 +6,13 @@
 import WebSocket from 'ws';
 import { ApiClient } from '../api/client.js';
 import { C4cError } from '../errors.js';
-import { decodeServerFrame, newMessageId, rfc3339, type MessageMetadata, type ServerFrame } from '../protocol/frames.js';
+import {
+  decodeServerFrame,
+  newMessageId,
+  rfc3339,
+  type MessageMetadata,
+  type ServerFrame,
+} from '../protocol/frames.js';
 import { wsUrlFor } from '../protocol/rest.js';
 
 export interface PeerOptions {
@@ -19,7 +25,12 @@ export interface PeerOptions {
 type Waiter = { match: (frame: ServerFrame) => boolean; resolve: (frame: ServerFrame) => void };
 
 /** A REST call as this party, through the same client as `ctx.api` (envelope, errors, timeout). */
-export function restCall<T = unknown>(options: PeerOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+export function restCall<T = unknown>(
+  options: PeerOptions,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<T> {
   return new ApiClient({ baseUrl: options.url, token: options.token }).request<T>(method, path, body);
 }
 
@@ -39,7 +50,10 @@ export class Peer {
   connect(): Promise<void> {
     const url = new URL(wsUrlFor(this.options.url));
     url.searchParams.set('api_key', this.options.token);
-    const socket = new WebSocket(url, { headers: { 'X-API-Key': this.options.token }, perMessageDeflate: false });
+    const socket = new WebSocket(url, {
+      headers: { 'X-API-Key': this.options.token },
+      perMessageDeflate: false,
+    });
     this.#socket = socket;
     socket.on('message', (data) => {
       const decoded = decodeServerFrame(data as Buffer);
@@ -68,12 +82,22 @@ export class Peer {
         socket.terminate();
         reject(
           response.statusCode === 401
-            ? new C4cError('E_AUTH', `authentication failed: invalid API key for ${this.options.url}; check the token`)
-            : new C4cError('E_PLATFORM', `the platform at ${this.options.url} refused the WebSocket with HTTP ${response.statusCode}`),
+            ? new C4cError(
+                'E_AUTH',
+                `authentication failed: invalid API key for ${this.options.url}; check the token`,
+              )
+            : new C4cError(
+                'E_PLATFORM',
+                `the platform at ${this.options.url} refused the WebSocket with HTTP ${response.statusCode}`,
+              ),
         );
       });
       socket.once('error', (error) =>
-        reject(new C4cError('E_NETWORK', `could not connect to ${this.options.url}: ${error.message}`, { cause: error })),
+        reject(
+          new C4cError('E_NETWORK', `could not connect to ${this.options.url}: ${error.message}`, {
+            cause: error,
+          }),
+        ),
       );
     });
   }
@@ -87,7 +111,14 @@ export class Peer {
   /** Sends a chat message into an employment; resolves with its messageId once written. */
   send(employmentId: number, content: string, metadata?: MessageMetadata): Promise<string> {
     const messageId = newMessageId();
-    const frame = { type: 'message', employmentId, messageId, timestamp: rfc3339(), content, ...(metadata ? { metadata } : {}) };
+    const frame = {
+      type: 'message',
+      employmentId,
+      messageId,
+      timestamp: rfc3339(),
+      content,
+      ...(metadata ? { metadata } : {}),
+    };
     return this.sendFrame(frame).then(() => messageId);
   }
 
@@ -97,7 +128,9 @@ export class Peer {
     if (!socket || socket.readyState !== WebSocket.OPEN) {
       return Promise.reject(new C4cError('E_CLOSED', 'not connected: call connect() first'));
     }
-    return new Promise((resolve, reject) => socket.send(JSON.stringify(frame), (error) => (error ? reject(error) : resolve())));
+    return new Promise((resolve, reject) =>
+      socket.send(JSON.stringify(frame), (error) => (error ? reject(error) : resolve())),
+    );
   }
 
   /** The next frame that matches, or a clear `E_NETWORK` error after `timeout` ms. */

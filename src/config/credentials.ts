@@ -41,21 +41,31 @@ export async function readCredentials(env: NodeJS.ProcessEnv, home: string): Pro
     text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return out;
-    throw new C4cError('E_CONFIG', `${file}: cannot be read (${(error as Error).message}); fix its permissions or remove it`, {
-      cause: error,
-    });
+    throw new C4cError(
+      'E_CONFIG',
+      `${file}: cannot be read (${(error as Error).message}); fix its permissions or remove it`,
+      {
+        cause: error,
+      },
+    );
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new C4cError('E_CONFIG', `${file}: is not valid JSON (${(error as Error).message}); fix it or remove it`, {
-      cause: error,
-      details: { file },
-    });
+    throw new C4cError(
+      'E_CONFIG',
+      `${file}: is not valid JSON (${(error as Error).message}); fix it or remove it`,
+      {
+        cause: error,
+        details: { file },
+      },
+    );
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new C4cError('E_CONFIG', `${file}: must hold a JSON object such as {"api_token": "cl_…"}`, { details: { file } });
+    throw new C4cError('E_CONFIG', `${file}: must hold a JSON object such as {"api_token": "cl_…"}`, {
+      details: { file },
+    });
   }
   const record = value as Record<string, unknown>;
   const url = record.api_endpoint;
@@ -73,9 +83,13 @@ export async function readCredentials(env: NodeJS.ProcessEnv, home: string): Pro
   if (token !== undefined && token !== '') {
     // The value itself is a secret: the message says what is wrong without echoing it.
     if (typeof token !== 'string') {
-      throw new C4cError('E_CONFIG', `${file}: api_token must be a string (your agent token, cl_…), got a ${typeof token}`, {
-        details: { file, key: 'api_token' },
-      });
+      throw new C4cError(
+        'E_CONFIG',
+        `${file}: api_token must be a string (your agent token, cl_…), got a ${typeof token}`,
+        {
+          details: { file, key: 'api_token' },
+        },
+      );
     }
     out.home.token = token;
   }

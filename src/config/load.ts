@@ -60,9 +60,13 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Resol
     try {
       await access(file);
     } catch {
-      throw new C4cError('E_CONFIG', `config file ${options.configFile} not found (looked for ${file}); check --config`, {
-        details: { file },
-      });
+      throw new C4cError(
+        'E_CONFIG',
+        `config file ${options.configFile} not found (looked for ${file}); check --config`,
+        {
+          details: { file },
+        },
+      );
     }
   }
   try {
@@ -71,10 +75,14 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Resol
     if (error instanceof C4cError) throw error;
     const where = file ?? (error as { filepath?: string }).filepath;
     const label = where ? labelFor(where, cwd) : 'config';
-    throw new C4cError('E_CONFIG', `${label}: could not be loaded: ${firstLine(error)}; fix the file and try again`, {
-      cause: error,
-      details: { file: where },
-    });
+    throw new C4cError(
+      'E_CONFIG',
+      `${label}: could not be loaded: ${firstLine(error)}; fix the file and try again`,
+      {
+        cause: error,
+        details: { file: where },
+      },
+    );
   }
 
   const found = result?.filepath;
@@ -91,7 +99,11 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Resol
 /** TypeScript and ESM config files, loaded fresh each time (a changed config is seen on restart of dev). */
 const loadModule: Loader = async (filepath) => {
   // `c4c-runner` (for defineConfig) is imported natively, not evaluated a second time through jiti.
-  const jiti = createJiti(import.meta.url, { moduleCache: false, interopDefault: true, nativeModules: ['c4c-runner'] });
+  const jiti = createJiti(import.meta.url, {
+    moduleCache: false,
+    interopDefault: true,
+    nativeModules: ['c4c-runner'],
+  });
   return jiti.import(filepath, { default: true });
 };
 

@@ -112,9 +112,17 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
   let listening = false;
   const onHandlerProblem = (error: C4cError) => {
     if (!listening) startupProblems.push(error);
-    else events.emit('reload', { kind: 'failed', file: String(error.details?.file ?? ''), label: '', error, repeated: false });
+    else
+      events.emit('reload', {
+        kind: 'failed',
+        file: String(error.details?.file ?? ''),
+        label: '',
+        error,
+        repeated: false,
+      });
   };
-  const makeRunner = (cfg: ResolvedConfig) => createRunner(cfg, { logger: options.logger, onFrame, onHandlerProblem });
+  const makeRunner = (cfg: ResolvedConfig) =>
+    createRunner(cfg, { logger: options.logger, onFrame, onHandlerProblem });
   let runner = makeRunner(config);
   try {
     await runner.start();
@@ -149,7 +157,8 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
         await watcher.close();
         await nextRunner.start();
       } catch (error) {
-        const failure = error instanceof C4cError ? error : new C4cError('E_CONFIG', String(error), { cause: error });
+        const failure =
+          error instanceof C4cError ? error : new C4cError('E_CONFIG', String(error), { cause: error });
         events.emit('restart', { ok: false, error: failure });
         if (runner.state === 'closed') {
           // The new config cannot run: bring the last good one back so the agent keeps answering.

@@ -108,9 +108,11 @@ export class HandlerWatcher extends EventEmitter<HandlerWatcherEvents> {
     clearTimeout(this.#timers.get(absolute));
     const timer = setTimeout(() => {
       this.#timers.delete(absolute);
-      this.#chain = this.#chain.then(() => this.#handle(absolute, what)).catch((error: unknown) => {
-        this.emit('error', error as Error);
-      });
+      this.#chain = this.#chain
+        .then(() => this.#handle(absolute, what))
+        .catch((error: unknown) => {
+          this.emit('error', error as Error);
+        });
     }, this.#options.settle ?? 5);
     timer.unref();
     this.#timers.set(absolute, timer);
@@ -155,7 +157,11 @@ export class HandlerWatcher extends EventEmitter<HandlerWatcherEvents> {
 
   #isHandlerFile(file: string): boolean {
     const dir = this.#registry.dir;
-    return (file.startsWith(dir + sep) && !file.slice(dir.length + 1).includes(sep) && this.#registry.isHandlerFile(file));
+    return (
+      file.startsWith(dir + sep) &&
+      !file.slice(dir.length + 1).includes(sep) &&
+      this.#registry.isHandlerFile(file)
+    );
   }
 
   #remove(file: string, label: string): void {
@@ -194,7 +200,10 @@ export class HandlerWatcher extends EventEmitter<HandlerWatcherEvents> {
       if (after !== before) return this.#schedule(file, 'change');
       // An empty file is a save caught between truncate and write; the second look reloads it.
       if (after?.startsWith('0:')) return;
-      const failure = error instanceof C4cError ? error : new C4cError('E_HANDLER_LOAD', `${label}: ${String(error)}`, { cause: error });
+      const failure =
+        error instanceof C4cError
+          ? error
+          : new C4cError('E_HANDLER_LOAD', `${label}: ${String(error)}`, { cause: error });
       const repeated = this.#failures.get(file) === failure.message;
       this.#failures.set(file, failure.message);
       this.emit('reload', { kind: 'failed', file, label, error: failure, repeated });

@@ -66,7 +66,10 @@ export interface TaskRecord {
 
 /** A task as it is published: open, staked for its bounty, no worker yet. */
 export function openTask(
-  fields: Pick<TaskRecord, 'id' | 'title' | 'description' | 'category' | 'bounty' | 'deadline' | 'publisherAgentId'>,
+  fields: Pick<
+    TaskRecord,
+    'id' | 'title' | 'description' | 'category' | 'bounty' | 'deadline' | 'publisherAgentId'
+  >,
   now: string,
 ): TaskRecord {
   return {

@@ -34,7 +34,10 @@ export function defaultSeed(): SeedInput {
     agents: [
       { ...DEFAULT_EMPLOYER, description: 'The employer of the default local world.' },
       { ...DEFAULT_AGENT, description: 'Your agent in the default local world.' },
-      { ...DEFAULT_RIVAL, description: 'Another agent of the default local world, for flows with a third party.' },
+      {
+        ...DEFAULT_RIVAL,
+        description: 'Another agent of the default local world, for flows with a third party.',
+      },
     ],
     employments: [{ ...DEFAULT_EMPLOYMENT }],
     services: [{ ...DEFAULT_SERVICE }],

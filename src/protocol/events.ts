@@ -156,9 +156,9 @@ export function isEventName(name: string): name is EventName {
 }
 
 const BY_WIRE = new Map<string, NotificationEventName>(
-  (Object.entries(NOTIFICATIONS) as [NotificationEventName, (typeof NOTIFICATIONS)[NotificationEventName]][]).map(
-    ([name, def]) => [`${def.domain}/${def.event}`, name],
-  ),
+  (
+    Object.entries(NOTIFICATIONS) as [NotificationEventName, (typeof NOTIFICATIONS)[NotificationEventName]][]
+  ).map(([name, def]) => [`${def.domain}/${def.event}`, name]),
 );
 
 /** The event name of a notification, or `undefined` when it is not one this project knows. */

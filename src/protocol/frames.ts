@@ -127,7 +127,11 @@ export function classifyError(frame: { code?: string; message?: string }): WireE
 
 export type DecodeResult =
   | { ok: true; frame: ServerFrame }
-  | { ok: false; reason: 'too-large' | 'not-json' | 'not-object' | 'unknown-type' | 'invalid'; detail: string };
+  | {
+      ok: false;
+      reason: 'too-large' | 'not-json' | 'not-object' | 'unknown-type' | 'invalid';
+      detail: string;
+    };
 
 /**
  * Turns raw text from the socket into a validated frame, or says why it is not one.

@@ -22,8 +22,7 @@ export const envelopeSchema = z.union([
   z.looseObject({ success: z.literal(false), error: apiErrorSchema, traceId: z.string().optional() }),
 ]);
 export type Envelope<T = unknown> =
-  | { success: true; data: T; traceId?: string }
-  | { success: false; error: ApiErrorBody; traceId?: string };
+  { success: true; data: T; traceId?: string } | { success: false; error: ApiErrorBody; traceId?: string };
 
 /** REST error codes the embedded platform uses (besides the wire codes of frames.ts). */
 export const REST_ERROR_CODES = [
@@ -64,7 +63,14 @@ export const categorySchema = z.enum(CATEGORIES);
 export const EMPLOYMENT_STATUSES = ['pending', 'active', 'terminated', 'completed', 'rejected'] as const;
 export const TASK_STATUSES = ['open', 'in_progress', 'pending_review', 'completed', 'cancelled'] as const;
 export const INVOCATION_STATUSES = ['pending', 'completed', 'failed', 'timeout'] as const;
-export const APPLICATION_STATUSES = ['pending', 'accepted', 'rejected', 'submitted', 'completed', 'cancelled'] as const;
+export const APPLICATION_STATUSES = [
+  'pending',
+  'accepted',
+  'rejected',
+  'submitted',
+  'completed',
+  'cancelled',
+] as const;
 
 export type EmploymentStatus = (typeof EMPLOYMENT_STATUSES)[number];
 export type TaskStatus = (typeof TASK_STATUSES)[number];

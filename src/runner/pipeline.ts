@@ -126,7 +126,10 @@ export class Pipeline {
     } catch (error) {
       this.stats.refused++;
       if (id !== undefined) ledger.release(id);
-      logger.warn({ err: error, event: routed.name, messageId: id, file: entry.label }, `event refused: ${(error as Error).message}`);
+      logger.warn(
+        { err: error, event: routed.name, messageId: id, file: entry.label },
+        `event refused: ${(error as Error).message}`,
+      );
     }
   }
 
@@ -146,7 +149,11 @@ export class Pipeline {
     const entry = this.#route(routed) ?? queued;
     const { logger, scheduler, ledger } = this.#o;
     const messageId = messageIdOf(routed);
-    const log = logger.child({ event: routed.name, ...(messageId === undefined ? {} : { messageId }), file: entry.label });
+    const log = logger.child({
+      event: routed.name,
+      ...(messageId === undefined ? {} : { messageId }),
+      file: entry.label,
+    });
     const limit = entry.timeout ?? this.#o.timeout;
     // One controller per event, aborted by its timer or by shutdown. Not `AbortSignal.any` with the
     // long-lived shutdown signal: on Node 20 that retains ~1 KB per event for the process lifetime.
@@ -167,7 +174,10 @@ export class Pipeline {
     // Replies get ids derived from this event's id: a second run after a crash sends the same ids, which the platform drops.
     // Waiting for the platform's proof ends with the drain: unproven, the message stays unacknowledged.
     const confirmed = untilAborted(this.#o.sendConfirmed ?? this.#o.send, shutdown);
-    const senders = messageId === undefined ? { send: this.#o.send, confirmed } : replySenders(this.#o.send, confirmed, messageId);
+    const senders =
+      messageId === undefined
+        ? { send: this.#o.send, confirmed }
+        : replySenders(this.#o.send, confirmed, messageId);
     const ctx = this.#context(routed, entry, log, signal, senders.send);
 
     let outcome: Outcome;
@@ -177,7 +187,11 @@ export class Pipeline {
       else shutdown.addEventListener('abort', onShutdown, { once: true });
       const aborted = new Promise<Outcome>((resolve) => {
         onAbort = () =>
-          resolve(timeoutError !== undefined && signal.reason === timeoutError ? { kind: 'timeout', error: timeoutError } : { kind: 'shutdown', error: signal.reason });
+          resolve(
+            timeoutError !== undefined && signal.reason === timeoutError
+              ? { kind: 'timeout', error: timeoutError }
+              : { kind: 'shutdown', error: signal.reason },
+          );
         if (signal.aborted) onAbort();
         else signal.addEventListener('abort', onAbort, { once: true });
       });
@@ -204,7 +218,10 @@ export class Pipeline {
         break;
       case 'threw':
         this.stats.failed++;
-        log.error({ err: outcome.error }, `${entry.label} threw while handling "${routed.name}": ${errorText(outcome.error)}`);
+        log.error(
+          { err: outcome.error },
+          `${entry.label} threw while handling "${routed.name}": ${errorText(outcome.error)}`,
+        );
         if ((outcome.error as { retryable?: unknown } | null)?.retryable === true) {
           // "Not handled, try again later" (a webhook that stayed down): no ack, and a redelivery or catch-up runs it again.
           acknowledge = false;
@@ -215,22 +232,34 @@ export class Pipeline {
         break;
       case 'timeout':
         this.stats.timedOut++;
-        log.error({ err: outcome.error }, `${entry.label} timed out handling "${routed.name}" after ${limit} ms; its ordering key is released`);
+        log.error(
+          { err: outcome.error },
+          `${entry.label} timed out handling "${routed.name}" after ${limit} ms; its ordering key is released`,
+        );
         await this.#fail(routed, entry, outcome.error, log);
         break;
       case 'shutdown':
         this.stats.aborted++;
         acknowledge = false;
-        log.warn(`${entry.label} was aborted by shutdown while handling "${routed.name}"; it was not acknowledged`);
+        log.warn(
+          `${entry.label} was aborted by shutdown while handling "${routed.name}"; it was not acknowledged`,
+        );
         break;
     }
-    if (acknowledge && routed.name === 'message') ledger.acknowledge(routed.event.employmentId, routed.event.messageId);
+    if (acknowledge && routed.name === 'message')
+      ledger.acknowledge(routed.event.employmentId, routed.event.messageId);
     // Not acknowledged means not done: forget the id so a redelivery or catch-up runs it again.
     if (!acknowledge && messageId !== undefined) ledger.release(messageId);
   }
 
   /** Sends the reply; `false` when it could not be sent (the event then stays unacknowledged). */
-  async #reply(routed: RoutedEvent, entry: HandlerEntry, value: unknown, log: Logger, send: PipelineOptions['send']): Promise<boolean> {
+  async #reply(
+    routed: RoutedEvent,
+    entry: HandlerEntry,
+    value: unknown,
+    log: Logger,
+    send: PipelineOptions['send'],
+  ): Promise<boolean> {
     try {
       const result = await deliver(routed, value, entry.label, { send, api: this.#o.api });
       if (result.sent) {
@@ -246,7 +275,10 @@ export class Pipeline {
         await this.#fail(routed, entry, error, log);
         return true;
       }
-      log.error({ err: error }, `the reply of ${entry.label} to "${routed.name}" could not be sent: ${errorText(error)}`);
+      log.error(
+        { err: error },
+        `the reply of ${entry.label} to "${routed.name}" could not be sent: ${errorText(error)}`,
+      );
       return false;
     }
   }
@@ -260,11 +292,20 @@ export class Pipeline {
       log.info(`invocation ${id} submitted as failed`);
     } catch (submitError) {
       this.stats.replyErrors++;
-      log.error({ err: submitError }, `could not submit the failure of "${routed.name}" from ${entry.label}: ${errorText(submitError)}`);
+      log.error(
+        { err: submitError },
+        `could not submit the failure of "${routed.name}" from ${entry.label}: ${errorText(submitError)}`,
+      );
     }
   }
 
-  #context(routed: RoutedEvent, entry: HandlerEntry, log: Logger, signal: AbortSignal, sendFrame: PipelineOptions['send']): Context {
+  #context(
+    routed: RoutedEvent,
+    entry: HandlerEntry,
+    log: Logger,
+    signal: AbortSignal,
+    sendFrame: PipelineOptions['send'],
+  ): Context {
     const sendNow = async (employmentId: number, content: MessageContent): Promise<void> => {
       // A handler past its deadline must not send late replies that would overtake newer ones.
       if (signal.aborted) throw signal.reason;
@@ -274,10 +315,13 @@ export class Pipeline {
     // A forgotten `await` must not turn a refused send into an unhandled rejection that kills the
     // process: the failure is observed (and logged) here, and still rejects for those who await it.
     const observed = (promise: Promise<void>): Promise<void> => {
-      promise.catch((error: unknown) => log.warn({ err: error }, `a message from ${entry.label} was not sent: ${errorText(error)}`));
+      promise.catch((error: unknown) =>
+        log.warn({ err: error }, `a message from ${entry.label} was not sent: ${errorText(error)}`),
+      );
       return promise;
     };
-    const send = (employmentId: number, content: MessageContent): Promise<void> => observed(sendNow(employmentId, content));
+    const send = (employmentId: number, content: MessageContent): Promise<void> =>
+      observed(sendNow(employmentId, content));
     return {
       // The handler's own event: `notification.ts` sees 'notification' (the log binding keeps the precise one).
       name: entry.name,
@@ -292,7 +336,10 @@ export class Pipeline {
         if (employmentId === undefined) {
           return observed(
             Promise.reject(
-              new C4cError('E_REPLY', `${entry.label}: ctx.reply() needs an event with an employment, and "${routed.name}" has none; use ctx.send(employmentId, content)`),
+              new C4cError(
+                'E_REPLY',
+                `${entry.label}: ctx.reply() needs an event with an employment, and "${routed.name}" has none; use ctx.send(employmentId, content)`,
+              ),
             ),
           );
         }

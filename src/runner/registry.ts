@@ -58,13 +58,18 @@ export class HandlerRegistry {
     // handler file itself, so a reload re-runs that file and nothing else.
     // `c4c-runner` itself is imported natively: handlers share the running copy instead of jiti
     // evaluating the whole package again (measured: +36 MB RSS and ~250 ms per start without it).
-    this.#jiti = createJiti(join(this.dir, 'index.js'), { interopDefault: false, moduleCache: true, nativeModules: ['c4c-runner'] });
+    this.#jiti = createJiti(join(this.dir, 'index.js'), {
+      interopDefault: false,
+      moduleCache: true,
+      nativeModules: ['c4c-runner'],
+    });
   }
 
   /** Whether a file in the handlers folder is a handler (by extension; tests and `_private` files are not). */
   isHandlerFile(file: string): boolean {
     const name = basename(file);
-    if (name.startsWith('_') || name.startsWith('.') || name.endsWith('.d.ts') || name.endsWith('.d.mts')) return false;
+    if (name.startsWith('_') || name.startsWith('.') || name.endsWith('.d.ts') || name.endsWith('.d.mts'))
+      return false;
     if (/\.(test|spec)\.[cm]?[jt]s$/.test(name)) return false;
     return (HANDLER_EXTENSIONS as readonly string[]).includes(extname(name));
   }
@@ -85,7 +90,10 @@ export class HandlerRegistry {
         { cause: error, details: { dir: this.dir } },
       );
     }
-    const files = names.filter((name) => this.isHandlerFile(name)).sort().map((name) => join(this.dir, name));
+    const files = names
+      .filter((name) => this.isHandlerFile(name))
+      .sort()
+      .map((name) => join(this.dir, name));
     const entries: HandlerEntry[] = [];
     const problems: C4cError[] = [];
     const byName = new Map<string, string>();
@@ -94,9 +102,13 @@ export class HandlerRegistry {
       const twin = byName.get(name);
       if (twin) {
         problems.push(
-          new C4cError('E_HANDLER_LOAD', `${this.#label(twin)} and ${this.#label(file)} both handle "${name}"; keep one of them`, {
-            details: { file },
-          }),
+          new C4cError(
+            'E_HANDLER_LOAD',
+            `${this.#label(twin)} and ${this.#label(file)} both handle "${name}"; keep one of them`,
+            {
+              details: { file },
+            },
+          ),
         );
         continue;
       }
@@ -104,7 +116,9 @@ export class HandlerRegistry {
       try {
         entries.push(await this.load(file));
       } catch (error) {
-        problems.push(error instanceof C4cError ? error : new C4cError('E_HANDLER_LOAD', String(error), { cause: error }));
+        problems.push(
+          error instanceof C4cError ? error : new C4cError('E_HANDLER_LOAD', String(error), { cause: error }),
+        );
       }
     }
     // Dev mode starts anyway: each bad file is reported and served once it is fixed.
@@ -130,27 +144,43 @@ export class HandlerRegistry {
     const label = this.#label(absolute);
     const name = basename(absolute, extname(absolute));
     if (!isEventName(name)) {
-      throw new C4cError('E_HANDLER_NAME', `${label}: no event is called "${name}"; did you mean "${closestEventName(name)}"?`, {
-        details: { file: absolute },
-      });
+      throw new C4cError(
+        'E_HANDLER_NAME',
+        `${label}: no event is called "${name}"; did you mean "${closestEventName(name)}"?`,
+        {
+          details: { file: absolute },
+        },
+      );
     }
     delete this.#jiti.cache[absolute];
     let mod: unknown;
     try {
       mod = await this.#jiti.import(absolute);
     } catch (error) {
-      throw new C4cError('E_HANDLER_LOAD', `${label}${locate(error, absolute)}: could not be loaded: ${firstLine(error)}`, {
-        cause: error,
-        details: { file: absolute },
-      });
+      throw new C4cError(
+        'E_HANDLER_LOAD',
+        `${label}${locate(error, absolute)}: could not be loaded: ${firstLine(error)}`,
+        {
+          cause: error,
+          details: { file: absolute },
+        },
+      );
     }
     const exported = (mod as { default?: unknown } | undefined)?.default;
     const usage = `export default defineHandler('${name}', async (ctx) => …)`;
     if (exported === undefined) {
-      throw new C4cError('E_HANDLER_LOAD', `${label}: has no default export; add ${usage}`, { details: { file: absolute } });
+      throw new C4cError('E_HANDLER_LOAD', `${label}: has no default export; add ${usage}`, {
+        details: { file: absolute },
+      });
     }
     if (typeof exported === 'function') {
-      return Object.freeze({ name, file: absolute, label, handle: exported as HandlerEntry['handle'], timeout: undefined });
+      return Object.freeze({
+        name,
+        file: absolute,
+        label,
+        handle: exported as HandlerEntry['handle'],
+        timeout: undefined,
+      });
     }
     if (!isHandlerDefinition(exported)) {
       throw new C4cError(
@@ -167,17 +197,31 @@ export class HandlerRegistry {
       );
     }
     if (typeof exported.handle !== 'function') {
-      throw new C4cError('E_HANDLER_LOAD', `${label}: defineHandler('${name}', …) needs a handle function, got ${describe(exported.handle)}`, {
-        details: { file: absolute },
-      });
+      throw new C4cError(
+        'E_HANDLER_LOAD',
+        `${label}: defineHandler('${name}', …) needs a handle function, got ${describe(exported.handle)}`,
+        {
+          details: { file: absolute },
+        },
+      );
     }
     const { timeout } = exported;
     if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0 && timeout <= MAX_TIMER)) {
-      throw new C4cError('E_HANDLER_LOAD', `${label}: timeout must be a positive integer of milliseconds (at most ${MAX_TIMER}), got ${describe(timeout)}`, {
-        details: { file: absolute },
-      });
+      throw new C4cError(
+        'E_HANDLER_LOAD',
+        `${label}: timeout must be a positive integer of milliseconds (at most ${MAX_TIMER}), got ${describe(timeout)}`,
+        {
+          details: { file: absolute },
+        },
+      );
     }
-    return Object.freeze({ name, file: absolute, label, handle: exported.handle as HandlerEntry['handle'], timeout });
+    return Object.freeze({
+      name,
+      file: absolute,
+      label,
+      handle: exported.handle as HandlerEntry['handle'],
+      timeout,
+    });
   }
 
   /**
@@ -199,7 +243,8 @@ export class HandlerRegistry {
 
   /** Registers (or replaces) the handler of an event. Events already running keep their old entry. */
   set(name: EventName, entry: HandlerEntry): void {
-    if (entry.name !== name) throw new C4cError('E_HANDLER_NAME', `${entry.label}: handles "${entry.name}", not "${name}"`);
+    if (entry.name !== name)
+      throw new C4cError('E_HANDLER_NAME', `${entry.label}: handles "${entry.name}", not "${name}"`);
     this.#entries.set(name, entry);
   }
 

@@ -107,7 +107,8 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
       await catchUp?.close();
       const { drained, dropped } = await scheduler.close(drainTimeout);
       if (!drained) logger.warn(`handlers still running after ${drainTimeout} ms were aborted`);
-      if (dropped > 0) logger.warn(`${dropped} event(s) waiting for a slot were not started; they stay unacknowledged`);
+      if (dropped > 0)
+        logger.warn(`${dropped} event(s) waiting for a slot were not started; they stay unacknowledged`);
       const left = Math.max(0, drainTimeout - (Date.now() - started));
       if (connection && connection.state !== 'closed') {
         // Replies already handed over go out before the socket closes, within what is left of the drain time.
@@ -125,14 +126,20 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
   };
 
   const api = config.platform.token
-    ? new ApiClient({ baseUrl: config.platform.url, token: config.platform.token, logger: base.child({ component: 'api' }) })
+    ? new ApiClient({
+        baseUrl: config.platform.url,
+        token: config.platform.token,
+        logger: base.child({ component: 'api' }),
+      })
     : undefined;
   const ledger: Ledger =
     options.ledger ??
     new MemoryLedger({
       size: config.dedupe,
       logger,
-      ...(config.ack && api ? { markRead: (employmentId: number, id: string) => api.markRead(employmentId, id) } : {}),
+      ...(config.ack && api
+        ? { markRead: (employmentId: number, id: string) => api.markRead(employmentId, id) }
+        : {}),
     });
 
   const stats = (): RunnerStats => {
@@ -158,7 +165,11 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
     },
     close: (closeOptions) => close(closeOptions),
     async start() {
-      if (state !== 'idle') throw new C4cError('E_CLOSED', `a runner starts once (this one is ${state}); create a new runner with createRunner()`);
+      if (state !== 'idle')
+        throw new C4cError(
+          'E_CLOSED',
+          `a runner starts once (this one is ${state}); create a new runner with createRunner()`,
+        );
       state = 'starting';
       try {
         const token = config.platform.token;
@@ -168,13 +179,23 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
             'no API token: set C4C_API_TOKEN, or platform.token in c4c.config.ts, or api_token in ~/.c4c/config.json (the same places the c4c client reads)',
           );
         }
-        const entries = options.handlerFiles === false ? [] : await registry.loadAll(options.onHandlerProblem ? { onProblem: options.onHandlerProblem } : {});
+        const entries =
+          options.handlerFiles === false
+            ? []
+            : await registry.loadAll(options.onHandlerProblem ? { onProblem: options.onHandlerProblem } : {});
         const fallback =
           options.fallback ??
-          (config.webhook ? await (await import('../webhook/fallback.js')).configWebhookFallback(config.webhook, base) : undefined);
+          (config.webhook
+            ? await (await import('../webhook/fallback.js')).configWebhookFallback(config.webhook, base)
+            : undefined);
         if (fallback) logger.info(`events without a handler file go to ${fallback.label}`);
-        if (entries.length === 0 && options.handlerFiles !== false && !fallback) logger.warn(`no handler files in ${registry.dir}; every event will be dropped`);
-        else if (entries.length > 0) logger.info({ handlers: entries.map((e) => e.label) }, `loaded ${entries.length} handler(s): ${registry.names().join(', ')}`);
+        if (entries.length === 0 && options.handlerFiles !== false && !fallback)
+          logger.warn(`no handler files in ${registry.dir}; every event will be dropped`);
+        else if (entries.length > 0)
+          logger.info(
+            { handlers: entries.map((e) => e.label) },
+            `loaded ${entries.length} handler(s): ${registry.names().join(', ')}`,
+          );
 
         connection = new Connection({
           url: config.platform.wsUrl,
@@ -199,7 +220,17 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           fallback,
         });
         // Without acknowledgements nothing is ever marked read, so history cannot tell what is new.
-        if (config.ack) catchUp = createCatchUp({ api, registry, fallback, pipeline, scheduler, ledger, backlog: config.backlog, logger });
+        if (config.ack)
+          catchUp = createCatchUp({
+            api,
+            registry,
+            fallback,
+            pipeline,
+            scheduler,
+            ledger,
+            backlog: config.backlog,
+            logger,
+          });
         connection.on('frame', (frame) => {
           options.onFrame?.(frame);
           if (catchUp) catchUp.deliver(frame);
@@ -212,7 +243,10 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           catchUp?.run();
         });
         connection.on('undeliverable', ({ frame, code, message }) => {
-          logger.warn({ code, frame: { type: frame.type, messageId: (frame as { messageId?: string }).messageId } }, `the platform refused a reply for good: ${code}: ${message}`);
+          logger.warn(
+            { code, frame: { type: frame.type, messageId: (frame as { messageId?: string }).messageId } },
+            `the platform refused a reply for good: ${code}: ${message}`,
+          );
         });
         connection.on('error', (error) => {
           // The connection gave up for good (a token revoked mid-run, maxAttempts spent).
@@ -222,11 +256,18 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
         state = 'running';
         // The connection already says "connected"; this line says how the runner is set up.
         logger.debug(
-          { url: config.platform.url, tokenSource: config.platform.sources.token, concurrency: config.concurrency },
+          {
+            url: config.platform.url,
+            tokenSource: config.platform.sources.token,
+            concurrency: config.concurrency,
+          },
           `runner ready: concurrency ${config.concurrency}, token from ${config.platform.sources.token}`,
         );
       } catch (error) {
-        await close({ drainTimeout: 0 }, error instanceof C4cError ? error : new C4cError('E_NETWORK', String(error), { cause: error }));
+        await close(
+          { drainTimeout: 0 },
+          error instanceof C4cError ? error : new C4cError('E_NETWORK', String(error), { cause: error }),
+        );
         throw error;
       }
     },
@@ -234,5 +275,16 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
 }
 
 function emptyStats(): PipelineStats {
-  return { received: 0, duplicates: 0, unhandled: 0, refused: 0, handled: 0, failed: 0, timedOut: 0, aborted: 0, replies: 0, replyErrors: 0 };
+  return {
+    received: 0,
+    duplicates: 0,
+    unhandled: 0,
+    refused: 0,
+    handled: 0,
+    failed: 0,
+    timedOut: 0,
+    aborted: 0,
+    replies: 0,
+    replyErrors: 0,
+  };
 }

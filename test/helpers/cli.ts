@@ -54,7 +54,8 @@ export function spawnCli(
     stderr: () => stderr,
     exited,
     waitForLine(pattern, timeout = 15_000) {
-      const test = (line: string) => (typeof pattern === 'string' ? line.includes(pattern) : pattern.test(line));
+      const test = (line: string) =>
+        typeof pattern === 'string' ? line.includes(pattern) : pattern.test(line);
       return Promise.race([
         waitFor(() => lines().find(test), { timeout, message: `a line matching ${String(pattern)}` }),
         exited.then((code) => {

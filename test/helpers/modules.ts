@@ -9,9 +9,10 @@ import { join } from 'node:path';
 export const DEV_ONLY = /node_modules\/(chokidar|pino-pretty)\/|\/dist\/(platform|dev)\//;
 
 /** Records every module the child resolves (ESM) or requires (CJS), through a preloaded hook. */
-export async function moduleRecorder(
-  p: { dir: string; write(path: string, content: string): Promise<string> },
-): Promise<{ env: NodeJS.ProcessEnv; modules: () => Promise<string[]> }> {
+export async function moduleRecorder(p: {
+  dir: string;
+  write(path: string, content: string): Promise<string>;
+}): Promise<{ env: NodeJS.ProcessEnv; modules: () => Promise<string[]> }> {
   const log = join(p.dir, 'modules.log');
   await writeFile(log, '');
   await p.write(
@@ -39,4 +40,3 @@ Module._load = function (request, parent, isMain) {
     modules: async () => (await readFile(log, 'utf8')).split('\n').filter(Boolean),
   };
 }
-

@@ -1,7 +1,11 @@
 /** Waiting without sleeping: poll a condition until it holds, bounded, with a message on failure. */
 export async function waitFor<T>(
   condition: () => T | Promise<T>,
-  { timeout = 10_000, interval = 10, message = 'condition' }: { timeout?: number; interval?: number; message?: string } = {},
+  {
+    timeout = 10_000,
+    interval = 10,
+    message = 'condition',
+  }: { timeout?: number; interval?: number; message?: string } = {},
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeout;
   let last: unknown;
@@ -13,7 +17,9 @@ export async function waitFor<T>(
       last = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeout} ms waiting for ${message}${last ? `: ${String(last)}` : ''}`);
+      throw new Error(
+        `timed out after ${timeout} ms waiting for ${message}${last ? `: ${String(last)}` : ''}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, interval));
   }
