@@ -1,6 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+// `npm test` runs everything but test/slow/ (the soak and the packed-create test, which runs npm install);
+// `npm run test:slow` runs those alone (C4C_TEST_SLOW=1). CI runs both.
+const slow = process.env.C4C_TEST_SLOW === '1';
+
 export default defineConfig({
   resolve: {
     alias: {
@@ -10,7 +14,8 @@ export default defineConfig({
   },
   test: {
     globalSetup: ['test/global-setup.ts'],
-    include: ['test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+    include: slow ? ['test/slow/**/*.test.ts'] : ['test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+    exclude: slow ? [] : ['test/slow/**', '**/node_modules/**'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     // Two cores on CI: the suite spawns child processes and real sockets.

@@ -110,6 +110,11 @@ export default defineHandler('message', async (ctx) => {
     expect(globalThis.__probe!.peak).toBe(12);
     expect(warnings).toEqual([]);
     // Each handled once (a message seen both live and in catch-up history counts as a duplicate, not twice).
+    // The runner counts a reply once the platform has confirmed it, which can trail the platform seeing it:
+    // wait for the figure, do not sample it.
+    await waitFor(() => agents[0]!.runner.stats.replies >= 200, {
+      message: 'the runner to count 200 replies',
+    });
     expect(agents[0]!.runner.stats).toMatchObject({ handled: 200, replies: 200, failed: 0 });
   });
 

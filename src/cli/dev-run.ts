@@ -83,7 +83,7 @@ export async function runDev(options: RunDevOptions): Promise<void> {
   for (const error of session.startupProblems) {
     printReload({
       kind: 'failed',
-      file: String(error.details?.file ?? ''),
+      file: typeof error.details?.file === 'string' ? error.details.file : '',
       label: '',
       error,
       repeated: false,

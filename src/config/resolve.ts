@@ -4,6 +4,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
+import { describeValue } from '../describe.js';
 import { C4cError } from '../errors.js';
 import { DEFAULT_API_ENDPOINT, wsUrlFor } from '../protocol/rest.js';
 import type { Credentials } from './credentials.js';
@@ -33,7 +34,7 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
   if (typeof user !== 'object' || user === null || Array.isArray(user)) {
     throw new C4cError(
       'E_CONFIG',
-      `${label}: must export a config object (export default defineConfig({ … })), got ${describe(user)}`,
+      `${label}: must export a config object (export default defineConfig({ … })), got ${describeValue(user)}`,
       { details: { file: input.file } },
     );
   }
@@ -105,7 +106,7 @@ function explain(issue: z.core.$ZodIssue, user: object, label: string): string[]
   const key = issue.path.join('.') || '(config)';
   const value = valueAt(user, issue.path);
   // Never echo a token back, even a malformed one.
-  const got = issue.path.at(-1) === 'token' ? kind(value) : describe(value);
+  const got = issue.path.at(-1) === 'token' ? kind(value) : describeValue(value);
   // "must be X (hint)" reads best as "must be X, got V (hint)".
   const [, rule, hint] = /^(.*?)(\s\(.*\))?$/s.exec(issue.message) ?? [undefined, issue.message, undefined];
   return [`${label}: ${key} ${rule}, got ${got}${hint ?? ''}`];
@@ -124,17 +125,4 @@ function kind(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return /^[aeiou]/.test(typeof value) ? `an ${typeof value}` : `a ${typeof value}`;
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (typeof value === 'function') return 'a function';
-  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

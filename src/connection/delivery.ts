@@ -79,7 +79,7 @@ export class Delivery {
       try {
         this.outbox.push(entry);
       } catch (error) {
-        reject(error as Error);
+        reject(error);
       }
     });
   }

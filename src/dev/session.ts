@@ -115,7 +115,7 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
     else
       events.emit('reload', {
         kind: 'failed',
-        file: String(error.details?.file ?? ''),
+        file: typeof error.details?.file === 'string' ? error.details.file : '',
         label: '',
         error,
         repeated: false,
@@ -206,7 +206,7 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
     },
   });
   listening = true;
-  return session as DevSession;
+  return session;
 }
 
 function withoutCredentials(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {

@@ -158,7 +158,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
 
   const app = createApp(core);
   // The platform runs inside other programs (dev mode, tests): leave their global Request/Response alone.
-  const server: Server = createServer(getRequestListener(app.fetch, { overrideGlobalObjects: false }));
+  const listener = getRequestListener(app.fetch, { overrideGlobalObjects: false });
+  // The listener answers its own errors (500); nothing is left to await here.
+  const server: Server = createServer((req, res) => void listener(req, res));
   const ws = attachWebSocket(server, core, heartbeat);
   try {
     await new Promise<void>((resolve, reject) => {

@@ -22,7 +22,7 @@ export function createNotifier(hub: Hub, events: EventEmitter<PlatformEvents>): 
       ...wireNotification(name),
       messageId: newMessageId(),
       timestamp: rfc3339(),
-      data: data as Record<string, unknown>,
+      data: data,
     };
     const delivered = hub.send(agentId, frame);
     events.emit('notification', { agentId, frame, delivered });

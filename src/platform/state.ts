@@ -265,7 +265,7 @@ export class State {
 
   static fromSnapshot(snapshot: Snapshot): State {
     const state = new State();
-    for (const kind of KINDS) for (const record of snapshot[kind] ?? []) state.put(kind, record as never);
+    for (const kind of KINDS) for (const record of snapshot[kind] ?? []) state.put(kind, record);
     return state;
   }
 }

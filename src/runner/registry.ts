@@ -8,6 +8,7 @@ import { basename, dirname, extname, join, relative, resolve, sep } from 'node:p
 import { fileURLToPath } from 'node:url';
 import { createJiti, type Jiti } from 'jiti';
 import { MAX_TIMER } from '../config/schema.js';
+import { describeValue } from '../describe.js';
 import { C4cError } from '../errors.js';
 import { closestEventName, isEventName, type EventName } from '../protocol/events.js';
 import type { Context } from './context.js';
@@ -219,7 +220,7 @@ export class HandlerRegistry {
       name,
       file: absolute,
       label,
-      handle: exported.handle as HandlerEntry['handle'],
+      handle: exported.handle,
       timeout,
     });
   }
@@ -286,7 +287,9 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
-  return `${typeof value === 'string' ? 'a string' : typeof value === 'number' ? 'a number' : `a ${typeof value}`} (${String(value).slice(0, 40)})`;
+  const kind =
+    typeof value === 'string' ? 'a string' : typeof value === 'number' ? 'a number' : `a ${typeof value}`;
+  return `${kind} (${describeValue(value, 40)})`;
 }
 
 function firstLine(error: unknown): string {

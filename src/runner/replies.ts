@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { ApiClient } from '../api/client.js';
+import { describeValue } from '../describe.js';
 import { C4cError } from '../errors.js';
 import type { RoutedEvent } from '../protocol/events.js';
 import { messageMetadataSchema, newMessageId, rfc3339, type ClientFrame } from '../protocol/frames.js';
@@ -34,7 +35,7 @@ export async function deliver(
   if (!hasReplyRule(name)) {
     throw new C4cError(
       'E_REPLY',
-      `${label}: returned ${describe(value)}, but "${name}" events have no reply; return nothing (use ctx.send or ctx.api to act)`,
+      `${label}: returned ${describeValue(value, 60)}, but "${name}" events have no reply; return nothing (use ctx.send or ctx.api to act)`,
       {
         details: { file: label, event: name },
       },
@@ -44,7 +45,7 @@ export async function deliver(
   if (!parsed.success) {
     throw new C4cError(
       'E_REPLY',
-      `${label}: returned ${describe(value)}, which is not a ${name} reply (${expected(name)}): ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`,
+      `${label}: returned ${describeValue(value, 60)}, which is not a ${name} reply (${expected(name)}): ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`,
       {
         details: { file: label, event: name },
       },
@@ -108,7 +109,7 @@ export function messageFrame(employmentId: number, content: MessageContent): Cli
   if (!parsed.success) {
     throw new C4cError(
       'E_REPLY',
-      `a message must be a string or { content, metadata? }, got ${describe(content)}`,
+      `a message must be a string or { content, metadata? }, got ${describeValue(content, 60)}`,
     );
   }
   const reply = parsed.data;
@@ -131,7 +132,7 @@ export function idFrom(data: Record<string, unknown>, key: string, label: string
   if (typeof id !== 'number' || !Number.isInteger(id) || id <= 0) {
     throw new C4cError(
       'E_REPLY',
-      `${label}: the ${event} event has no usable data.${key} (got ${describe(raw)}), so its reply cannot be sent`,
+      `${label}: the ${event} event has no usable data.${key} (got ${describeValue(raw, 60)}), so its reply cannot be sent`,
       {
         details: { file: label, event },
       },
@@ -153,16 +154,4 @@ function expected(name: string): string {
     default:
       return 'expected nothing';
   }
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (typeof value === 'function') return 'a function';
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

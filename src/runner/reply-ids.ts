@@ -57,7 +57,7 @@ export function untilAborted<S extends (frame: ClientFrame) => Promise<unknown>>
         },
         (error: unknown) => {
           signal.removeEventListener('abort', onAbort);
-          reject(error as Error);
+          reject(error);
         },
       );
     });

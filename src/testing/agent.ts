@@ -159,7 +159,7 @@ export async function createTestAgent(options: TestAgentOptions = {}): Promise<T
       peer,
       inbox,
       timeout,
-      problems: problems.describe,
+      problems: () => problems.describe(),
     });
     return buildAgent({
       platform,

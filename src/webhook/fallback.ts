@@ -29,7 +29,7 @@ export function webhookFallbackFor(settings: WebhookSettings, report?: WebhookRe
   return Object.freeze({
     file: label,
     label,
-    handle: createWebhookHandler(client, report) as FallbackHandler['handle'],
+    handle: createWebhookHandler(client, report),
     timeout: Math.min(client.budget, MAX_HANDLER_TIMEOUT),
   });
 }

@@ -14,12 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Peer } from '../src/client/peer.js';
-import { startPlatform, type Platform } from '../src/platform/index.js';
-import type { MessageFrame } from '../src/protocol/frames.js';
-import { waitFor } from './helpers/wait.js';
+import { Peer } from '../../src/client/peer.js';
+import { startPlatform, type Platform } from '../../src/platform/index.js';
+import type { MessageFrame } from '../../src/protocol/frames.js';
+import { waitFor } from '../helpers/wait.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CREATE_DIR = join(ROOT, 'create-c4c-agent');
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const INSTALL_TIMEOUT = 300_000;

@@ -9,10 +9,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { startPlatform, type Platform } from '../src/platform/index.js';
-import { spawnCli, type CliProcess } from './helpers/cli.js';
-import { waitFor } from './helpers/wait.js';
-import { makeProject } from './runner-fixtures.js';
+import { startPlatform, type Platform } from '../../src/platform/index.js';
+import { spawnCli, type CliProcess } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
+import { makeProject } from '../runner-fixtures.js';
 
 const MESSAGES = 5_000;
 const EMPLOYMENTS = 200;
