@@ -5,7 +5,7 @@
  *   node bench/run.js [--runs 5] [--quick] [--only echo,slow,reload,startup] [--write] [--keep]
  *
  * --quick   2 runs with short windows (for development; not for published figures)
- * --write   replace the results block of BENCHMARKS.md (and the README's short table) with this run's
+ * --write   replace the results block of docs/benchmarks.md (and the README's short table) with this run's
  * --keep    keep the temp folder (agent logs, projects)
  * --no-build  skip compiling src → dist first
  * Results also go to bench/results/latest.json (with --write, to bench/results/published.json too).
@@ -183,10 +183,10 @@ try {
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   if (opts.write) {
-    writeBenchmarksMd(join(ROOT, 'BENCHMARKS.md'), report);
+    writeBenchmarksMd(join(ROOT, 'docs', 'benchmarks.md'), report);
     writeReadmeTable(join(ROOT, 'README.md'), buildReadmeTable(results));
     writeFileSync(join(ROOT, 'bench', 'results', 'published.json'), `${JSON.stringify(results, null, 2)}\n`);
-    log('bench: BENCHMARKS.md updated');
+    log('bench: docs/benchmarks.md updated');
   }
   log(`bench: done in ${results.elapsedSeconds} s`);
 } catch (error) {

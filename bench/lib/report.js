@@ -303,7 +303,7 @@ export function buildReadmeTable(results) {
   return rows.join('\n');
 }
 
-/** Replaces the block between the result markers of BENCHMARKS.md (appends one if missing). */
+/** Replaces the block between the result markers of docs/benchmarks.md (appends one if missing). */
 export function writeBenchmarksMd(file, report) {
   writeBlock(file, START, END, report);
 }

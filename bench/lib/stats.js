@@ -1,6 +1,6 @@
 /**
  * Small statistics for benchmark samples: percentiles of latency arrays, and the
- * "median (min–max)" summary every figure in BENCHMARKS.md is reported as.
+ * "median (min–max)" summary every figure in docs/benchmarks.md is reported as.
  */
 
 /** The q-quantile (0..1) of numbers, by nearest rank on a sorted copy. NaN when empty. */

@@ -182,7 +182,7 @@ export class State {
   /**
    * Messages per employment in id order, and by `employmentId` + `messageId`: the chat's dedupe and
    * read receipts stay O(1) per message as history grows (a scan of every message capped the
-   * platform near 2,000 messages/s after a few seconds of load; see BENCHMARKS.md).
+   * platform near 2,000 messages/s after a few seconds of load; see docs/benchmarks.md).
    */
   private readonly messagesByEmployment = new Map<number, MessageRecord[]>();
   private readonly messagesByKey = new Map<string, MessageRecord>();

@@ -30,7 +30,7 @@ export interface MemoryLedgerOptions {
    * Least time between two acknowledgements of one employment, in ms. The first message of a quiet
    * employment is acknowledged at once; while it stays busy, its cursor moves at most once per
    * interval, to the newest handled id. One REST call per handled message cost ~20× the message
-   * itself (BENCHMARKS.md); the price is that a crash may re-handle up to this much of a busy
+   * itself (docs/benchmarks.md); the price is that a crash may re-handle up to this much of a busy
    * conversation (at-least-once either way). @default 5000 (Kafka's auto-commit interval)
    */
   ackInterval?: number;

@@ -159,7 +159,7 @@ export class Pipeline {
     // long-lived shutdown signal: on Node 20 that retains ~1 KB per event for the process lifetime.
     const controller = new AbortController();
     // Built when the timer fires, not per event: an Error (its stack) per event was ~10% of the
-    // runner's CPU in the echo benchmark (BENCHMARKS.md).
+    // runner's CPU in the echo benchmark (docs/benchmarks.md).
     let timeoutError: C4cError | undefined;
     const timer = setTimeout(() => {
       timeoutError = new C4cError('E_HANDLER_TIMEOUT', `${entry.label} did not finish within ${limit} ms`, {
