@@ -11,6 +11,7 @@ export type { Handler, HandlerDefinition, HandlerOptions } from './runner/define
 export type { Context, MessageContent } from './runner/context.js';
 export { createRunner } from './runner/runner.js';
 export type { Runner, RunnerOptions, RunnerState, RunnerStats } from './runner/runner.js';
+export type { EventOutcome, FallbackHandler } from './runner/pipeline.js';
 export type { Ledger } from './runner/ledger.js';
 export { ApiClient } from './api/client.js';
 export type { ApiClientOptions, CallOptions } from './api/client.js';

@@ -28,7 +28,7 @@ export function registerStart(program: Command): void {
 }
 
 async function runStart(options: StartOptions): Promise<void> {
-  // Only what production needs: no chokidar, no platform, no pino-pretty (test/start.test.ts checks).
+  // Only what production needs: no chokidar, no platform, no pino-pretty (test/cli/start.test.ts checks).
   const [{ loadConfig }, { createRunner }, { createLogger }, { C4cError, isC4cError }] = await Promise.all([
     import('../config/load.js'),
     import('../runner/runner.js'),

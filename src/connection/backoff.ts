@@ -23,8 +23,8 @@ export class Backoff {
   readonly initialDelay: number;
   readonly maxDelay: number;
   readonly maxAttempts: number;
-  private readonly random: () => number;
-  private count = 0;
+  readonly #random: () => number;
+  #count = 0;
 
   constructor(options: BackoffOptions = {}) {
     this.initialDelay = positive('initialDelay', options.initialDelay ?? 1_000);
@@ -35,17 +35,17 @@ export class Backoff {
         'E_CONFIG',
         `reconnect.maxAttempts must be a number ≥ 1 (or Infinity), got ${String(options.maxAttempts)}`,
       );
-    this.random = options.random ?? Math.random;
+    this.#random = options.random ?? Math.random;
   }
 
   /** Attempts made since the last reset. */
   get attempt(): number {
-    return this.count;
+    return this.#count;
   }
 
   /** True when another attempt is still allowed. */
   get canRetry(): boolean {
-    return this.count < this.maxAttempts;
+    return this.#count < this.maxAttempts;
   }
 
   /** The ceiling of the delay for a given attempt (1-based), before jitter. */
@@ -56,14 +56,14 @@ export class Backoff {
 
   /** Counts one more attempt and returns how long to wait before making it, in whole ms. */
   next(): { attempt: number; delay: number } {
-    this.count += 1;
-    const delay = Math.floor(this.random() * this.ceiling(this.count));
-    return { attempt: this.count, delay };
+    this.#count += 1;
+    const delay = Math.floor(this.#random() * this.ceiling(this.#count));
+    return { attempt: this.#count, delay };
   }
 
   /** Starts the schedule over (after a connection proved itself). */
   reset(): void {
-    this.count = 0;
+    this.#count = 0;
   }
 }
 

@@ -98,58 +98,58 @@ const MAX_DETAIL = 500;
 /** One authenticated WebSocket to the platform, kept alive, with an outbox that survives reconnects. */
 export class Connection extends EventEmitter<ConnectionEvents> {
   #state: ConnectionState = 'idle';
-  private readonly url: string;
-  private readonly token: string;
-  private readonly log: Logger;
-  private readonly heartbeatOptions: Required<HeartbeatOptions>;
-  private readonly backoff: Backoff;
-  private readonly stableAfter: number;
-  private readonly connectTimeout: number;
-  private readonly closeTimeout: number;
-  private readonly delivery: Delivery;
-  private readonly rejectedCounts = new Map<RejectReason, number>();
-  private socket: WebSocket | undefined;
-  private heartbeat: Heartbeat | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private socketGone: (() => void) | undefined;
-  private opener: { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | undefined;
-  private closing: Promise<void> | undefined;
-  private everOpened = false;
-  private openedAt = 0;
-  private readonly counters = { opened: 0, framesIn: 0 };
+  readonly #url: string;
+  readonly #token: string;
+  readonly #log: Logger;
+  readonly #heartbeatOptions: Required<HeartbeatOptions>;
+  readonly #backoff: Backoff;
+  readonly #stableAfter: number;
+  readonly #connectTimeout: number;
+  readonly #closeTimeout: number;
+  readonly #delivery: Delivery;
+  readonly #rejectedCounts = new Map<RejectReason, number>();
+  #socket: WebSocket | undefined;
+  #heartbeat: Heartbeat | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #socketGone: (() => void) | undefined;
+  #opener: { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | undefined;
+  #closing: Promise<void> | undefined;
+  #everOpened = false;
+  #openedAt = 0;
+  readonly #counters = { opened: 0, framesIn: 0 };
 
   constructor(options: ConnectionOptions) {
     super();
-    this.url = validateUrl(options.url);
+    this.#url = validateUrl(options.url);
     if (typeof options.token !== 'string' || options.token.trim() === '') {
       throw new C4cError(
         'E_CONFIG',
         'no API token for the platform connection: set C4C_API_TOKEN or platform.token',
       );
     }
-    this.token = options.token;
-    this.log = (options.logger ?? silentLogger()).child({ component: 'connection' });
-    this.heartbeatOptions = resolveHeartbeat(options.heartbeat);
-    this.backoff = new Backoff(options.reconnect);
+    this.#token = options.token;
+    this.#log = (options.logger ?? silentLogger()).child({ component: 'connection' });
+    this.#heartbeatOptions = resolveHeartbeat(options.heartbeat);
+    this.#backoff = new Backoff(options.reconnect);
     const random = options.reconnect?.random ?? Math.random;
-    this.stableAfter = options.reconnect?.stableAfter ?? 5_000;
-    this.connectTimeout = options.connectTimeout ?? 10_000;
-    this.closeTimeout = options.closeTimeout ?? 2_000;
-    this.delivery = new Delivery({
+    this.#stableAfter = options.reconnect?.stableAfter ?? 5_000;
+    this.#connectTimeout = options.connectTimeout ?? 10_000;
+    this.#closeTimeout = options.closeTimeout ?? 2_000;
+    this.#delivery = new Delivery({
       limit: options.outbox?.limit ?? 10_000,
       maxRetries: options.outbox?.maxRetries ?? 10,
       // Equal jitter (half fixed, half random), not full jitter: a rate-limited frame must never come back at once.
       retryDelay: (retries) => {
-        const ceiling = this.backoff.ceiling(retries);
+        const ceiling = this.#backoff.ceiling(retries);
         return Math.floor(ceiling / 2 + (random() * ceiling) / 2);
       },
-      log: this.log,
+      log: this.#log,
       onUndeliverable: (info) => {
-        this.log.debug(
+        this.#log.debug(
           { code: info.code, type: info.frame.type },
           `the platform refused a frame for good (${info.code}): ${info.message}`,
         );
-        this.notify('undeliverable', info);
+        this.#notify('undeliverable', info);
       },
     });
   }
@@ -180,10 +180,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     rejected: Partial<Record<RejectReason, number>>;
   } {
     return {
-      ...this.counters,
-      ...this.delivery.counters,
-      ...this.delivery.stats,
-      rejected: Object.fromEntries(this.rejectedCounts),
+      ...this.#counters,
+      ...this.#delivery.counters,
+      ...this.#delivery.stats,
+      rejected: Object.fromEntries(this.#rejectedCounts),
     };
   }
 
@@ -199,17 +199,17 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         new C4cError('E_CLOSED', 'this connection was closed; create a new Connection to connect again'),
       );
     }
-    if (!this.opener) {
+    if (!this.#opener) {
       let resolve!: () => void;
       let reject!: (error: Error) => void;
       const promise = new Promise<void>((res, rej) => {
         resolve = res;
         reject = rej;
       });
-      this.opener = { promise, resolve, reject };
+      this.#opener = { promise, resolve, reject };
     }
-    if (this.#state === 'idle') this.openSocket();
-    return this.opener.promise;
+    if (this.#state === 'idle') this.#openSocket();
+    return this.#opener.promise;
   }
 
   /**
@@ -243,7 +243,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         ),
       );
     }
-    return this.delivery.enqueue(prepared, data, options.until ?? 'written');
+    return this.#delivery.enqueue(prepared, data, options.until ?? 'written');
   }
 
   /**
@@ -252,7 +252,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * connection ended.
    */
   flush(timeoutMs: number): Promise<boolean> {
-    return this.delivery.flush(timeoutMs);
+    return this.#delivery.flush(timeoutMs);
   }
 
   /**
@@ -260,24 +260,24 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * `E_CLOSED` (call `flush()` first to send them). Safe to call any number of times.
    */
   close(): Promise<void> {
-    this.closing ??= this.shutdown(undefined);
-    return this.closing;
+    this.#closing ??= this.#shutdown(undefined);
+    return this.#closing;
   }
 
   // ── socket lifecycle ──────────────────────────────────────────────────────────────────────────
 
-  private openSocket(): void {
-    this.setState('connecting');
-    const url = socketUrl(this.url, this.token);
-    this.log.debug({ url: this.redacted(url) }, 'connecting to the platform');
+  #openSocket(): void {
+    this.#setState('connecting');
+    const url = socketUrl(this.#url, this.#token);
+    this.#log.debug({ url: this.#redacted(url) }, 'connecting to the platform');
     const ws = new WebSocket(url, {
-      headers: { 'X-API-Key': this.token },
+      headers: { 'X-API-Key': this.#token },
       perMessageDeflate: false,
       maxPayload: MAX_PAYLOAD,
-      handshakeTimeout: this.connectTimeout,
+      handshakeTimeout: this.#connectTimeout,
       followRedirects: false,
     });
-    this.socket = ws;
+    this.#socket = ws;
     let refusedStatus: number | undefined;
     let lastError: Error | undefined;
     ws.on('unexpected-response', (_request, response) => {
@@ -285,97 +285,100 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       response.resume();
       ws.terminate();
     });
-    ws.on('open', () => this.onOpen(ws));
-    ws.on('message', (data) => this.onMessage(ws, data));
+    ws.on('open', () => this.#onOpen(ws));
+    ws.on('message', (data) => this.#onMessage(ws, data));
     ws.on('pong', (data) => {
-      if (ws !== this.socket) return;
-      this.heartbeat?.pong();
-      this.delivery.onPong(data);
+      if (ws !== this.#socket) return;
+      this.#heartbeat?.pong();
+      this.#delivery.onPong(data);
     });
     ws.on('error', (error) => {
       lastError = error;
     });
     ws.on('close', (code, reason) =>
-      this.onSocketClose(ws, code, reason.toString(), refusedStatus, lastError),
+      this.#onSocketClose(ws, code, reason.toString(), refusedStatus, lastError),
     );
   }
 
-  private onOpen(ws: WebSocket): void {
-    if (ws !== this.socket) return;
-    this.openedAt = Date.now();
-    this.counters.opened += 1;
-    const reconnected = this.everOpened;
-    this.everOpened = true;
-    this.heartbeat = new Heartbeat(
-      this.heartbeatOptions,
+  #onOpen(ws: WebSocket): void {
+    if (ws !== this.#socket) return;
+    this.#openedAt = Date.now();
+    this.#counters.opened += 1;
+    const reconnected = this.#everOpened;
+    this.#everOpened = true;
+    this.#heartbeat = new Heartbeat(
+      this.#heartbeatOptions,
       () => ws.ping(),
       (silentFor) => {
-        this.log.warn(`no pong from the platform for ${silentFor} ms: the connection is dead; replacing it`);
+        this.#log.warn(`no pong from the platform for ${silentFor} ms: the connection is dead; replacing it`);
         ws.terminate();
       },
     );
-    this.heartbeat.start();
-    this.setState('open');
-    this.log.info({ reconnected }, reconnected ? 'reconnected to the platform' : 'connected to the platform');
+    this.#heartbeat.start();
+    this.#setState('open');
+    this.#log.info(
+      { reconnected },
+      reconnected ? 'reconnected to the platform' : 'connected to the platform',
+    );
     // Frames that waited go out before anything the runner sends from its 'open' listener.
-    this.delivery.attach(ws);
-    this.notify('open', { reconnected });
-    this.opener?.resolve();
-    this.opener = undefined;
+    this.#delivery.attach(ws);
+    this.#notify('open', { reconnected });
+    this.#opener?.resolve();
+    this.#opener = undefined;
   }
 
-  private onSocketClose(
+  #onSocketClose(
     ws: WebSocket,
     code: number,
     reason: string,
     refusedStatus: number | undefined,
     error: Error | undefined,
   ): void {
-    if (ws !== this.socket) return;
-    this.socket = undefined;
-    this.heartbeat?.stop();
-    this.heartbeat = undefined;
+    if (ws !== this.#socket) return;
+    this.#socket = undefined;
+    this.#heartbeat?.stop();
+    this.#heartbeat = undefined;
     ws.removeAllListeners();
     ws.on('error', () => {}); // nothing more is expected, but an error with no listener would crash the process
     // Frames the platform had not confirmed go back, in order, ahead of anything newer.
-    this.delivery.detach();
-    const wasStable = this.openedAt > 0 && Date.now() - this.openedAt >= this.stableAfter;
-    this.openedAt = 0;
+    this.#delivery.detach();
+    const wasStable = this.#openedAt > 0 && Date.now() - this.#openedAt >= this.#stableAfter;
+    this.#openedAt = 0;
 
     if (this.#state === 'closing') {
-      this.notify('close', { code, reason, reconnect: false });
-      this.socketGone?.();
+      this.#notify('close', { code, reason, reconnect: false });
+      this.#socketGone?.();
       return;
     }
     if (refusedStatus === 401 || refusedStatus === 403) {
-      this.notify('close', { code, reason, reconnect: false });
-      this.fail(authError(refusedStatus, this.redacted(this.url)));
+      this.#notify('close', { code, reason, reconnect: false });
+      this.#fail(authError(refusedStatus, this.#redacted(this.#url)));
       return;
     }
-    if (wasStable) this.backoff.reset();
+    if (wasStable) this.#backoff.reset();
     const cause = describeClose(code, reason, refusedStatus, error);
-    if (!this.backoff.canRetry) {
-      this.notify('close', { code, reason, reconnect: false });
-      this.fail(givenUpError(this.backoff.attempt, this.redacted(this.url), cause, error));
+    if (!this.#backoff.canRetry) {
+      this.#notify('close', { code, reason, reconnect: false });
+      this.#fail(givenUpError(this.#backoff.attempt, this.#redacted(this.#url), cause, error));
       return;
     }
-    this.notify('close', { code, reason, reconnect: true });
-    this.scheduleReconnect(cause);
+    this.#notify('close', { code, reason, reconnect: true });
+    this.#scheduleReconnect(cause);
   }
 
-  private scheduleReconnect(cause: string): void {
-    const { attempt, delay } = this.backoff.next();
-    this.setState('reconnecting');
-    this.log.warn(
-      { attempt, delay, url: this.redacted(this.url) },
+  #scheduleReconnect(cause: string): void {
+    const { attempt, delay } = this.#backoff.next();
+    this.#setState('reconnecting');
+    this.#log.warn(
+      { attempt, delay, url: this.#redacted(this.#url) },
       `connection to the platform lost (${cause}); reconnecting in ${delay} ms (attempt ${attempt})`,
     );
-    this.notify('retry', { attempt, delay, reason: cause });
+    this.#notify('retry', { attempt, delay, reason: cause });
     // Not unref()ed on purpose: while reconnecting this timer is the only thing that should keep a
     // runner process alive; close() clears it.
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.openSocket();
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#openSocket();
     }, delay);
   }
 
@@ -383,41 +386,41 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * Gives up for good and closes. The error goes to exactly one place: the pending `connect()`, else
    * the 'error' listeners, else the log (so it is reported once, and never crashes the process).
    */
-  private fail(error: C4cError): void {
-    if (this.opener) {
+  #fail(error: C4cError): void {
+    if (this.#opener) {
       // shutdown() rejects the pending connect() with it.
     } else if (this.listenerCount('error') > 0) {
       this.emit('error', error);
     } else {
-      this.log.error({ err: error }, error.message);
+      this.#log.error({ err: error }, error.message);
     }
-    this.closing ??= this.shutdown(error);
+    this.#closing ??= this.#shutdown(error);
   }
 
-  private async shutdown(error: C4cError | undefined): Promise<void> {
+  async #shutdown(error: C4cError | undefined): Promise<void> {
     if (this.#state === 'closed') return;
-    this.setState('closing');
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    const ws = this.socket;
-    if (ws) await this.closeSocket(ws);
-    this.delivery.end(
+    this.#setState('closing');
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    const ws = this.#socket;
+    if (ws) await this.#closeSocket(ws);
+    this.#delivery.end(
       error ??
         new C4cError('E_CLOSED', 'the connection to the platform was closed before this frame could be sent'),
     );
-    this.opener?.reject(error ?? new C4cError('E_CLOSED', 'the connection was closed before it could open'));
-    this.opener?.promise.catch(() => {}); // the caller of connect() got it; no unhandled rejection if nobody awaits
-    this.opener = undefined;
-    this.setState('closed');
+    this.#opener?.reject(error ?? new C4cError('E_CLOSED', 'the connection was closed before it could open'));
+    this.#opener?.promise.catch(() => {}); // the caller of connect() got it; no unhandled rejection if nobody awaits
+    this.#opener = undefined;
+    this.#setState('closed');
   }
 
-  private closeSocket(ws: WebSocket): Promise<void> {
+  #closeSocket(ws: WebSocket): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => ws.terminate(), this.closeTimeout);
+      const timer = setTimeout(() => ws.terminate(), this.#closeTimeout);
       timer.unref();
-      this.socketGone = () => {
+      this.#socketGone = () => {
         clearTimeout(timer);
-        this.socketGone = undefined;
+        this.#socketGone = undefined;
         resolve();
       };
       if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'client closing');
@@ -427,15 +430,15 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   // ── frames in ─────────────────────────────────────────────────────────────────────────────────
 
-  private onMessage(ws: WebSocket, data: WebSocket.RawData): void {
-    if (ws !== this.socket) return;
+  #onMessage(ws: WebSocket, data: WebSocket.RawData): void {
+    if (ws !== this.#socket) return;
     const raw = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     const result = decodeServerFrame(raw);
     if (!result.ok) {
-      this.reject(result.reason, result.detail);
+      this.#reject(result.reason, result.detail);
       return;
     }
-    this.counters.framesIn += 1;
+    this.#counters.framesIn += 1;
     const frame = result.frame;
     if (frame.type === 'ping') {
       // Answered at once, ahead of the outbox: a platform that pings wants to know we are alive now.
@@ -446,52 +449,52 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
     if (frame.type === 'pong') return;
     if (frame.type === 'error') {
-      this.log.warn(
+      this.#log.warn(
         { code: frame.code, details: frame.details },
         `the platform sent an error: ${frame.code}: ${frame.message}`,
       );
-      this.delivery.onError(frame);
-      this.notify('platform-error', frame);
+      this.#delivery.onError(frame);
+      this.#notify('platform-error', frame);
     }
-    this.notify('frame', frame);
+    this.#notify('frame', frame);
   }
 
   /**
    * Emits to the runner's listeners. One that throws must not take the socket (or the state machine
    * half-way through a transition) down with it: the error is logged and the connection goes on.
    */
-  private notify<K extends Exclude<keyof ConnectionEvents, 'error'>>(
-    event: K,
-    ...args: ConnectionEvents[K]
-  ): void {
+  #notify<K extends Exclude<keyof ConnectionEvents, 'error'>>(event: K, ...args: ConnectionEvents[K]): void {
     try {
       (this.emit as (name: K, ...rest: ConnectionEvents[K]) => boolean)(event, ...args);
     } catch (error) {
-      this.log.error({ err: error }, `a '${event}' listener of the connection threw; the connection goes on`);
+      this.#log.error(
+        { err: error },
+        `a '${event}' listener of the connection threw; the connection goes on`,
+      );
     }
   }
 
-  private reject(reason: RejectReason, detail: string): void {
-    const count = (this.rejectedCounts.get(reason) ?? 0) + 1;
-    this.rejectedCounts.set(reason, count);
+  #reject(reason: RejectReason, detail: string): void {
+    const count = (this.#rejectedCounts.get(reason) ?? 0) + 1;
+    this.#rejectedCounts.set(reason, count);
     const short = detail.length > MAX_DETAIL ? `${detail.slice(0, MAX_DETAIL)}…` : detail;
     if (count === 1) {
-      this.log.warn(
+      this.#log.warn(
         { reason, detail: short },
         `dropped a malformed frame from the platform (${reason}); further ones of this kind are counted, not logged`,
       );
     }
-    this.notify('rejected', { reason, detail: short, count });
+    this.#notify('rejected', { reason, detail: short, count });
   }
 
-  private setState(next: ConnectionState): void {
+  #setState(next: ConnectionState): void {
     const previous = this.#state;
     if (previous === next) return;
     this.#state = next;
-    this.notify('state', next, previous);
+    this.#notify('state', next, previous);
   }
 
-  private redacted(text: string): string {
-    return redactText(text, [this.token]);
+  #redacted(text: string): string {
+    return redactText(text, [this.#token]);
   }
 }

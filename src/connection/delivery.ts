@@ -36,35 +36,38 @@ const PROBE = 'probe-';
 
 /** The outbox, the frames on the wire, and the proof that they arrived. */
 export class Delivery {
-  private readonly outbox: Outbox;
-  private readonly recent = new RecentWindow();
-  private readonly inflight = new Map<number, OutboxEntry>();
-  private readonly unconfirmed = new Map<number, OutboxEntry>();
-  private readonly drainWaiters = new Set<(drained: boolean) => void>();
-  private socket: WebSocket | undefined;
-  private pauseTimer: NodeJS.Timeout | undefined;
+  readonly #outbox: Outbox;
+  readonly #recent = new RecentWindow();
+  readonly #inflight = new Map<number, OutboxEntry>();
+  readonly #unconfirmed = new Map<number, OutboxEntry>();
+  readonly #drainWaiters = new Set<(drained: boolean) => void>();
+  #socket: WebSocket | undefined;
+  #pauseTimer: NodeJS.Timeout | undefined;
   /** Payload of the ping after a retried frame; nothing else is written until its pong. */
-  private probe: string | undefined;
+  #probe: string | undefined;
   /** Write index covered by the outstanding acknowledgement ping. */
-  private ackPending: number | undefined;
-  private seq = 0;
-  private writes = 0;
-  private ended = false;
+  #ackPending: number | undefined;
+  #seq = 0;
+  #writes = 0;
+  #ended = false;
   readonly counters = { framesOut: 0, requeued: 0, confirmed: 0 };
 
-  constructor(private readonly options: DeliveryOptions) {
-    this.outbox = new Outbox(options.limit);
+  readonly #options: DeliveryOptions;
+
+  constructor(options: DeliveryOptions) {
+    this.#options = options;
+    this.#outbox = new Outbox(options.limit);
   }
 
   get stats(): { queued: number; inflight: number; unconfirmed: number } {
-    return { queued: this.outbox.size, inflight: this.inflight.size, unconfirmed: this.unconfirmed.size };
+    return { queued: this.#outbox.size, inflight: this.#inflight.size, unconfirmed: this.#unconfirmed.size };
   }
 
   /** Takes a frame; throws `E_BACKLOG` when the outbox is full. */
   enqueue(frame: ClientFrame, data: string, until: SendUntil): Promise<ClientFrame> {
     return new Promise<ClientFrame>((resolve, reject) => {
       const entry: OutboxEntry = {
-        seq: ++this.seq,
+        seq: ++this.#seq,
         frame,
         data,
         retries: 0,
@@ -72,12 +75,12 @@ export class Delivery {
         written: 0,
         settle: { resolve, reject },
       };
-      if (this.outbox.size === 0 && this.writable()) {
-        this.write(entry);
+      if (this.#outbox.size === 0 && this.#writable()) {
+        this.#write(entry);
         return;
       }
       try {
-        this.outbox.push(entry);
+        this.#outbox.push(entry);
       } catch (error) {
         reject(error);
       }
@@ -86,34 +89,34 @@ export class Delivery {
 
   /** A socket opened: what waited goes out first, in order. */
   attach(socket: WebSocket): void {
-    this.socket = socket;
-    this.flushOutbox();
+    this.#socket = socket;
+    this.#flushOutbox();
   }
 
   /** The socket is gone: everything it did not prove delivered goes back, in order. */
   detach(): void {
-    this.socket = undefined;
-    this.probe = undefined;
-    this.ackPending = undefined;
-    this.requeue([...this.unconfirmed.values(), ...this.inflight.values()]);
-    this.inflight.clear();
-    this.unconfirmed.clear();
+    this.#socket = undefined;
+    this.#probe = undefined;
+    this.#ackPending = undefined;
+    this.#requeue([...this.#unconfirmed.values(), ...this.#inflight.values()]);
+    this.#inflight.clear();
+    this.#unconfirmed.clear();
   }
 
   /** A control pong on the current socket. */
   onPong(data: Buffer): void {
     const payload = data.toString();
-    if (payload.startsWith(ACK) && this.ackPending !== undefined) {
+    if (payload.startsWith(ACK) && this.#ackPending !== undefined) {
       const upTo = Number(payload.slice(ACK.length));
-      if (upTo === this.ackPending) {
-        this.ackPending = undefined;
-        this.confirm(upTo);
-        this.requestAck();
+      if (upTo === this.#ackPending) {
+        this.#ackPending = undefined;
+        this.#confirm(upTo);
+        this.#requestAck();
       }
-    } else if (payload === this.probe) {
-      this.probe = undefined;
-      this.confirm(this.writes);
-      this.flushOutbox();
+    } else if (payload === this.#probe) {
+      this.#probe = undefined;
+      this.#confirm(this.#writes);
+      this.#flushOutbox();
     }
   }
 
@@ -123,12 +126,12 @@ export class Delivery {
     const details = frame.details as { messageId?: unknown } | undefined;
     const messageId = typeof details?.messageId === 'string' ? details.messageId : undefined;
     if (messageId === undefined || (kind !== 'RATE_LIMITED' && kind !== 'EMPLOYMENT_NOT_ACTIVE')) return;
-    const entry = this.take(messageId);
+    const entry = this.#take(messageId);
     if (!entry) return;
-    if (kind === 'RATE_LIMITED' && entry.retries < this.options.maxRetries) {
+    if (kind === 'RATE_LIMITED' && entry.retries < this.#options.maxRetries) {
       entry.retries += 1;
-      this.requeue([entry]);
-      this.pause(entry.retries);
+      this.#requeue([entry]);
+      this.#pause(entry.retries);
       return;
     }
     rejectEntry(
@@ -137,8 +140,8 @@ export class Delivery {
         details: { messageId },
       }),
     );
-    this.options.onUndeliverable({ frame: entry.frame, code: kind, message: frame.message });
-    this.checkDrained();
+    this.#options.onUndeliverable({ frame: entry.frame, code: kind, message: frame.message });
+    this.#checkDrained();
   }
 
   /**
@@ -146,95 +149,98 @@ export class Delivery {
    * or when the connection ends first.
    */
   flush(timeoutMs: number): Promise<boolean> {
-    if (this.drained()) return Promise.resolve(true);
-    if (this.ended) return Promise.resolve(false);
+    if (this.#drained()) return Promise.resolve(true);
+    if (this.#ended) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
       const done = (drained: boolean): void => {
         clearTimeout(timer);
-        this.drainWaiters.delete(done);
+        this.#drainWaiters.delete(done);
         resolve(drained);
       };
       const timer = setTimeout(() => done(false), timeoutMs);
       timer.unref();
-      this.drainWaiters.add(done);
+      this.#drainWaiters.add(done);
     });
   }
 
   /** The connection ended: every frame not yet settled rejects with `error`; timers released. */
   end(error: Error): void {
-    this.ended = true;
-    clearTimeout(this.pauseTimer);
-    this.pauseTimer = undefined;
+    this.#ended = true;
+    clearTimeout(this.#pauseTimer);
+    this.#pauseTimer = undefined;
     this.detach();
-    for (const entry of this.outbox.takeAll()) rejectEntry(entry, error);
-    this.recent.clear();
-    for (const waiter of [...this.drainWaiters]) waiter(false);
+    for (const entry of this.#outbox.takeAll()) rejectEntry(entry, error);
+    this.#recent.clear();
+    for (const waiter of [...this.#drainWaiters]) waiter(false);
   }
 
   // ── internals ──────────────────────────────────────────────────────────────────────────────────
 
-  private writable(): boolean {
+  #writable(): boolean {
     return (
-      !this.ended && this.socket !== undefined && this.pauseTimer === undefined && this.probe === undefined
+      !this.#ended &&
+      this.#socket !== undefined &&
+      this.#pauseTimer === undefined &&
+      this.#probe === undefined
     );
   }
 
-  private flushOutbox(): void {
-    while (this.writable()) {
-      const entry = this.outbox.shift();
+  #flushOutbox(): void {
+    while (this.#writable()) {
+      const entry = this.#outbox.shift();
       if (!entry) break;
-      this.write(entry);
+      this.#write(entry);
     }
-    this.checkDrained();
+    this.#checkDrained();
   }
 
-  private write(entry: OutboxEntry): void {
-    const socket = this.socket!;
-    this.inflight.set(entry.seq, entry);
-    entry.written = ++this.writes;
+  #write(entry: OutboxEntry): void {
+    const socket = this.#socket!;
+    this.#inflight.set(entry.seq, entry);
+    entry.written = ++this.#writes;
     socket.send(entry.data, (error) => {
-      if (this.inflight.get(entry.seq) !== entry) return; // the drop already took it back
-      this.inflight.delete(entry.seq);
+      if (this.#inflight.get(entry.seq) !== entry) return; // the drop already took it back
+      this.#inflight.delete(entry.seq);
       if (error) {
-        if (this.ended) rejectEntry(entry, error);
-        else this.requeue([entry]);
+        if (this.#ended) rejectEntry(entry, error);
+        else this.#requeue([entry]);
         return;
       }
       this.counters.framesOut += 1;
-      this.unconfirmed.set(entry.seq, entry);
-      this.recent.add(entry);
+      this.#unconfirmed.set(entry.seq, entry);
+      this.#recent.add(entry);
       if (entry.until === 'written') resolveEntry(entry);
-      if (socket === this.socket) this.requestAck();
+      if (socket === this.#socket) this.#requestAck();
     });
   }
 
   /** One ping at a time asks the platform to prove it handled everything written so far. */
-  private requestAck(): void {
-    if (this.ackPending !== undefined || this.unconfirmed.size === 0 || !this.socket) return;
-    this.ackPending = this.writes;
-    this.socket.ping(`${ACK}${this.writes}`);
+  #requestAck(): void {
+    if (this.#ackPending !== undefined || this.#unconfirmed.size === 0 || !this.#socket) return;
+    this.#ackPending = this.#writes;
+    this.#socket.ping(`${ACK}${this.#writes}`);
   }
 
-  private confirm(upTo: number): void {
-    for (const [seq, entry] of this.unconfirmed) {
+  #confirm(upTo: number): void {
+    for (const [seq, entry] of this.#unconfirmed) {
       if (entry.written > upTo) continue;
-      this.unconfirmed.delete(seq);
+      this.#unconfirmed.delete(seq);
       this.counters.confirmed += 1;
       resolveEntry(entry);
     }
-    this.checkDrained();
+    this.#checkDrained();
   }
 
   /** The refused entry: it is unconfirmed (a refusal comes before the pong that would confirm it), or recent. */
-  private take(messageId: string): OutboxEntry | undefined {
-    for (const [seq, entry] of this.unconfirmed) {
+  #take(messageId: string): OutboxEntry | undefined {
+    for (const [seq, entry] of this.#unconfirmed) {
       if (messageIdOf(entry.frame) === messageId) {
-        this.unconfirmed.delete(seq);
-        this.recent.take(messageId);
+        this.#unconfirmed.delete(seq);
+        this.#recent.take(messageId);
         return entry;
       }
     }
-    return this.recent.take(messageId);
+    return this.#recent.take(messageId);
   }
 
   /**
@@ -242,33 +248,33 @@ export class Delivery {
    * probe ping: its pong proves the frame passed (a refusal would have come first), and only then
    * does the rest follow, so a refused frame is never overtaken by those queued behind it.
    */
-  private pause(retries: number): void {
-    if (this.pauseTimer !== undefined) return;
-    const delay = this.options.retryDelay(retries);
-    this.options.log.info({ delay, retries }, `rate limited by the platform; sending again in ${delay} ms`);
-    this.pauseTimer = setTimeout(() => {
-      this.pauseTimer = undefined;
-      if (!this.writable()) return; // no socket now: the next open flushes everything in order
-      const entry = this.outbox.shift();
+  #pause(retries: number): void {
+    if (this.#pauseTimer !== undefined) return;
+    const delay = this.#options.retryDelay(retries);
+    this.#options.log.info({ delay, retries }, `rate limited by the platform; sending again in ${delay} ms`);
+    this.#pauseTimer = setTimeout(() => {
+      this.#pauseTimer = undefined;
+      if (!this.#writable()) return; // no socket now: the next open flushes everything in order
+      const entry = this.#outbox.shift();
       if (!entry) return;
-      this.write(entry);
-      this.probe = `${PROBE}${entry.seq}`;
-      this.socket!.ping(this.probe);
+      this.#write(entry);
+      this.#probe = `${PROBE}${entry.seq}`;
+      this.#socket!.ping(this.#probe);
     }, delay);
-    this.pauseTimer.unref();
+    this.#pauseTimer.unref();
   }
 
-  private requeue(entries: OutboxEntry[]): void {
+  #requeue(entries: OutboxEntry[]): void {
     this.counters.requeued += entries.length;
-    this.outbox.requeue(entries);
+    this.#outbox.requeue(entries);
   }
 
-  private drained(): boolean {
-    return this.outbox.size === 0 && this.inflight.size === 0 && this.unconfirmed.size === 0;
+  #drained(): boolean {
+    return this.#outbox.size === 0 && this.#inflight.size === 0 && this.#unconfirmed.size === 0;
   }
 
-  private checkDrained(): void {
-    if (this.drainWaiters.size === 0 || !this.drained()) return;
-    for (const waiter of [...this.drainWaiters]) waiter(true);
+  #checkDrained(): void {
+    if (this.#drainWaiters.size === 0 || !this.#drained()) return;
+    for (const waiter of [...this.#drainWaiters]) waiter(true);
   }
 }

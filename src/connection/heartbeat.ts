@@ -18,49 +18,49 @@ export interface HeartbeatOptions {
 
 /** The heartbeat of one socket. */
 export class Heartbeat {
-  private pingTimer: NodeJS.Timeout | undefined;
-  private deadTimer: NodeJS.Timeout | undefined;
-  private readonly interval: number;
-  private readonly timeout: number;
+  readonly #ping: () => void;
+  readonly #onDead: (silentFor: number) => void;
+  #pingTimer: NodeJS.Timeout | undefined;
+  #deadTimer: NodeJS.Timeout | undefined;
+  readonly #interval: number;
+  readonly #timeout: number;
 
-  constructor(
-    options: Required<HeartbeatOptions>,
-    private readonly ping: () => void,
-    private readonly onDead: (silentFor: number) => void,
-  ) {
-    this.interval = options.interval;
-    this.timeout = options.timeout;
+  constructor(options: Required<HeartbeatOptions>, ping: () => void, onDead: (silentFor: number) => void) {
+    this.#ping = ping;
+    this.#onDead = onDead;
+    this.#interval = options.interval;
+    this.#timeout = options.timeout;
   }
 
   /** Starts pinging; the deadline counts from now, not from any earlier socket's pong. */
   start(): void {
     this.stop();
-    this.pingTimer = setInterval(() => this.ping(), this.interval);
-    this.pingTimer.unref();
-    this.armDeadline();
+    this.#pingTimer = setInterval(() => this.#ping(), this.#interval);
+    this.#pingTimer.unref();
+    this.#armDeadline();
   }
 
   /** A pong arrived: the connection is alive for another `timeout`. */
   pong(): void {
-    if (this.pingTimer === undefined) return;
-    this.armDeadline();
+    if (this.#pingTimer === undefined) return;
+    this.#armDeadline();
   }
 
   /** Releases both timers. Safe to call at any time, any number of times. */
   stop(): void {
-    if (this.pingTimer !== undefined) clearInterval(this.pingTimer);
-    if (this.deadTimer !== undefined) clearTimeout(this.deadTimer);
-    this.pingTimer = undefined;
-    this.deadTimer = undefined;
+    if (this.#pingTimer !== undefined) clearInterval(this.#pingTimer);
+    if (this.#deadTimer !== undefined) clearTimeout(this.#deadTimer);
+    this.#pingTimer = undefined;
+    this.#deadTimer = undefined;
   }
 
-  private armDeadline(): void {
-    if (this.deadTimer !== undefined) clearTimeout(this.deadTimer);
-    this.deadTimer = setTimeout(() => {
+  #armDeadline(): void {
+    if (this.#deadTimer !== undefined) clearTimeout(this.#deadTimer);
+    this.#deadTimer = setTimeout(() => {
       this.stop();
-      this.onDead(this.timeout);
-    }, this.timeout);
-    this.deadTimer.unref();
+      this.#onDead(this.#timeout);
+    }, this.#timeout);
+    this.#deadTimer.unref();
   }
 }
 

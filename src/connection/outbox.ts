@@ -42,8 +42,8 @@ export function rejectEntry(entry: OutboxEntry, error: Error): void {
  * index instead of `Array#shift` keeps draining 10,000 frames linear.
  */
 export class Outbox {
-  private entries: OutboxEntry[] = [];
-  private head = 0;
+  #entries: OutboxEntry[] = [];
+  #head = 0;
 
   /** @param limit largest number of waiting frames; `send()` beyond it is refused. */
   constructor(readonly limit: number) {
@@ -53,7 +53,7 @@ export class Outbox {
   }
 
   get size(): number {
-    return this.entries.length - this.head;
+    return this.#entries.length - this.#head;
   }
 
   /** Adds a new frame at the end; throws `E_BACKLOG` when full, so memory stays bounded. */
@@ -65,7 +65,7 @@ export class Outbox {
         { details: { limit: this.limit } },
       );
     }
-    this.entries.push(entry);
+    this.#entries.push(entry);
   }
 
   /**
@@ -76,7 +76,7 @@ export class Outbox {
   requeue(back: OutboxEntry[]): void {
     if (back.length === 0) return;
     back = [...back].sort((a, b) => a.seq - b.seq);
-    const waiting = this.entries.slice(this.head);
+    const waiting = this.#entries.slice(this.#head);
     const merged: OutboxEntry[] = [];
     let i = 0;
     let j = 0;
@@ -84,58 +84,61 @@ export class Outbox {
       if (j >= waiting.length || (i < back.length && back[i]!.seq < waiting[j]!.seq)) merged.push(back[i++]!);
       else merged.push(waiting[j++]!);
     }
-    this.entries = merged;
-    this.head = 0;
+    this.#entries = merged;
+    this.#head = 0;
   }
 
   /** Takes the oldest frame. */
   shift(): OutboxEntry | undefined {
-    if (this.head >= this.entries.length) return undefined;
-    const entry = this.entries[this.head]!;
-    this.entries[this.head] = undefined as unknown as OutboxEntry; // let it be collected
-    this.head += 1;
-    if (this.head >= 1024 && this.head * 2 >= this.entries.length) {
-      this.entries = this.entries.slice(this.head);
-      this.head = 0;
+    if (this.#head >= this.#entries.length) return undefined;
+    const entry = this.#entries[this.#head]!;
+    this.#entries[this.#head] = undefined as unknown as OutboxEntry; // let it be collected
+    this.#head += 1;
+    if (this.#head >= 1024 && this.#head * 2 >= this.#entries.length) {
+      this.#entries = this.#entries.slice(this.#head);
+      this.#head = 0;
     }
     return entry;
   }
 
   /** Empties the outbox and returns what was in it, oldest first. */
   takeAll(): OutboxEntry[] {
-    const all = this.entries.slice(this.head);
-    this.entries = [];
-    this.head = 0;
+    const all = this.#entries.slice(this.#head);
+    this.#entries = [];
+    this.#head = 0;
     return all;
   }
 }
 
 /** The last `size` message frames written, by `messageId`, oldest evicted first. */
 export class RecentWindow {
-  private readonly byId = new Map<string, OutboxEntry>();
+  readonly #byId = new Map<string, OutboxEntry>();
+  readonly #size: number;
 
-  constructor(private readonly size = 256) {}
+  constructor(size = 256) {
+    this.#size = size;
+  }
 
   add(entry: OutboxEntry): void {
     const id = messageIdOf(entry.frame);
     if (id === undefined) return;
-    this.byId.delete(id);
-    this.byId.set(id, entry);
-    if (this.byId.size > this.size) {
-      const oldest = this.byId.keys().next().value;
-      if (oldest !== undefined) this.byId.delete(oldest);
+    this.#byId.delete(id);
+    this.#byId.set(id, entry);
+    if (this.#byId.size > this.#size) {
+      const oldest = this.#byId.keys().next().value;
+      if (oldest !== undefined) this.#byId.delete(oldest);
     }
   }
 
   /** Removes and returns the entry a refusal names, if it is still in the window. */
   take(messageId: string): OutboxEntry | undefined {
-    const entry = this.byId.get(messageId);
-    this.byId.delete(messageId);
+    const entry = this.#byId.get(messageId);
+    this.#byId.delete(messageId);
     return entry;
   }
 
   clear(): void {
-    this.byId.clear();
+    this.#byId.clear();
   }
 }
 

@@ -19,15 +19,18 @@ export interface SendInput {
 }
 
 export class Chat {
-  constructor(
-    private readonly state: State,
-    private readonly hub: Hub,
-    private readonly events: EventEmitter<PlatformEvents>,
-  ) {}
+  readonly #state: State;
+  readonly #hub: Hub;
+  readonly #events: EventEmitter<PlatformEvents>;
+  constructor(state: State, hub: Hub, events: EventEmitter<PlatformEvents>) {
+    this.#state = state;
+    this.#hub = hub;
+    this.#events = events;
+  }
 
   /** The employment, if `agentId` is one of its parties; NOT_FOUND otherwise (no leak of others'). */
   employmentFor(agentId: number, employmentId: number): EmploymentRecord {
-    const employment = this.state.employments.get(employmentId);
+    const employment = this.#state.employments.get(employmentId);
     if (!employment || (employment.employerAgentId !== agentId && employment.employeeAgentId !== agentId)) {
       throw notFound(`employment ${employmentId}`, { employmentId });
     }
@@ -54,7 +57,7 @@ export class Chat {
       );
     }
     if (input.messageId) {
-      const existing = this.state.messageByMessageId(employment.id, input.messageId);
+      const existing = this.#state.messageByMessageId(employment.id, input.messageId);
       if (existing) return { message: existing, duplicate: true, delivered: 0 };
     }
     const now = rfc3339();
@@ -63,7 +66,7 @@ export class Chat {
         ? employment.employeeAgentId
         : employment.employerAgentId;
     const message: MessageRecord = {
-      id: this.state.nextId('messages'),
+      id: this.#state.nextId('messages'),
       employmentId: employment.id,
       senderAgentId: input.senderAgentId,
       receiverAgentId,
@@ -74,8 +77,8 @@ export class Chat {
       readAt: null,
       createdAt: now,
     };
-    this.state.put('messages', message);
-    this.state.changed();
+    this.#state.put('messages', message);
+    this.#state.changed();
     const frame: MessageFrame = {
       type: 'message',
       employmentId: employment.id,
@@ -84,8 +87,8 @@ export class Chat {
       content: message.content,
       ...(message.metadata ? { metadata: message.metadata } : {}),
     };
-    const delivered = this.hub.send(receiverAgentId, frame);
-    this.events.emit('message', message);
+    const delivered = this.#hub.send(receiverAgentId, frame);
+    this.#events.emit('message', message);
     return { message, duplicate: false, delivered };
   }
 
@@ -95,7 +98,7 @@ export class Chat {
    */
   markRead(readerAgentId: number, employmentId: number, lastReadMessageId: string): { unreadCount: number } {
     const employment = this.employmentFor(readerAgentId, employmentId);
-    const target = this.state.messageByMessageId(employment.id, lastReadMessageId);
+    const target = this.#state.messageByMessageId(employment.id, lastReadMessageId);
     if (!target) {
       throw notFound(`message ${lastReadMessageId} in employment ${employment.id}`, {
         employmentId: employment.id,
@@ -108,7 +111,7 @@ export class Chat {
     // Newest first. What a reader has read is always a prefix of what they received (every call
     // marks everything up to its target, and new messages get larger ids), so the first read
     // message at or below the target ends the walk: the cost is what arrived since the last call.
-    const list = this.state.messagesOf(employment.id);
+    const list = this.#state.messagesOf(employment.id);
     for (let i = list.length - 1; i >= 0; i -= 1) {
       const message = list[i]!;
       if (message.receiverAgentId !== readerAgentId) continue;
@@ -120,7 +123,7 @@ export class Chat {
       message.readAt = now;
       changed = true;
     }
-    if (changed) this.state.changed();
+    if (changed) this.#state.changed();
     const other =
       employment.employerAgentId === readerAgentId ? employment.employeeAgentId : employment.employerAgentId;
     const receipt: ReadFrame = {
@@ -130,8 +133,8 @@ export class Chat {
       lastReadMessageId,
       timestamp: now,
     };
-    this.hub.send(other, receipt);
-    this.events.emit('read', { employmentId: employment.id, readerAgentId, lastReadMessageId, unreadCount });
+    this.#hub.send(other, receipt);
+    this.#events.emit('read', { employmentId: employment.id, readerAgentId, lastReadMessageId, unreadCount });
     return { unreadCount };
   }
 }

@@ -42,39 +42,39 @@ export const MALFORMED_FRAMES: readonly { kind: string; frame: () => string }[] 
 
 /** What the rest of the platform asks the switches. */
 export class FaultState {
-  private pongsStoppedUntil = 0;
-  private perSecond: number | null = null;
-  private readonly sent = new Map<number, number[]>();
+  #pongsStoppedUntil = 0;
+  #perSecond: number | null = null;
+  readonly #sent = new Map<number, number[]>();
 
   pongsStopped(): boolean {
-    return Date.now() < this.pongsStoppedUntil;
+    return Date.now() < this.#pongsStoppedUntil;
   }
 
   stopPongs(ms: number): void {
-    this.pongsStoppedUntil = Date.now() + ms;
+    this.#pongsStoppedUntil = Date.now() + ms;
   }
 
   rateLimit(perSecond: number | null): void {
-    this.perSecond = perSecond;
-    this.sent.clear();
+    this.#perSecond = perSecond;
+    this.#sent.clear();
   }
 
   /** Counts a message from an agent against the limit; false when it must be refused. */
   allowMessage(agentId: number): boolean {
-    if (this.perSecond === null) return true;
+    if (this.#perSecond === null) return true;
     const now = Date.now();
-    const recent = (this.sent.get(agentId) ?? []).filter((at) => now - at < 1000);
-    if (recent.length >= this.perSecond) {
-      this.sent.set(agentId, recent);
+    const recent = (this.#sent.get(agentId) ?? []).filter((at) => now - at < 1000);
+    if (recent.length >= this.#perSecond) {
+      this.#sent.set(agentId, recent);
       return false;
     }
     recent.push(now);
-    this.sent.set(agentId, recent);
+    this.#sent.set(agentId, recent);
     return true;
   }
 
   get limit(): number | null {
-    return this.perSecond;
+    return this.#perSecond;
   }
 }
 

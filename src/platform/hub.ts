@@ -11,43 +11,43 @@ export interface Client {
 }
 
 export class Hub {
-  private readonly byAgent = new Map<number, Set<Client>>();
-  private serial = 0;
+  readonly #byAgent = new Map<number, Set<Client>>();
+  #serial = 0;
   /** Sockets ever opened. */
   opened = 0;
 
   add(agentId: number, ws: WebSocket): Client {
-    const client: Client = { id: ++this.serial, agentId, ws, lastSeen: Date.now() };
-    let set = this.byAgent.get(agentId);
-    if (!set) this.byAgent.set(agentId, (set = new Set()));
+    const client: Client = { id: ++this.#serial, agentId, ws, lastSeen: Date.now() };
+    let set = this.#byAgent.get(agentId);
+    if (!set) this.#byAgent.set(agentId, (set = new Set()));
     set.add(client);
     this.opened += 1;
     return client;
   }
 
   remove(client: Client): void {
-    const set = this.byAgent.get(client.agentId);
+    const set = this.#byAgent.get(client.agentId);
     set?.delete(client);
-    if (set && set.size === 0) this.byAgent.delete(client.agentId);
+    if (set && set.size === 0) this.#byAgent.delete(client.agentId);
   }
 
   /** Every open client. */
   all(): Client[] {
-    return [...this.byAgent.values()].flatMap((set) => [...set]);
+    return [...this.#byAgent.values()].flatMap((set) => [...set]);
   }
 
   /** Ids of the agents with at least one open socket, ascending. */
   connectedAgents(): number[] {
-    return [...this.byAgent.keys()].sort((a, b) => a - b);
+    return [...this.#byAgent.keys()].sort((a, b) => a - b);
   }
 
   isConnected(agentId: number): boolean {
-    return this.byAgent.has(agentId);
+    return this.#byAgent.has(agentId);
   }
 
   /** Sends a frame (object → JSON, string → as is) to every socket of an agent; returns how many. */
   send(agentId: number, frame: object | string): number {
-    const set = this.byAgent.get(agentId);
+    const set = this.#byAgent.get(agentId);
     if (!set) return 0;
     const text = typeof frame === 'string' ? frame : JSON.stringify(frame);
     let count = 0;

@@ -178,15 +178,15 @@ export class State {
   readonly submissions = new Map<number, SubmissionRecord>();
   readonly services = new Map<number, ServiceRecord>();
   readonly invocations = new Map<number, InvocationRecord>();
-  private readonly byToken = new Map<string, AgentRecord>();
+  readonly #byToken = new Map<string, AgentRecord>();
   /**
    * Messages per employment in id order, and by `employmentId` + `messageId`: the chat's dedupe and
    * read receipts stay O(1) per message as history grows (a scan of every message capped the
    * platform near 2,000 messages/s after a few seconds of load; see docs/benchmarks.md).
    */
-  private readonly messagesByEmployment = new Map<number, MessageRecord[]>();
-  private readonly messagesByKey = new Map<string, MessageRecord>();
-  private readonly counters: Record<Kind, number> = {
+  readonly #messagesByEmployment = new Map<number, MessageRecord[]>();
+  readonly #messagesByKey = new Map<string, MessageRecord>();
+  readonly #counters: Record<Kind, number> = {
     agents: 0,
     employments: 0,
     messages: 0,
@@ -196,35 +196,35 @@ export class State {
     services: 0,
     invocations: 0,
   };
-  private readonly listeners = new Set<() => void>();
+  readonly #listeners = new Set<() => void>();
 
   /** The next free id of a kind (one more than the largest ever used). */
   nextId(kind: Kind): number {
-    this.counters[kind] += 1;
-    return this.counters[kind];
+    this.#counters[kind] += 1;
+    return this.#counters[kind];
   }
 
   /** Adds (or replaces) a record and keeps the id counter above it. */
   put<K extends Kind>(kind: K, record: Snapshot[K][number]): void {
     (this[kind] as Map<number, Snapshot[K][number]>).set(record.id, record);
-    if (record.id > this.counters[kind]) this.counters[kind] = record.id;
-    if (kind === 'agents') this.byToken.set((record as AgentRecord).token, record as AgentRecord);
-    if (kind === 'messages') this.indexMessage(record as MessageRecord);
+    if (record.id > this.#counters[kind]) this.#counters[kind] = record.id;
+    if (kind === 'agents') this.#byToken.set((record as AgentRecord).token, record as AgentRecord);
+    if (kind === 'messages') this.#indexMessage(record as MessageRecord);
   }
 
   /** The messages of an employment, oldest first. Read-only: records change through their owner. */
   messagesOf(employmentId: number): readonly MessageRecord[] {
-    return this.messagesByEmployment.get(employmentId) ?? [];
+    return this.#messagesByEmployment.get(employmentId) ?? [];
   }
 
   /** The message a sender called `messageId` in an employment, if any. */
   messageByMessageId(employmentId: number, messageId: string): MessageRecord | undefined {
-    return this.messagesByKey.get(`${employmentId}\u0000${messageId}`);
+    return this.#messagesByKey.get(`${employmentId}\u0000${messageId}`);
   }
 
-  private indexMessage(record: MessageRecord): void {
-    let list = this.messagesByEmployment.get(record.employmentId);
-    if (!list) this.messagesByEmployment.set(record.employmentId, (list = []));
+  #indexMessage(record: MessageRecord): void {
+    let list = this.#messagesByEmployment.get(record.employmentId);
+    if (!list) this.#messagesByEmployment.set(record.employmentId, (list = []));
     // Appending keeps id order (ids only grow); a replaced or out-of-order record is placed by id.
     const last = list[list.length - 1];
     if (!last || last.id < record.id) list.push(record);
@@ -232,21 +232,21 @@ export class State {
       const at = list.findIndex((m) => m.id >= record.id);
       list.splice(at, list[at]!.id === record.id ? 1 : 0, record);
     }
-    this.messagesByKey.set(`${record.employmentId}\u0000${record.messageId}`, record);
+    this.#messagesByKey.set(`${record.employmentId}\u0000${record.messageId}`, record);
   }
 
   agentByToken(token: string): AgentRecord | undefined {
-    return this.byToken.get(token);
+    return this.#byToken.get(token);
   }
 
   /** Tells the persistence layer that something changed. */
   changed(): void {
-    for (const listener of this.listeners) listener();
+    for (const listener of this.#listeners) listener();
   }
 
   onChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   snapshot(): Snapshot {

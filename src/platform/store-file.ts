@@ -56,10 +56,14 @@ export async function readSnapshot(file: string): Promise<Snapshot | undefined> 
 
 /** Saves snapshots to one file, debounced. */
 export class FileStore {
-  private timer: NodeJS.Timeout | undefined;
-  private writing: Promise<void> = Promise.resolve();
-  private closed = false;
-  private serial = 0;
+  readonly #file: string;
+  readonly #snapshot: () => Snapshot;
+  readonly #onError: (error: unknown) => void;
+  readonly #delay: number;
+  #timer: NodeJS.Timeout | undefined;
+  #writing: Promise<void> = Promise.resolve();
+  #closed = false;
+  #serial = 0;
 
   /**
    * @param file where the state goes
@@ -67,52 +71,52 @@ export class FileStore {
    * @param delay debounce, in ms. @default 50
    * @param onError where write failures go (the platform logs them; it never crashes on them)
    */
-  constructor(
-    private readonly file: string,
-    private readonly snapshot: () => Snapshot,
-    private readonly onError: (error: unknown) => void,
-    private readonly delay = 50,
-  ) {}
+  constructor(file: string, snapshot: () => Snapshot, onError: (error: unknown) => void, delay = 50) {
+    this.#file = file;
+    this.#snapshot = snapshot;
+    this.#onError = onError;
+    this.#delay = delay;
+  }
 
   /** Asks for a write soon; many calls within the delay make one write. */
   schedule(): void {
-    if (this.closed || this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.write();
-    }, this.delay);
-    this.timer.unref();
+    if (this.#closed || this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#write();
+    }, this.#delay);
+    this.#timer.unref();
   }
 
   /** Writes now (if anything is scheduled, or always when `force`) and waits for it. */
   async flush(force = false): Promise<void> {
-    if (this.timer || force) {
-      if (this.timer) clearTimeout(this.timer);
-      this.timer = undefined;
-      await this.write();
+    if (this.#timer || force) {
+      if (this.#timer) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      await this.#write();
     }
-    await this.writing;
+    await this.#writing;
   }
 
   /** Flushes what is pending, then refuses further writes. Safe to call twice. */
   async close(): Promise<void> {
-    if (this.closed) return this.writing;
+    if (this.#closed) return this.#writing;
     await this.flush();
-    this.closed = true;
+    this.#closed = true;
   }
 
-  private write(): Promise<void> {
-    const json = `${JSON.stringify(this.snapshot())}\n`;
-    const temp = `${this.file}.${process.pid}.${++this.serial}.tmp`;
-    this.writing = this.writing.then(async () => {
+  #write(): Promise<void> {
+    const json = `${JSON.stringify(this.#snapshot())}\n`;
+    const temp = `${this.#file}.${process.pid}.${++this.#serial}.tmp`;
+    this.#writing = this.#writing.then(async () => {
       try {
-        await mkdir(dirname(this.file), { recursive: true });
+        await mkdir(dirname(this.#file), { recursive: true });
         await writeFile(temp, json, 'utf8');
-        await rename(temp, this.file);
+        await rename(temp, this.#file);
       } catch (error) {
-        this.onError(error);
+        this.#onError(error);
       }
     });
-    return this.writing;
+    return this.#writing;
   }
 }

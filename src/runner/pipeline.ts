@@ -38,6 +38,33 @@ export interface PipelineOptions {
    * `connect`'s printer/forwarder, or the `webhook` of c4c.config.ts. @default none (dropped)
    */
   fallback?: FallbackHandler | undefined;
+  /** Sees what became of every event a handler ran for (dev's outcome lines, metrics). Never throws into the pipeline. */
+  onOutcome?: ((outcome: EventOutcome) => void) | undefined;
+}
+
+/**
+ * What became of one event a handler ran for, reported once its reply was sent (or not):
+ * - `replied`: the return value became a platform action (`action` says which);
+ * - `no-reply`: the handler returned nothing (or nothing was due for its event);
+ * - `failed`: it threw, or returned a reply its event does not take (`error`);
+ * - `timed-out`: it did not finish within its time limit;
+ * - `aborted`: shutdown stopped it (the event stays unacknowledged);
+ * - `unsent`: the reply could not be sent (the event stays unacknowledged).
+ */
+export interface EventOutcome {
+  /** The event as routed (its name and the validated frame). */
+  readonly routed: RoutedEvent;
+  /** The handler file (relative label) that ran. */
+  readonly file: string;
+  readonly kind: 'replied' | 'no-reply' | 'failed' | 'timed-out' | 'aborted' | 'unsent';
+  /** Time in the handler, ms (without the reply's delivery). */
+  readonly durationMs: number;
+  /** What the handler returned, for `replied` and `no-reply`. */
+  readonly value?: unknown;
+  /** The platform action taken, for `replied`: e.g. "message into employment 3". */
+  readonly action?: string;
+  /** The error, for `failed`, `timed-out`, `aborted` and `unsent`. */
+  readonly error?: unknown;
 }
 
 /** A handler that is not a file: used for every event no file handles. */
@@ -182,6 +209,7 @@ export class Pipeline {
 
     let outcome: Outcome;
     let onAbort: (() => void) | undefined;
+    const started = performance.now();
     try {
       if (shutdown.aborted) onShutdown();
       else shutdown.addEventListener('abort', onShutdown, { once: true });
@@ -209,19 +237,25 @@ export class Pipeline {
       shutdown.removeEventListener('abort', onShutdown);
       if (onAbort) signal.removeEventListener('abort', onAbort);
     }
+    const durationMs = performance.now() - started;
+    let report: Omit<EventOutcome, 'routed' | 'file' | 'durationMs'>;
 
     let acknowledge = true;
     switch (outcome.kind) {
-      case 'returned':
+      case 'returned': {
         this.stats.handled++;
-        acknowledge = await this.#reply(routed, entry, outcome.value, log, senders.confirmed);
+        const replied = await this.#reply(routed, entry, outcome.value, log, senders.confirmed);
+        acknowledge = replied.acknowledge;
+        report = replied.report;
         break;
+      }
       case 'threw':
         this.stats.failed++;
         log.error(
           { err: outcome.error },
           `${entry.label} threw while handling "${routed.name}": ${errorText(outcome.error)}`,
         );
+        report = { kind: 'failed', error: outcome.error };
         if ((outcome.error as { retryable?: unknown } | null)?.retryable === true) {
           // "Not handled, try again later" (a webhook that stayed down): no ack, and a redelivery or catch-up runs it again.
           acknowledge = false;
@@ -236,11 +270,13 @@ export class Pipeline {
           { err: outcome.error },
           `${entry.label} timed out handling "${routed.name}" after ${limit} ms; its ordering key is released`,
         );
+        report = { kind: 'timed-out', error: outcome.error };
         await this.#fail(routed, entry, outcome.error, log);
         break;
       case 'shutdown':
         this.stats.aborted++;
         acknowledge = false;
+        report = { kind: 'aborted', error: outcome.error };
         log.warn(
           `${entry.label} was aborted by shutdown while handling "${routed.name}"; it was not acknowledged`,
         );
@@ -250,6 +286,17 @@ export class Pipeline {
       ledger.acknowledge(routed.event.employmentId, routed.event.messageId);
     // Not acknowledged means not done: forget the id so a redelivery or catch-up runs it again.
     if (!acknowledge && messageId !== undefined) ledger.release(messageId);
+    this.#report({ ...report, routed, file: entry.label, durationMs }, log);
+  }
+
+  #report(outcome: EventOutcome, log: Logger): void {
+    const { onOutcome } = this.#o;
+    if (!onOutcome) return;
+    try {
+      onOutcome(outcome);
+    } catch (error) {
+      log.warn({ err: error }, `an outcome observer threw: ${errorText(error)}`);
+    }
   }
 
   /** Sends the reply; `false` when it could not be sent (the event then stays unacknowledged). */
@@ -259,27 +306,28 @@ export class Pipeline {
     value: unknown,
     log: Logger,
     send: PipelineOptions['send'],
-  ): Promise<boolean> {
+  ): Promise<{ acknowledge: boolean; report: Omit<EventOutcome, 'routed' | 'file' | 'durationMs'> }> {
     try {
       const result = await deliver(routed, value, entry.label, { send, api: this.#o.api });
       if (result.sent) {
         this.stats.replies++;
         log.debug(`replied: ${result.action}`);
+        return { acknowledge: true, report: { kind: 'replied', value, action: result.action } };
       }
-      return true;
+      return { acknowledge: true, report: { kind: 'no-reply', value } };
     } catch (error) {
       this.stats.replyErrors++;
       if (isC4cError(error, 'E_REPLY')) {
         log.error({ err: error }, error.message);
         // The caller of a service waits for a result: an output that cannot be sent is a failure.
         await this.#fail(routed, entry, error, log);
-        return true;
+        return { acknowledge: true, report: { kind: 'failed', error } };
       }
       log.error(
         { err: error },
         `the reply of ${entry.label} to "${routed.name}" could not be sent: ${errorText(error)}`,
       );
-      return false;
+      return { acknowledge: false, report: { kind: 'unsent', error } };
     }
   }
 

@@ -10,7 +10,7 @@ import type { ServerFrame } from '../protocol/frames.js';
 import { silentLogger, type Logger } from '../log.js';
 import { createCatchUp, type CatchUp, type CatchUpStats } from './catchup.js';
 import { MemoryLedger, type Ledger } from './ledger.js';
-import { Pipeline, type FallbackHandler, type PipelineStats } from './pipeline.js';
+import { Pipeline, type EventOutcome, type FallbackHandler, type PipelineStats } from './pipeline.js';
 import { HandlerRegistry } from './registry.js';
 import { Scheduler } from './scheduler.js';
 
@@ -34,6 +34,11 @@ export interface RunnerOptions {
   onHandlerProblem?: (problem: C4cError) => void;
   /** Sees every validated frame as it arrives, before it is routed (dev prints them in the guide's format). */
   onFrame?: (frame: ServerFrame) => void;
+  /**
+   * Sees what became of every event a handler ran for: replied (and how), no reply, failed, timed out,
+   * aborted, unsent — with the handler's time. Dev's outcome lines and the metrics are built on it.
+   */
+  onOutcome?: (outcome: EventOutcome) => void;
   /** Sees every connection state change (`connect` prints the public client's lines for them). */
   onConnectionState?: (state: ConnectionState, previous: ConnectionState) => void;
 }
@@ -218,6 +223,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           logger,
           timeout: config.timeout,
           fallback,
+          onOutcome: options.onOutcome,
         });
         // Without acknowledgements nothing is ever marked read, so history cannot tell what is new.
         if (config.ack)

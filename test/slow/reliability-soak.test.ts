@@ -12,7 +12,7 @@ import { afterEach, expect, it } from 'vitest';
 import { startPlatform, type Platform } from '../../src/platform/index.js';
 import { spawnCli, type CliProcess } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
-import { makeProject } from '../runner-fixtures.js';
+import { makeProject } from '../helpers/runner.js';
 
 const MESSAGES = 5_000;
 const EMPLOYMENTS = 200;

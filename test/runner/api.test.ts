@@ -1,0 +1,118 @@
+/** The typed REST client (ctx.api) against the embedded platform, and against a bare HTTP server for failures. */
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ApiClient } from '../../src/api/client.js';
+import { C4cError, PlatformError } from '../../src/errors.js';
+import { startPlatform, type Platform } from '../../src/platform/index.js';
+import { memoryLogger } from '../helpers/runner.js';
+
+let platform: Platform | undefined;
+let server: Server | undefined;
+afterEach(async () => {
+  await platform?.close();
+  platform = undefined;
+  if (server) await new Promise((resolve) => server!.close(resolve));
+  server = undefined;
+});
+
+/** A bare HTTP server answering every request with `status` and `body`; records headers. */
+async function bare(status: number, body: string): Promise<{ url: string; headers: IncomingHttpHeaders[] }> {
+  const headers: IncomingHttpHeaders[] = [];
+  server = createServer((req, res) => {
+    headers.push(req.headers);
+    res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, headers };
+}
+
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  return promise.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (e: unknown) => e as Error,
+  );
+}
+
+describe('ApiClient', () => {
+  it('calls the agent-side REST API and returns typed data', async () => {
+    platform = await startPlatform();
+    const { agent, employer, employmentId } = platform.world;
+    const api = new ApiClient({ baseUrl: platform.url, token: agent.token });
+    expect(await api.me()).toMatchObject({ id: agent.id, name: agent.name });
+    expect((await api.employments({ role: 'employee' })).employments.map((e) => e.id)).toEqual([
+      employmentId,
+    ]);
+    expect(await api.employment(employmentId)).toMatchObject({
+      id: employmentId,
+      status: 'active',
+      employerAgentId: employer.id,
+    });
+    const sent = platform.sendMessage({ employmentId, content: 'hi' });
+    const page = await api.messages(employmentId, { limit: 5 });
+    expect(page.messages.map((m) => m.content)).toContain('hi');
+    expect(await api.markRead(employmentId, sent.messageId)).toEqual({ unreadCount: 0 });
+    expect((await api.invocations({ role: 'provider' })).invocations).toEqual([]);
+  });
+
+  it("a refusal is a PlatformError with the HTTP status and the platform's code", async () => {
+    platform = await startPlatform();
+    const api = new ApiClient({ baseUrl: platform.url, token: platform.world.agent.token });
+    const error = await failure(api.employment(999));
+    expect(error).toBeInstanceOf(PlatformError);
+    expect(error).toMatchObject({ status: 404, platformCode: 'NOT_FOUND', code: 'E_PLATFORM' });
+    expect(error.message).toMatch(/^GET \/openapi\/v1\/agent\/me\/employments\/999 was refused: NOT_FOUND: /);
+  });
+
+  it('a bad token is E_AUTH (401), and the token is in no error', async () => {
+    platform = await startPlatform();
+    const api = new ApiClient({ baseUrl: platform.url, token: 'cl_wrong_token_123' });
+    const error = await failure(api.me());
+    expect(error).toMatchObject({ status: 401, code: 'E_AUTH' });
+    expect(error.message).toContain('(authentication failed: check the API token)');
+    expect(JSON.stringify({ ...error, message: error.message })).not.toContain('cl_wrong_token_123');
+  });
+
+  it('sends the token as X-API-Key only, and logs calls without it', async () => {
+    const { url, headers } = await bare(200, JSON.stringify({ success: true, data: { id: 1, name: 'A' } }));
+    const { logger, text } = memoryLogger();
+    const api = new ApiClient({ baseUrl: url, token: 'cl_header_token', logger });
+    await api.me();
+    expect(headers[0]!['x-api-key']).toBe('cl_header_token');
+    expect(text()).toContain('"path":"/openapi/v1/agent/me"');
+    expect(text()).not.toContain('cl_header_token');
+  });
+
+  it('says what is wrong with an answer that is no envelope, or data of the wrong shape', async () => {
+    const html = await bare(502, '<html>bad gateway</html>');
+    const error = await failure(new ApiClient({ baseUrl: html.url, token: 'cl_x' }).me());
+    expect(error).toMatchObject({ status: 502, platformCode: 'HTTP_502' });
+    expect(error.message).toBe('GET /openapi/v1/agent/me failed with HTTP 502: <html>bad gateway</html>');
+    await new Promise((resolve) => server!.close(resolve));
+    const odd = await bare(200, JSON.stringify({ success: true, data: { id: 'not a number' } }));
+    const shape = await failure(new ApiClient({ baseUrl: odd.url, token: 'cl_x' }).me());
+    expect(shape).toMatchObject({ platformCode: 'INVALID_RESPONSE' });
+    expect(shape.message).toMatch(/^GET \/openapi\/v1\/agent\/me: unexpected response data/);
+  });
+
+  it('an unreachable platform is E_NETWORK; an aborted signal stops the call', async () => {
+    const gone = await bare(200, '{}');
+    await new Promise((resolve) => server!.close(resolve));
+    server = undefined;
+    const error = await failure(new ApiClient({ baseUrl: gone.url, token: 'cl_x' }).me());
+    expect(error).toBeInstanceOf(C4cError);
+    expect(error).toMatchObject({ code: 'E_NETWORK' });
+    expect(error.message).toMatch(
+      /^GET \/openapi\/v1\/agent\/me failed: ECONNREFUSED; check that http:\/\/127\.0\.0\.1:\d+ is reachable/,
+    );
+    platform = await startPlatform();
+    const aborted = await failure(
+      new ApiClient({ baseUrl: platform.url, token: platform.world.agent.token }).me({
+        signal: AbortSignal.abort(),
+      }),
+    );
+    expect(aborted.message).toMatch(/failed: aborted/);
+  });
+});

@@ -1,0 +1,190 @@
+import { describe, expect, it } from 'vitest';
+import { isC4cError } from '../../src/errors.js';
+import { MemoryLedger } from '../../src/runner/ledger.js';
+import { Scheduler } from '../../src/runner/scheduler.js';
+import { memoryLogger } from '../helpers/runner.js';
+import { waitFor } from '../helpers/wait.js';
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describe('Scheduler', () => {
+  it('never runs more jobs than the limit, and runs them all', async () => {
+    const scheduler = new Scheduler({ concurrency: 3, backlog: 1_000 });
+    let running = 0;
+    let peak = 0;
+    let done = 0;
+    for (let i = 0; i < 60; i++) {
+      scheduler.schedule(`k${i % 10}`, async () => {
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise<void>((r) => setImmediate(r));
+        running--;
+        done++;
+      });
+    }
+    await scheduler.onIdle();
+    expect(done).toBe(60);
+    expect(peak).toBe(3);
+    expect(scheduler.stats.peak).toBe(3);
+  });
+
+  it('runs jobs of one key one at a time in arrival order, without blocking other keys', async () => {
+    const scheduler = new Scheduler({ concurrency: 4, backlog: 100 });
+    const order: string[] = [];
+    const gate = deferred();
+    scheduler.schedule('a', async () => {
+      order.push('a1 start');
+      await gate.promise;
+      order.push('a1 end');
+    });
+    scheduler.schedule('a', async () => void order.push('a2'));
+    scheduler.schedule('a', async () => void order.push('a3'));
+    const bDone = deferred();
+    scheduler.schedule('b', async () => {
+      order.push('b1');
+      bDone.resolve();
+    });
+    scheduler.schedule(undefined, async () => void order.push('free'));
+    await bDone.promise; // b ran while a1 was still blocked
+    expect(order).toContain('b1');
+    expect(order).not.toContain('a2');
+    gate.resolve();
+    await scheduler.onIdle();
+    expect(order.filter((x) => x.startsWith('a'))).toEqual(['a1 start', 'a1 end', 'a2', 'a3']);
+  });
+
+  it('a job that rejects does not stop its key', async () => {
+    const scheduler = new Scheduler({ concurrency: 1, backlog: 10 });
+    const seen: number[] = [];
+    scheduler.schedule('k', () => Promise.reject(new Error('boom')));
+    scheduler.schedule('k', async () => void seen.push(2));
+    await scheduler.onIdle();
+    expect(seen).toEqual([2]);
+  });
+
+  it('refuses jobs beyond the backlog with E_BACKLOG, and takes them again once it drains', async () => {
+    const scheduler = new Scheduler({ concurrency: 1, backlog: 2 });
+    const gate = deferred();
+    scheduler.schedule('k', () => gate.promise); // starts at once: not waiting
+    await waitFor(() => scheduler.stats.running === 1);
+    scheduler.schedule('k', async () => {});
+    scheduler.schedule('k', async () => {});
+    let error: unknown;
+    try {
+      scheduler.schedule('k', async () => {});
+    } catch (e) {
+      error = e;
+    }
+    expect(isC4cError(error, 'E_BACKLOG')).toBe(true);
+    expect((error as Error).message).toMatch(
+      /2 events are already waiting \(backlog limit 2\); raise "backlog" or "concurrency"/,
+    );
+    gate.resolve();
+    await scheduler.onIdle();
+    expect(() => scheduler.schedule('k', async () => {})).not.toThrow();
+    await scheduler.onIdle();
+  });
+
+  it('close: lets running jobs finish, drops waiting ones, refuses new ones; safe twice', async () => {
+    const scheduler = new Scheduler({ concurrency: 1, backlog: 10 });
+    const gate = deferred();
+    const ran: string[] = [];
+    scheduler.schedule('k', async () => {
+      await gate.promise;
+      ran.push('first');
+    });
+    scheduler.schedule('k', async () => void ran.push('second'));
+    scheduler.schedule(undefined, async () => void ran.push('third'));
+    await waitFor(() => scheduler.stats.running === 1);
+    const closing = scheduler.close(60_000);
+    gate.resolve();
+    expect(await closing).toEqual({ drained: true, dropped: 2 });
+    expect(ran).toEqual(['first']);
+    expect(scheduler.shutdownSignal.aborted).toBe(false);
+    expect(() => scheduler.schedule('k', async () => {})).toThrow(/shutting down/);
+    expect((await scheduler.close(0)).drained).toBe(true);
+  });
+
+  it('close: aborts the shutdown signal when running jobs outlast the drain timeout', async () => {
+    const scheduler = new Scheduler({ concurrency: 2, backlog: 10 });
+    let sawAbort = false;
+    scheduler.schedule(
+      'k',
+      (): Promise<void> =>
+        new Promise((resolve) => {
+          scheduler.shutdownSignal.addEventListener('abort', () => {
+            sawAbort = true;
+            resolve();
+          });
+        }),
+    );
+    await waitFor(() => scheduler.stats.running === 1);
+    const result = await scheduler.close(5);
+    expect(result.drained).toBe(false);
+    expect(sawAbort).toBe(true);
+    expect(scheduler.stats.running).toBe(0);
+  });
+});
+
+describe('MemoryLedger', () => {
+  it('claims an id once, forgets the oldest beyond its size, and releases on demand', () => {
+    const ledger = new MemoryLedger({ size: 3, logger: memoryLogger().logger });
+    expect(ledger.claim('a')).toBe(true);
+    expect(ledger.claim('a')).toBe(false);
+    ledger.claim('b');
+    ledger.claim('c');
+    ledger.claim('d'); // 'a' falls out
+    expect(ledger.claim('a')).toBe(true);
+    expect(ledger.claim('d')).toBe(false);
+    ledger.release('d');
+    expect(ledger.claim('d')).toBe(true);
+  });
+
+  it('acknowledges per employment with one request in flight, skipping to the newest id', async () => {
+    const calls: [number, string][] = [];
+    const gates: (() => void)[] = [];
+    const ledger = new MemoryLedger({
+      size: 100,
+      logger: memoryLogger().logger,
+      ackInterval: 0,
+      markRead: (employmentId, id) => {
+        calls.push([employmentId, id]);
+        return new Promise<void>((resolve) => gates.push(resolve));
+      },
+    });
+    ledger.acknowledge(1, 'm1');
+    ledger.acknowledge(1, 'm2');
+    ledger.acknowledge(1, 'm3');
+    ledger.acknowledge(2, 'x1');
+    expect(calls).toEqual([
+      [1, 'm1'],
+      [2, 'x1'],
+    ]);
+    gates.shift()!();
+    await waitFor(() => calls.length === 3);
+    expect(calls[2]).toEqual([1, 'm3']);
+    gates.splice(0).forEach((g) => g());
+    await ledger.flush();
+    expect(calls).toHaveLength(3);
+  });
+
+  it('logs a failed acknowledgement and goes on', async () => {
+    const { logger, lines } = memoryLogger();
+    const ledger = new MemoryLedger({
+      size: 10,
+      logger,
+      markRead: () => Promise.reject(new Error('HTTP 500')),
+    });
+    ledger.acknowledge(7, 'm1');
+    await ledger.flush();
+    expect(lines.find((l) => l.level === 40)).toMatchObject({
+      employmentId: 7,
+      messageId: 'm1',
+      msg: expect.stringContaining('could not mark the message read'),
+    });
+  });
+});
