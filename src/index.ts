@@ -12,6 +12,7 @@ export type { Context, MessageContent } from './runner/context.js';
 export { createRunner } from './runner/runner.js';
 export type { Runner, RunnerOptions, RunnerState, RunnerStats } from './runner/runner.js';
 export type { EventOutcome, FallbackHandler } from './runner/pipeline.js';
+export type { HandlerEntry, HandlerRegistryView } from './runner/registry.js';
 export type { Ledger } from './runner/ledger.js';
 export { ApiClient } from './api/client.js';
 export type { ApiClientOptions, CallOptions } from './api/client.js';
@@ -38,4 +39,6 @@ export type {
 export { verifyWebhookSignature, signatureFor, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './webhook/sign.js';
 export type { VerifyInput } from './webhook/sign.js';
 export type { MessageWebhookBody, NotificationWebhookBody, WebhookBody } from './webhook/body.js';
-export type { WebhookConfig } from './webhook/settings.js';
+export type { WebhookConfig, WebhookSettings } from './config/schema.js';
+export { webhookFallbackFor, type WebhookFallback } from './webhook/fallback.js';
+export { WebhookError } from './webhook/client.js';

@@ -27,6 +27,7 @@ import {
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { Heartbeat, resolveHeartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { Delivery, type SendUntil } from './delivery.js';
+import { OUTBOX_DEFAULTS } from './outbox.js';
 import { authError, describeClose, givenUpError, socketUrl, validateUrl } from './url.js';
 
 /** Where the connection is in its lifecycle. */
@@ -136,7 +137,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#connectTimeout = options.connectTimeout ?? 10_000;
     this.#closeTimeout = options.closeTimeout ?? 2_000;
     this.#delivery = new Delivery({
-      limit: options.outbox?.limit ?? 10_000,
+      limit: options.outbox?.limit ?? OUTBOX_DEFAULTS.limit,
       maxRetries: options.outbox?.maxRetries ?? 10,
       // Equal jitter (half fixed, half random), not full jitter: a rate-limited frame must never come back at once.
       retryDelay: (retries) => {

@@ -6,10 +6,10 @@
 import { EventEmitter } from 'node:events';
 import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/schema.js';
-import { C4cError } from '../errors.js';
+import { C4cError, isC4cError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ServerFrame } from '../protocol/frames.js';
-import { createRunner, type Runner } from '../runner/runner.js';
+import { createRunner, handlerRegistryOf, type Runner } from '../runner/runner.js';
 import type { Platform, World } from '../platform/index.js';
 import { HandlerWatcher, type ReloadEvent } from './watcher.js';
 
@@ -80,7 +80,7 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
       platform = await startPlatform({ ...platformOptions, port });
     } catch (error) {
       // Like Vite: the default port being taken (another dev running) is no reason to fail.
-      if (options.strictPort || !String((error as Error).message).includes('EADDRINUSE')) throw error;
+      if (options.strictPort || !isC4cError(error) || error.details?.errno !== 'EADDRINUSE') throw error;
       platform = await startPlatform({ ...platformOptions, port: 0 });
     }
   }
@@ -132,7 +132,11 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
   }
 
   const makeWatcher = (cfg: ResolvedConfig, r: Runner) => {
-    const watcher = new HandlerWatcher({ root: cfg.root, registry: r.registry, configFile: cfg.configFile });
+    const watcher = new HandlerWatcher({
+      root: cfg.root,
+      registry: handlerRegistryOf(r),
+      configFile: cfg.configFile,
+    });
     watcher.on('reload', (event) => {
       if (event.kind === 'config') void restart();
       else events.emit('reload', event);

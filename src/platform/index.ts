@@ -16,6 +16,7 @@ import { C4cError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { NotificationEventName, NotificationOf } from '../protocol/events.js';
 import type { NotificationFrame } from '../protocol/frames.js';
+import { HEARTBEAT_DEFAULTS } from '../protocol/heartbeat.js';
 import { Chat } from './chat.js';
 import type { Core } from './core.js';
 import type { PlatformEvents } from './events.js';
@@ -120,8 +121,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const logger = options.logger ?? silentLogger();
   const host = options.host ?? '127.0.0.1';
   const heartbeat = {
-    interval: options.heartbeat?.interval ?? 30_000,
-    timeout: options.heartbeat?.timeout ?? 60_000,
+    interval: options.heartbeat?.interval ?? HEARTBEAT_DEFAULTS.interval,
+    timeout: options.heartbeat?.timeout ?? HEARTBEAT_DEFAULTS.timeout,
   };
 
   const seed = await loadSeed(options.seed ?? defaultSeed());
@@ -177,9 +178,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     throw new C4cError(
       'E_CONFIG',
       `cannot listen on ${host}:${options.port ?? 0} (${code ?? (error as Error).message})${code === 'EADDRINUSE' ? '; choose another --port, or --port 0 for a free one' : ''}`,
-      {
-        cause: error,
-      },
+      { cause: error, details: { errno: code, host, port: options.port ?? 0 } },
     );
   }
   const port = (server.address() as AddressInfo).port;

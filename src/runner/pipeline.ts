@@ -100,9 +100,9 @@ type Outcome =
   | { kind: 'timeout'; error: C4cError }
   | { kind: 'shutdown'; error: unknown };
 
-/** Frames in, handlers run, replies out: one per runner. */
-export class Pipeline {
-  readonly stats: PipelineStats = {
+/** Every counter at zero. */
+export function emptyPipelineStats(): PipelineStats {
+  return {
     received: 0,
     duplicates: 0,
     unhandled: 0,
@@ -114,6 +114,11 @@ export class Pipeline {
     replies: 0,
     replyErrors: 0,
   };
+}
+
+/** Frames in, handlers run, replies out: one per runner. */
+export class Pipeline {
+  readonly stats: PipelineStats = emptyPipelineStats();
   readonly #o: PipelineOptions;
   #accepting = true;
 

@@ -7,7 +7,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createJiti, type Jiti } from 'jiti';
-import { MAX_TIMER } from '../config/schema.js';
+import { MAX_TIMER } from '../limits.js';
 import { describeValue } from '../describe.js';
 import { C4cError } from '../errors.js';
 import { closestEventName, isEventName, type EventName } from '../protocol/events.js';
@@ -45,8 +45,20 @@ export interface RegistryOptions {
   root?: string;
 }
 
+/** What a runner shows of its handlers: read-only (dev's watcher alone swaps them). */
+export interface HandlerRegistryView {
+  /** The handlers folder, absolute. */
+  readonly dir: string;
+  /** The handler of an event, if a file handles it. */
+  get(name: EventName): HandlerEntry | undefined;
+  /** The events that have a handler, in load order. */
+  names(): EventName[];
+  /** How many events have a handler. */
+  readonly size: number;
+}
+
 /** Handler entries by event name, loaded from one folder. */
-export class HandlerRegistry {
+export class HandlerRegistry implements HandlerRegistryView {
   readonly dir: string;
   readonly #root: string;
   readonly #entries = new Map<EventName, HandlerEntry>();
