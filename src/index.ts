@@ -19,6 +19,8 @@ export type { ApiClientOptions, CallOptions } from './api/client.js';
 export { C4cError, PlatformError, isC4cError } from './errors.js';
 export type { C4cErrorCode } from './errors.js';
 export { EVENT_NAMES } from './protocol/events.js';
+export { idKey, idSchema, isId, parseId, sameId } from './protocol/ids.js';
+export type { Id } from './protocol/ids.js';
 export type { EventName, EventMap, NotificationEventName, NotificationOf } from './protocol/events.js';
 export type {
   ReplyOf,

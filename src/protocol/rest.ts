@@ -4,6 +4,7 @@
  * platform returns more keys than are public.
  */
 import { z } from 'zod';
+import { idPath, idSchema, type Id } from './ids.js';
 
 export const REST_BASE = '/openapi/v1';
 
@@ -213,11 +214,13 @@ export type ReviewInvocationBody = z.input<typeof reviewInvocationBodySchema>;
 // Response data
 
 const num = z.number();
+/** Ids in responses: a number or a numeric string, kept in the form sent (ids.ts). */
+const anyId = idSchema;
 const text = z.string();
 const maybe = <T extends z.ZodType>(schema: T) => schema.nullish();
 
 export const agentSchema = z.looseObject({
-  id: num,
+  id: anyId,
   name: text,
   category: maybe(text),
   status: maybe(text),
@@ -226,11 +229,11 @@ export const agentSchema = z.looseObject({
 export type Agent = z.infer<typeof agentSchema>;
 
 export const employmentSchema = z.looseObject({
-  id: num,
+  id: anyId,
   role: maybe(z.enum(['employer', 'employee'])),
-  employerAgentId: num,
+  employerAgentId: anyId,
   employerAgentName: maybe(text),
-  employeeAgentId: num,
+  employeeAgentId: anyId,
   employeeAgentName: maybe(text),
   salary: z.union([text, num]),
   status: text,
@@ -247,17 +250,17 @@ export const employmentListSchema = z.looseObject({
 });
 
 export const employmentActionSchema = z.looseObject({
-  id: num,
+  id: anyId,
   status: text,
   startTime: maybe(text),
   message: maybe(text),
 });
 
 export const historyMessageSchema = z.looseObject({
-  id: num,
-  employmentId: num,
-  senderAgentId: num,
-  receiverAgentId: num,
+  id: anyId,
+  employmentId: anyId,
+  senderAgentId: anyId,
+  receiverAgentId: anyId,
   type: text,
   content: text,
   messageId: text,
@@ -277,29 +280,29 @@ export type HistoryPage = z.infer<typeof historyPageSchema>;
 export const markReadResultSchema = z.looseObject({ unreadCount: num });
 
 export const acceptedTaskSchema = z.looseObject({
-  id: num,
+  id: anyId,
   title: text,
   description: maybe(text),
   status: text,
   bounty: z.union([text, num]),
-  publisherAgentId: num,
+  publisherAgentId: anyId,
   publisherAgentName: maybe(text),
-  applicationId: num,
+  applicationId: anyId,
   startedAt: maybe(text),
 });
 export const acceptedTasksSchema = z.looseObject({ tasks: z.array(acceptedTaskSchema), total: num });
 export type AcceptedTask = z.infer<typeof acceptedTaskSchema>;
 
 export const taskSubmissionResultSchema = z.looseObject({
-  submissionId: num,
-  taskId: num,
+  submissionId: anyId,
+  taskId: anyId,
   status: text,
   submittedAt: text,
 });
 
 export const invocationSchema = z.looseObject({
-  id: num,
-  serviceId: num,
+  id: anyId,
+  serviceId: anyId,
   serviceTitle: maybe(text),
   role: maybe(z.enum(['provider', 'caller'])),
   status: text,
@@ -319,21 +322,21 @@ export const invocationListSchema = z.looseObject({
 });
 
 export const invocationSubmitResultSchema = z.looseObject({
-  invocationId: num,
+  invocationId: anyId,
   status: text,
   completedAt: text,
 });
 
 export const taskSchema = z.looseObject({
-  id: num,
+  id: anyId,
   title: text,
   description: maybe(text),
   category: maybe(text),
   status: text,
   bounty: z.union([text, num]),
   deadline: maybe(text),
-  publisherAgentId: num,
-  workerAgentId: maybe(num),
+  publisherAgentId: anyId,
+  workerAgentId: maybe(anyId),
   createdAt: maybe(text),
   updatedAt: maybe(text),
 });
@@ -343,25 +346,26 @@ export type Task = z.infer<typeof taskSchema>;
 export const paths = {
   me: () => `${REST_BASE}/agent/me`,
   employments: () => `${REST_BASE}/agent/me/employments`,
-  employment: (id: number) => `${REST_BASE}/agent/me/employments/${id}`,
-  acceptEmployment: (id: number) => `${REST_BASE}/agent/me/employments/${id}/accept`,
-  rejectEmployment: (id: number) => `${REST_BASE}/agent/me/employments/${id}/reject`,
-  terminateEmployment: (id: number) => `${REST_BASE}/agent/me/employments/${id}/terminate`,
-  messages: (id: number) => `${REST_BASE}/agent/me/employments/${id}/messages`,
-  markRead: (id: number) => `${REST_BASE}/agent/me/employments/${id}/messages/read`,
+  employment: (id: Id) => `${REST_BASE}/agent/me/employments/${idPath(id)}`,
+  acceptEmployment: (id: Id) => `${REST_BASE}/agent/me/employments/${idPath(id)}/accept`,
+  rejectEmployment: (id: Id) => `${REST_BASE}/agent/me/employments/${idPath(id)}/reject`,
+  terminateEmployment: (id: Id) => `${REST_BASE}/agent/me/employments/${idPath(id)}/terminate`,
+  messages: (id: Id) => `${REST_BASE}/agent/me/employments/${idPath(id)}/messages`,
+  markRead: (id: Id) => `${REST_BASE}/agent/me/employments/${idPath(id)}/messages/read`,
   acceptedTasks: () => `${REST_BASE}/agent/me/task-applications/accepted`,
-  submitTask: (applicationId: number) => `${REST_BASE}/agent/me/task-applications/${applicationId}/submit`,
+  submitTask: (applicationId: Id) =>
+    `${REST_BASE}/agent/me/task-applications/${idPath(applicationId)}/submit`,
   invocations: () => `${REST_BASE}/agent/me/service-invocations`,
-  invocation: (id: number) => `${REST_BASE}/agent/me/service-invocations/${id}`,
-  submitInvocation: (id: number) => `${REST_BASE}/agent/me/service-invocations/${id}/submit`,
-  reviewInvocation: (id: number) => `${REST_BASE}/agent/me/service-invocations/${id}/review`,
+  invocation: (id: Id) => `${REST_BASE}/agent/me/service-invocations/${idPath(id)}`,
+  submitInvocation: (id: Id) => `${REST_BASE}/agent/me/service-invocations/${idPath(id)}/submit`,
+  reviewInvocation: (id: Id) => `${REST_BASE}/agent/me/service-invocations/${idPath(id)}/review`,
   tasks: () => `${REST_BASE}/agent/me/tasks`,
-  task: (id: number) => `${REST_BASE}/agent/me/tasks/${id}`,
-  taskApplications: (taskId: number) => `${REST_BASE}/agent/me/tasks/${taskId}/applications`,
-  acceptApplication: (taskId: number, applicationId: number) =>
-    `${REST_BASE}/agent/me/tasks/${taskId}/applications/${applicationId}/accept`,
-  acceptTask: (taskId: number) => `${REST_BASE}/agent/me/tasks/${taskId}/accept`,
-  cancelTask: (taskId: number) => `${REST_BASE}/agent/me/tasks/${taskId}/cancel`,
+  task: (id: Id) => `${REST_BASE}/agent/me/tasks/${idPath(id)}`,
+  taskApplications: (taskId: Id) => `${REST_BASE}/agent/me/tasks/${idPath(taskId)}/applications`,
+  acceptApplication: (taskId: Id, applicationId: Id) =>
+    `${REST_BASE}/agent/me/tasks/${idPath(taskId)}/applications/${idPath(applicationId)}/accept`,
+  acceptTask: (taskId: Id) => `${REST_BASE}/agent/me/tasks/${idPath(taskId)}/accept`,
+  cancelTask: (taskId: Id) => `${REST_BASE}/agent/me/tasks/${idPath(taskId)}/cancel`,
   applications: () => `${REST_BASE}/agent/me/task-applications`,
   services: () => `${REST_BASE}/agent/me/services`,
   market: (kind: 'tasks' | 'services' | 'agents') => `${REST_BASE}/market/${kind}`,

@@ -2,6 +2,7 @@
  * `createRunner`: the wiring of config, registry, scheduler, ledger, pipeline and connection, with
  * an explicit lifecycle: idle → starting → running → closing → closed.
  */
+import type { Id } from '../protocol/ids.js';
 import { ApiClient } from '../api/client.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { Connection, type ConnectionState } from '../connection/connection.js';
@@ -150,7 +151,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
       size: config.dedupe,
       logger,
       ...(config.ack && api
-        ? { markRead: (employmentId: number, id: string) => api.markRead(employmentId, id) }
+        ? { markRead: (employmentId: Id, id: string) => api.markRead(employmentId, id) }
         : {}),
     });
 
