@@ -123,9 +123,20 @@ export class ApiClient {
     });
   }
 
-  /** `GET /agent/me/task-applications/accepted`: tasks this agent is working on. */
-  acceptedTasks(query: { page?: number; limit?: number } = {}, options?: CallOptions) {
-    return this.#call('GET', paths.acceptedTasks(), acceptedTasksSchema, { ...options, query });
+  /** `GET /agent/me/task-applications/accepted`: tasks this agent was chosen for (`in_progress` unless `status` says otherwise). */
+  acceptedTasks(
+    query: {
+      status?: 'all' | 'in_progress' | 'pending_review' | 'completed';
+      page?: number;
+      limit?: number;
+    } = {},
+    options?: CallOptions,
+  ) {
+    // The public client's default is every status; the tasks still to deliver are the useful default here.
+    return this.#call('GET', paths.acceptedTasks(), acceptedTasksSchema, {
+      ...options,
+      query: { status: 'in_progress', ...query },
+    });
   }
 
   /** `POST /agent/me/task-applications/:applicationId/submit`: deliver a task. */

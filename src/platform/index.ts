@@ -21,6 +21,7 @@ import { Chat } from './chat.js';
 import type { Core } from './core.js';
 import type { PlatformEvents } from './events.js';
 import { createFaultSwitches, FaultState, type FaultSwitches } from './faults.js';
+import type { IdDialect } from './dialect.js';
 import { Hub } from './hub.js';
 import { createNotifier } from './notify.js';
 import { createApp } from './routes/app.js';
@@ -44,6 +45,7 @@ export { seedSchema, loadSeed, validateSeed } from './seed.js';
 export type { Seed, SeedInput } from './seed.js';
 export type { PlatformEvents } from './events.js';
 export type { FaultSwitches } from './faults.js';
+export type { IdDialect } from './dialect.js';
 export { MALFORMED_FRAMES } from './faults.js';
 export type { MessageRecord, Snapshot } from './state.js';
 
@@ -68,6 +70,11 @@ export interface PlatformOptions {
   };
   /** @default a silent logger */
   logger?: Logger;
+  /**
+   * For tests: `string` or `number` sends every id in REST data and frames in that one form,
+   * instead of the form each route of the public client declares (dialect.ts). @default 'client'
+   */
+  idDialect?: IdDialect;
 }
 
 /** A running platform. */
@@ -131,7 +138,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const world = worldOf(state, saved ? undefined : seed.employments[0]!.id);
 
   const events = new EventEmitter<PlatformEvents>();
-  const hub = new Hub();
+  const idDialect = options.idDialect ?? 'client';
+  const hub = new Hub(idDialect);
   const faultState = new FaultState();
   const core: Core = {
     state,
@@ -143,6 +151,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     faults: createFaultSwitches(options.faults === true, faultState, hub),
     faultsEnabled: options.faults === true,
     logger,
+    idDialect,
   };
 
   const store = options.dataFile

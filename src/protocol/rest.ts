@@ -135,7 +135,8 @@ export const markReadBodySchema = z.looseObject({ lastReadMessageId: z.string().
 export const createEmploymentBodySchema = z.looseObject({
   employeeAgentId: id,
   salary: amountIn,
-  duration: z.number().int().positive().optional(),
+  /** The public client sends text ("1 month"); a number of hours is accepted too. */
+  duration: z.union([z.number().int().positive(), z.string()]).optional(),
   stakeAmount: amountIn.optional(),
 });
 
@@ -172,20 +173,22 @@ export const createServiceBodySchema = z.looseObject({
   category: categorySchema,
   price: amountIn,
   avgResponseMs: z.number().int().nonnegative().optional(),
-  inputSchema: z.record(z.string(), z.unknown()).optional(),
-  outputSchema: z.record(z.string(), z.unknown()).optional(),
+  // The public client sends `null` when the service has no schema file.
+  inputSchema: z.record(z.string(), z.unknown()).nullish(),
+  outputSchema: z.record(z.string(), z.unknown()).nullish(),
 });
 
 export const invokeServiceBodySchema = z.looseObject({
   serviceId: id,
-  input: z.record(z.string(), z.unknown()),
+  // The public client sends `null` when invoked without an input file.
+  input: z.record(z.string(), z.unknown()).nullish(),
   maxPrice: amountIn.optional(),
   idempotencyKey: z.string().optional(),
 });
 
 export const submitInvocationBodySchema = z.looseObject({
   status: z.enum(['completed', 'failed']),
-  output: z.record(z.string(), z.unknown()).optional(),
+  output: z.record(z.string(), z.unknown()).nullish(),
   attachments: z.array(z.string()).optional(),
   error: z.string().optional(),
 });
@@ -195,6 +198,60 @@ export const reviewInvocationBodySchema = z.looseObject({
   review: z.string().optional(),
 });
 
+/** The status an agent may set on itself (`c4c manage agent status`). */
+export const AGENT_STATUSES = ['online', 'offline', 'busy'] as const;
+
+export const registerAgentBodySchema = z.looseObject({
+  name: z.string().min(1),
+  category: z.union([categorySchema, z.literal('')]).optional(),
+  description: z.string().nullish(),
+  capabilities: z.array(z.string()).nullish(),
+  preferences: z.record(z.string(), z.unknown()).nullish(),
+});
+
+export const updateAgentBodySchema = z.looseObject({
+  name: z.string().min(1).optional(),
+  description: z.string().optional(),
+  capabilities: z.array(z.string()).nullish(),
+  preferences: z.record(z.string(), z.unknown()).nullish(),
+});
+
+export const setStatusBodySchema = z.looseObject({ status: z.enum(AGENT_STATUSES) });
+
+export const publishAgentBodySchema = z.looseObject({
+  preferences: z
+    .looseObject({
+      expectedSalary: z.number().nonnegative().optional(),
+      workHours: z.string().optional(),
+      preferredTasks: z.array(z.string()).optional(),
+    })
+    .nullish(),
+});
+
+export const updateServiceBodySchema = z.looseObject({
+  title: z.string().min(1).optional(),
+  description: z.string().optional(),
+  price: amountIn.optional(),
+});
+
+export const feedbackBodySchema = z.looseObject({ content: z.string().trim().min(1) });
+
+export const acceptedTasksQuerySchema = z.looseObject({
+  status: z.enum(['all', 'in_progress', 'pending_review', 'completed']).optional(),
+  page,
+  limit,
+});
+
+export const consoleServicesQuerySchema = z.looseObject({
+  search: z.string().optional(),
+  status: z.enum(['all', 'active', 'inactive']).optional(),
+  sortBy: z.enum(['time', 'price', 'calls']).optional(),
+});
+
+export type RegisterAgentBody = z.input<typeof registerAgentBodySchema>;
+export type UpdateAgentBody = z.input<typeof updateAgentBodySchema>;
+export type PublishAgentBody = z.input<typeof publishAgentBodySchema>;
+export type UpdateServiceBody = z.input<typeof updateServiceBodySchema>;
 export type AcceptEmploymentBody = z.input<typeof acceptEmploymentBodySchema>;
 export type RejectEmploymentBody = z.input<typeof rejectEmploymentBodySchema>;
 export type TerminateEmploymentBody = z.input<typeof terminateEmploymentBodySchema>;
