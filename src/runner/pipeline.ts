@@ -16,6 +16,7 @@ import type { HandlerEntry, HandlerRegistry } from './registry.js';
 import { replySenders, untilAborted } from './reply-ids.js';
 import { deliver, messageFrame, submitFailure } from './replies.js';
 import type { Scheduler } from './scheduler.js';
+import { observed, observedApi } from './observe.js';
 
 /** What the pipeline is wired to. */
 export interface PipelineOptions {
@@ -354,28 +355,37 @@ export class Pipeline {
     signal: AbortSignal,
     sendFrame: PipelineOptions['send'],
   ): Context {
+    const platformApi = this.#o.api;
     const sendNow = async (employmentId: number, content: MessageContent): Promise<void> => {
       // A handler past its deadline must not send late replies that would overtake newer ones.
       if (signal.aborted) throw signal.reason;
       await sendFrame(messageFrame(employmentId, content));
       this.stats.replies++;
     };
-    // A forgotten `await` must not turn a refused send into an unhandled rejection that kills the
-    // process: the failure is observed (and logged) here, and still rejects for those who await it.
-    const observed = (promise: Promise<void>): Promise<void> => {
-      promise.catch((error: unknown) =>
-        log.warn({ err: error }, `a message from ${entry.label} was not sent: ${errorText(error)}`),
-      );
-      return promise;
+    // A forgotten `await` must not turn a refused send (or a failed API call) into an unhandled
+    // rejection that kills the process: one nobody observes is logged here against the handler and
+    // its event; those who await it still see it reject.
+    const unobserved = (error: unknown, call: string): void => {
+      if (call === 'ctx.reply' || call === 'ctx.send')
+        log.warn({ err: error }, `a message from ${entry.label} was not sent: ${errorText(error)}`);
+      else
+        log.warn(
+          { err: error, call },
+          `${call}() from ${entry.label} failed and was not awaited: ${errorText(error)}`,
+        );
     };
     const send = (employmentId: number, content: MessageContent): Promise<void> =>
-      observed(sendNow(employmentId, content));
+      observed(sendNow(employmentId, content), 'ctx.send', unobserved);
+    let api: ApiClient | undefined;
     return {
       // The handler's own event: `notification.ts` sees 'notification' (the log binding keeps the precise one).
       name: entry.name,
       event: routed.event,
       file: entry.file,
-      api: this.#o.api,
+      // A view per event, made only for handlers that use it (most echo-like handlers do not).
+      get api() {
+        return (api ??= observedApi(platformApi, unobserved));
+      },
       log,
       signal,
       send,
@@ -383,15 +393,17 @@ export class Pipeline {
         const employmentId = employmentOf(routed);
         if (employmentId === undefined) {
           return observed(
-            Promise.reject(
+            Promise.reject<void>(
               new C4cError(
                 'E_REPLY',
                 `${entry.label}: ctx.reply() needs an event with an employment, and "${routed.name}" has none; use ctx.send(employmentId, content)`,
               ),
             ),
+            'ctx.reply',
+            unobserved,
           );
         }
-        return send(employmentId, content);
+        return observed(sendNow(employmentId, content), 'ctx.reply', unobserved);
       },
     };
   }

@@ -231,6 +231,41 @@ export default defineHandler('message', { timeout: 50, handle: async (ctx) => {
     expect(replies.map((r) => r.content)).toEqual(['on time']);
   });
 
+  it('an un-awaited failing ctx.api call is logged against its handler and event, never a crash; the message is answered', async () => {
+    platform = await startPlatform({ seed: seedWith(2) });
+    const replies = repliesFrom(platform, 2);
+    const a = await agent(
+      {
+        'message.ts': `import { defineHandler } from 'c4c-runner';
+export default defineHandler('message', async (ctx) => {
+  if (ctx.event.content === 'forgot') ctx.api.employment(424242); // no await, on purpose (404)
+  if (ctx.event.content === 'caught') await ctx.api.employment(424242).catch(() => undefined);
+  return 'echo: ' + ctx.event.content;
+});`,
+      },
+      {},
+      { token: 'cl_test_worker' },
+    );
+    const forgot = platform.sendMessage({ employmentId: 1, content: 'forgot' });
+    platform.sendMessage({ employmentId: 1, content: 'caught' });
+    platform.sendMessage({ employmentId: 2, content: 'other' });
+    await waitFor(() => replies.length === 3, { message: 'three replies' });
+    const line = await waitFor(() =>
+      a.lines.find((l) => String(l.msg).startsWith('ctx.api.employment() from handlers/message.ts failed')),
+    );
+    expect(line).toMatchObject({
+      level: 40,
+      event: 'message',
+      messageId: forgot.messageId,
+      call: 'ctx.api.employment',
+    });
+    expect(String(line.msg)).toContain('was not awaited');
+    // Only the one nobody observed is reported; the awaited-and-caught one is the handler's business.
+    expect(a.lines.filter((l) => String(l.msg).includes('failed and was not awaited'))).toHaveLength(1);
+    expect(replies.map((r) => r.content).sort()).toEqual(['echo: caught', 'echo: forgot', 'echo: other']);
+    expect(a.runner.state).toBe('running');
+  });
+
   it('logs a reply that does not fit its event, naming the file and what was wrong', async () => {
     platform = await startPlatform();
     const a = await agent({ 'message.ts': `export default () => ({ text: 'no content key' });` });
