@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import { toEvent, type RoutedEvent } from '../protocol/events.js';
 import type { ClientFrame, ServerFrame } from '../protocol/frames.js';
 import type { Context, MessageContent } from './context.js';
-import { orderingKey } from './keys.js';
+import { dedupeKey, orderingKey } from './keys.js';
 import type { Ledger } from './ledger.js';
 import type { HandlerEntry, HandlerRegistry } from './registry.js';
 import { replySenders, untilAborted } from './reply-ids.js';
@@ -138,7 +138,8 @@ export class Pipeline {
     }
     this.stats.received++;
     const id = messageIdOf(routed);
-    if (id !== undefined && !ledger.claim(id)) {
+    const key = dedupeKey(routed);
+    if (key !== undefined && !ledger.claim(key)) {
       this.stats.duplicates++;
       logger.debug({ event: routed.name, messageId: id }, 'duplicate event dropped');
       return;
@@ -153,7 +154,7 @@ export class Pipeline {
       scheduler.schedule(orderingKey(routed), () => this.#run(routed, entry));
     } catch (error) {
       this.stats.refused++;
-      if (id !== undefined) ledger.release(id);
+      if (key !== undefined) ledger.release(key);
       logger.warn(
         { err: error, event: routed.name, messageId: id, file: entry.label },
         `event refused: ${(error as Error).message}`,
@@ -177,6 +178,7 @@ export class Pipeline {
     const entry = this.#route(routed) ?? queued;
     const { logger, scheduler, ledger } = this.#o;
     const messageId = messageIdOf(routed);
+    const key = dedupeKey(routed);
     const log = logger.child({
       event: routed.name,
       ...(messageId === undefined ? {} : { messageId }),
@@ -260,7 +262,7 @@ export class Pipeline {
         if ((outcome.error as { retryable?: unknown } | null)?.retryable === true) {
           // "Not handled, try again later" (a webhook that stayed down): no ack, and a redelivery or catch-up runs it again.
           acknowledge = false;
-          if (messageId !== undefined) ledger.release(messageId);
+          if (key !== undefined) ledger.release(key);
           break;
         }
         await this.#fail(routed, entry, outcome.error, log);
@@ -286,7 +288,7 @@ export class Pipeline {
     if (acknowledge && routed.name === 'message')
       ledger.acknowledge(routed.event.employmentId, routed.event.messageId);
     // Not acknowledged means not done: forget the id so a redelivery or catch-up runs it again.
-    if (!acknowledge && messageId !== undefined) ledger.release(messageId);
+    if (!acknowledge && key !== undefined) ledger.release(key);
     this.#report({ ...report, routed, file: entry.label, durationMs }, log);
   }
 
