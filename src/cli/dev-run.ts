@@ -7,6 +7,7 @@ import pretty from 'pino-pretty';
 import { createRequire } from 'node:module';
 import { relative } from 'node:path';
 import { createLogger } from '../log.js';
+import { surviveStrayRejections } from './stray.js';
 import { startDev, type DevSession } from '../dev/session.js';
 import { DEFAULT_RIVAL } from '../platform/world.js';
 import type { ReloadEvent } from '../dev/watcher.js';
@@ -41,6 +42,8 @@ export async function runDev(options: RunDevOptions): Promise<void> {
     destination: stream,
     secrets: process.env.C4C_API_TOKEN ? [process.env.C4C_API_TOKEN] : [],
   });
+  // Dev runs until the process ends: the guard is never removed.
+  surviveStrayRejections(logger);
 
   const session = await startDev({
     cwd: options.cwd,

@@ -4,6 +4,7 @@
  * `drainTimeout`), close the connection and exit 0; a second signal exits at once.
  */
 import type { Command } from 'commander';
+import { surviveStrayRejections } from './stray.js';
 
 interface StartOptions {
   config?: string;
@@ -47,6 +48,7 @@ async function runStart(options: StartOptions): Promise<void> {
     );
   }
   const logger = createLogger({ level: config.logLevel, secrets: [token] });
+  const unguard = surviveStrayRejections(logger);
   const runner = createRunner(config, { logger });
 
   let signals = 0;
@@ -93,6 +95,7 @@ async function runStart(options: StartOptions): Promise<void> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    unguard();
     // The drain is over: a handler that ignored its abort signal may still hold a timer or a socket,
     // which must not keep the process alive past the drain timeout. Unref'd: a clean exit is not delayed.
     setTimeout(() => process.exit(), 1_000).unref();

@@ -145,6 +145,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         return Math.floor(ceiling / 2 + (random() * ceiling) / 2);
       },
       log: this.#log,
+      // A reply's proof is owed within the same time as a heartbeat's pong; past it the socket is replaced.
+      confirmTimeout: this.#heartbeatOptions.timeout,
+      onStalled: () => this.#socket?.terminate(),
       onUndeliverable: (info) => {
         this.#log.debug(
           { code: info.code, type: info.frame.type },

@@ -163,6 +163,10 @@ export class CatchUp {
     this.#controller = controller;
     // Held from now: a live message must not overtake the unread ones the pass is about to find.
     this.#holdAll = true;
+    // What an earlier socket's held list says is no guide on this one: messages stored while there
+    // was no socket sit between those frames and the next live ones, in neither place. Everything
+    // held is still unread on the platform, so the pass reads it all from history, in order.
+    this.#forgetHeld();
     const previous = this.#pass;
     this.#pass = (async () => {
       await previous;
@@ -371,6 +375,13 @@ export class CatchUp {
   #refusedDuring(id: number): void {
     this.#dropHeld(id);
     this.#dirty.add(id);
+  }
+
+  #forgetHeld(): void {
+    for (const list of this.#held.values()) list.length = 0;
+    this.#held.clear();
+    this.#heldCount = 0;
+    this.#dirty.clear();
   }
 
   #dropHeld(id: number): void {

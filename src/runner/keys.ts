@@ -25,3 +25,21 @@ export function orderingKey(routed: RoutedEvent): string | undefined {
 function isId(value: unknown): value is string | number {
   return (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && value !== '');
 }
+
+/**
+ * The ledger's dedupe key of an event, or `undefined` for one without an id. Message ids are the
+ * sender's and unique only within their employment (the platform drops repeats per employment), so
+ * a message's key is its conversation and its id: employer B's `msg_1` is not employer A's.
+ * Notifications keep their id (catch-up gives the ones it synthesizes `invocation:<id>` /
+ * `application:<id>`, which live copies share).
+ */
+export function dedupeKey(routed: RoutedEvent): string | undefined {
+  const id = (routed.event as { messageId?: unknown }).messageId;
+  if (typeof id !== 'string' || id === '') return undefined;
+  return routed.name === 'message' ? messageKey(routed.event.employmentId, id) : id;
+}
+
+/** The dedupe key of message `messageId` in employment `employmentId`. */
+export function messageKey(employmentId: number, messageId: string): string {
+  return `employment:${employmentId}/${messageId}`;
+}
