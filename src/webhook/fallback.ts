@@ -3,7 +3,7 @@
  * file are forwarded, and the webhook's answer is their reply. Reports become log lines.
  */
 import type { Logger } from '../log.js';
-import { redactText } from '../redact.js';
+import { redactUrl } from '../redact.js';
 import type { FallbackHandler } from '../runner/pipeline.js';
 import { C4cError } from '../errors.js';
 import { WebhookClient } from './client.js';
@@ -25,7 +25,7 @@ export function webhookFallbackFor(settings: WebhookSettings, report?: WebhookRe
     ...(settings.timeout ? { timeout: settings.timeout } : {}),
     retry: { attempts: Number.POSITIVE_INFINITY, ...settings.retry },
   });
-  const label = `webhook ${redactText(settings.url)}`;
+  const label = `webhook ${redactUrl(settings.url)}`;
   return Object.freeze({
     file: label,
     label,
@@ -52,7 +52,7 @@ export async function configWebhookFallback(config: WebhookConfig, logger: Logge
 /** Webhook reports as log lines: deliveries at debug, retries and refusals at warn. */
 export function logReporter(logger: Logger): WebhookReporter {
   return (report) => {
-    const url = redactText(report.url);
+    const url = redactUrl(report.url);
     switch (report.type) {
       case 'delivered':
         logger.debug(
