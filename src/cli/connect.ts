@@ -117,7 +117,7 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
       reply: flags.reply,
       stopRetrying: stopping.signal,
     });
-    out([`Webhook forwarding enabled: ${settings.url}`]);
+    out([`Webhook forwarding enabled: ${client.url}`]);
     if (settings.secret)
       out([`  Requests are signed (X-C4C-Signature, secret from ${SOURCE_LABEL[settings.sources.secret!]})`]);
     out([

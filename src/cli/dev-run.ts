@@ -13,6 +13,7 @@ import { DEFAULT_RIVAL } from '../platform/world.js';
 import type { ReloadEvent } from '../dev/watcher.js';
 import { formatFrame, toText } from './guide-format.js';
 import { removeDevState, writeDevState } from './dev-state.js';
+import { exposureWarning } from './exposure.js';
 
 export interface RunDevOptions {
   port: number | undefined;
@@ -20,6 +21,7 @@ export interface RunDevOptions {
   seed?: string | undefined;
   data?: string | undefined;
   faults?: boolean | undefined;
+  devToken?: string | undefined;
   remote?: boolean | undefined;
   config?: string | undefined;
   cwd: string;
@@ -54,8 +56,13 @@ export async function runDev(options: RunDevOptions): Promise<void> {
     seed: options.seed,
     dataFile: options.data,
     faults: options.faults ?? false,
+    devToken: options.devToken,
     logger,
   });
+  if (!options.remote) {
+    const warning = exposureWarning(options.host, options.devToken);
+    if (warning) logger.warn(warning);
+  }
 
   session.on('frame', (frame) => {
     const lines = formatFrame(frame);

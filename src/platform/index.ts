@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { refuseDevRequest } from './dev-guard.js';
 import { getRequestListener } from '@hono/node-server';
 import { C4cError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -59,6 +60,11 @@ export interface PlatformOptions {
   seed?: SeedInput | string;
   /** Keep state in this file across restarts (loaded on start when it exists; the seed is then ignored). */
   dataFile?: string;
+  /**
+   * Lets non-loopback clients use the dev API (`/dev/*`) when they send it in `X-C4C-Dev-Token`.
+   * @default none: `/dev/*` answers loopback clients only
+   */
+  devToken?: string;
   /** Enable the fault switches (`platform.faults`, `POST /dev/faults`). @default false */
   faults?: boolean;
   /** Server-side dead-client detection. */
@@ -170,7 +176,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   // The platform runs inside other programs (dev mode, tests): leave their global Request/Response alone.
   const listener = getRequestListener(app.fetch, { overrideGlobalObjects: false });
   // The listener answers its own errors (500); nothing is left to await here.
-  const server: Server = createServer((req, res) => void listener(req, res));
+  const server: Server = createServer((req, res) => {
+    if (!refuseDevRequest(req, res, options.devToken)) void listener(req, res);
+  });
   const ws = attachWebSocket(server, core, heartbeat);
   try {
     await new Promise<void>((resolve, reject) => {

@@ -111,6 +111,7 @@ export class CatchUp {
   #retryTimer: NodeJS.Timeout | undefined;
   #retries = 0;
   #closed = false;
+  #pending = false;
 
   constructor(options: CatchUpOptions) {
     this.#o = options;
@@ -153,9 +154,15 @@ export class CatchUp {
       this.#repair(idNumber(frame.employmentId));
   }
 
+  /** Whether a pass is running or waiting for a retry: the readiness check's "catching up". */
+  get pending(): boolean {
+    return this.#pending;
+  }
+
   /** Starts a pass (at start and after every reconnect); a pass still running is stopped first. */
   run(): void {
     if (this.#closed) return;
+    this.#pending = true;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     this.#controller?.abort();
@@ -251,7 +258,10 @@ export class CatchUp {
       );
     } else logger.debug({ ms: Date.now() - started }, 'catch-up: nothing unread');
     if (failed) this.#retryLater();
-    else this.#retries = 0;
+    else {
+      this.#retries = 0;
+      this.#pending = false;
+    }
   }
 
   #retryLater(): void {

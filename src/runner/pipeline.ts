@@ -184,9 +184,11 @@ export class Pipeline {
     const { logger, scheduler, ledger } = this.#o;
     const messageId = messageIdOf(routed);
     const key = dedupeKey(routed);
+    // Every line a handler logs says which event it was about: the ids an operator searches by.
     const log = logger.child({
       event: routed.name,
       ...(messageId === undefined ? {} : { messageId }),
+      ...eventIds(routed),
       file: entry.label,
     });
     const limit = entry.timeout ?? this.#o.timeout;
@@ -419,6 +421,17 @@ export class Pipeline {
 function messageIdOf(routed: RoutedEvent): string | undefined {
   const id = (routed.event as { messageId?: unknown }).messageId;
   return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+/** The ids of an event's subject (employment, invocation, application, task), for log lines. */
+function eventIds(routed: RoutedEvent): Record<string, unknown> {
+  const event = routed.event as { data?: Record<string, unknown> } & Record<string, unknown>;
+  const ids: Record<string, unknown> = {};
+  for (const key of ['employmentId', 'invocationId', 'applicationId', 'taskId'] as const) {
+    const value = event[key] ?? event.data?.[key];
+    if (value !== undefined && value !== null) ids[key] = value;
+  }
+  return ids;
 }
 
 function employmentOf(routed: RoutedEvent): number | undefined {
