@@ -9,7 +9,7 @@
  * map (jiti keeps lines, so only columns move), and read with `node:module`'s `SourceMap`.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { SourceMap } from 'node:module';
+import { SourceMap, type SourceMapping } from 'node:module';
 import { relative, resolve, sep } from 'node:path';
 import { createJiti, type Jiti } from 'jiti';
 
@@ -152,7 +152,7 @@ export class SourceErrors {
       if (!this.isUserFile(file) || !TRANSPILED.test(file)) continue;
       const map = this.#source(file)?.map;
       // findEntry is 0-based; V8's positions are 1-based.
-      const entry = map?.findEntry(Number(line) - 1, Number(column) - 1);
+      const entry: Partial<SourceMapping> | undefined = map?.findEntry(Number(line) - 1, Number(column) - 1);
       if (entry?.originalLine === undefined || entry.originalColumn === undefined) continue;
       lines[i] = `${head}${file}:${entry.originalLine + 1}:${entry.originalColumn + 1}${tail}`;
       changed = true;
