@@ -11,6 +11,7 @@ import { surviveStrayRejections } from './stray.js';
 import { startDev, type DevSession } from '../dev/session.js';
 import { DEFAULT_RIVAL } from '../platform/world.js';
 import type { ReloadEvent } from '../dev/watcher.js';
+import { formatDevLog } from './dev-log.js';
 import { formatFrame, toText } from './guide-format.js';
 import { removeDevState, writeDevState } from './dev-state.js';
 import { exposureWarning } from './exposure.js';
@@ -35,7 +36,9 @@ export async function runDev(options: RunDevOptions): Promise<void> {
     colorize: pc.isColorSupported,
     translateTime: 'HH:MM:ss',
     ignore: 'pid,hostname,component',
+    // Fields, code frames and stacks are printed by formatDevLog, readable rather than as JSON.
     hideObject: true,
+    messageFormat: formatDevLog,
     sync: true,
     destination: 1,
   });
@@ -144,10 +147,12 @@ function printReload(event: ReloadEvent): void {
       out(`${pc.yellow('-')} removed ${event.label}: "${event.name}" has no handler now\n`);
       return;
     case 'failed':
-      if (!event.repeated)
+      if (!event.repeated) {
+        const frame = event.error.details?.frame;
         out(
-          `${pc.red('✗')} ${event.error.message}\n  the previous version keeps serving; fix the file to reload it\n`,
+          `${pc.red('✗')} ${event.error.message}\n${typeof frame === 'string' ? `${frame}\n` : ''}  the previous version keeps serving; fix the file to reload it\n`,
         );
+      }
       return;
     case 'config':
       return;

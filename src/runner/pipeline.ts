@@ -259,11 +259,13 @@ export class Pipeline {
         report = replied.report;
         break;
       }
-      case 'threw':
+      case 'threw': {
         this.stats.failed++;
+        // Positions in the user's TypeScript, with the lines around the failing one (`at`, `frame`).
+        const source = this.#o.registry.explain(outcome.error);
         log.error(
-          { err: outcome.error },
-          `${entry.label} threw while handling "${routed.name}": ${errorText(outcome.error)}`,
+          { err: outcome.error, ...source },
+          `${entry.label} threw while handling "${routed.name}": ${errorText(outcome.error)}${source.at ? ` (at ${source.at})` : ''}`,
         );
         report = { kind: 'failed', error: outcome.error };
         if ((outcome.error as { retryable?: unknown } | null)?.retryable === true) {
@@ -274,6 +276,7 @@ export class Pipeline {
         }
         await this.#fail(routed, entry, outcome.error, log);
         break;
+      }
       case 'timeout':
         this.stats.timedOut++;
         log.error(
