@@ -103,7 +103,7 @@ export function registerEmit(program: Command): void {
         }
         const answer = await watcher.answer(result, timeout);
         if (!answer) {
-          const seconds = timeout % 1000 === 0 ? `${timeout / 1000} s` : `${timeout} ms`;
+          const seconds = `${timeout / 1000} s`;
           process.stderr.write(
             `✗ no answer within ${seconds}: does the agent have a handlers/${event}.ts, and did it return a reply? (the dev terminal says; --timeout to wait longer)\n`,
           );
