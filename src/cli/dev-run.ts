@@ -13,6 +13,7 @@ import { DEFAULT_RIVAL } from '../platform/world.js';
 import type { ReloadEvent } from '../dev/watcher.js';
 import { formatDevLog } from './dev-log.js';
 import { formatFrame, toText } from './guide-format.js';
+import { formatOutcome } from '../dev/outcome-format.js';
 import { removeDevState, writeDevState } from './dev-state.js';
 import { exposureWarning } from './exposure.js';
 
@@ -70,6 +71,11 @@ export async function runDev(options: RunDevOptions): Promise<void> {
   session.on('frame', (frame) => {
     const lines = formatFrame(frame);
     if (lines.length > 0) out(toText(lines));
+  });
+  session.on('outcome', (outcome) => {
+    const line = formatOutcome(outcome);
+    const mark = line.text.slice(0, 1);
+    out(`  ${line.ok ? pc.green(mark) : pc.red(mark)}${line.text.slice(1)}\n`);
   });
   session.on('reload', (event) => printReload(event));
   session.on('restart', (result) => {
@@ -173,6 +179,10 @@ function printBanner(session: DevSession, options: RunDevOptions, ms: number): v
   if (session.platform && session.world) {
     const { world, platform } = session;
     row('Platform:', `${platform.url} ${pc.dim('(embedded; state in memory)')}`);
+    row(
+      'Playground:',
+      `${pc.cyan(`${platform.url}/`)} ${pc.dim('(open it in a browser: chat, raise events, watch)')}`,
+    );
     row('Agent:', `${world.agent.name} (#${world.agent.id})`);
     row('Employer:', `${world.employer.name} (#${world.employer.id}), token ${world.employer.token}`);
     row('Employment:', `#${world.employmentId}`);

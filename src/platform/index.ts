@@ -25,6 +25,7 @@ import { createFaultSwitches, FaultState, type FaultSwitches } from './faults.js
 import type { IdDialect } from './dialect.js';
 import { Hub } from './hub.js';
 import { createNotifier } from './notify.js';
+import { PlaygroundHost, type DevStatusFeed, type PlaygroundEmitter } from './playground/host.js';
 import { createApp } from './routes/app.js';
 import { completeEmployment, sendAs, timeoutInvocation } from './routes/dev.js';
 import { loadSeed, stateFromSeed, type SeedInput } from './seed.js';
@@ -49,6 +50,7 @@ export type { FaultSwitches } from './faults.js';
 export type { IdDialect } from './dialect.js';
 export { MALFORMED_FRAMES } from './faults.js';
 export type { MessageRecord, Snapshot } from './state.js';
+export type { DevStatusFeed, HandlerStatus, OutcomeStatus, PlaygroundEmitter } from './playground/host.js';
 
 /** Options of `startPlatform`. */
 export interface PlatformOptions {
@@ -122,6 +124,11 @@ export interface Platform {
   timeoutInvocation(invocationId: number): void;
   /** A read-only look at the state (tests). */
   readonly state: State;
+  /**
+   * Plugs into the playground page at `/`: `dev`'s status feed (the handlers panel, outcomes in the log)
+   * and an emitter (the event buttons). The platform never imports the runner; its host hands these over.
+   */
+  attachPlayground(parts: { status?: DevStatusFeed; emitter?: PlaygroundEmitter }): void;
   on<K extends keyof PlatformEvents>(event: K, listener: (...args: PlatformEvents[K]) => void): Platform;
   off<K extends keyof PlatformEvents>(event: K, listener: (...args: PlatformEvents[K]) => void): Platform;
   once<K extends keyof PlatformEvents>(event: K, listener: (...args: PlatformEvents[K]) => void): Platform;
@@ -172,7 +179,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     if (!saved) await store.flush(true);
   }
 
-  const app = createApp(core);
+  const playground = new PlaygroundHost(core);
+  const app = createApp(core, playground);
   // The platform runs inside other programs (dev mode, tests): leave their global Request/Response alone.
   const listener = getRequestListener(app.fetch, { overrideGlobalObjects: false });
   // The listener answers its own errors (500); nothing is left to await here.
@@ -218,6 +226,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       connectedAgents: () => hub.connectedAgents(),
     },
     state,
+    attachPlayground: (parts) => playground.attach(parts),
     sendMessage: (input) => sendAs(core, input),
     push: (agentId, frame) => hub.send(agentId, frame),
     notify: (agentId, name, data) => core.notify(agentId, name, data),
@@ -238,6 +247,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     close() {
       closing ??= (async () => {
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        playground.close();
         server.closeAllConnections();
         await ws.close();
         await serverClosed;
