@@ -41,7 +41,11 @@ export class Generator {
       return;
     }
     if (frame.type !== 'message') return;
-    const now = performance.now();
+    this.receiveFrame(frame, performance.now());
+  }
+
+  /** A reply (a message frame) that arrived at `now`: matched to its request by the seq in its content. */
+  receiveFrame(frame, now) {
     // Replies are "<prefix>:<seq>" or "<seq>": the number after the last colon names the request.
     const content = String(frame.content);
     const colon = content.lastIndexOf(':');
