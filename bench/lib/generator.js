@@ -51,6 +51,11 @@ export class Generator {
     const colon = content.lastIndexOf(':');
     const seq = Number(colon < 0 ? content : content.slice(colon + 1));
     const prefix = colon < 0 ? '' : content.slice(0, colon);
+    this.receiveSeq(seq, now, frame, prefix);
+  }
+
+  /** The reply to request `seq` arrived at `now` (`frame` and `prefix` when the caller parsed them). */
+  receiveSeq(seq, now, frame = undefined, prefix = '') {
     const entry = this.pending.get(seq);
     if (!entry) return; // a reply to something already counted, e.g. a catch-up after a restart
     this.pending.delete(seq);
