@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { C4cError, PlatformError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { splitCredentials } from '../redact.js';
 import {
   acceptedTasksSchema,
   agentSchema,
@@ -53,13 +54,17 @@ type Query = Record<string, string | number | undefined>;
 /** The agent's side of the platform's REST API. Each method returns the envelope's `data`, typed. */
 export class ApiClient {
   readonly #base: string;
+  readonly #authorization: string | undefined;
   readonly #token: string;
   readonly #timeout: number;
   readonly #logger: Logger | undefined;
   readonly #fetch: typeof fetch;
 
   constructor(options: ApiClientOptions) {
-    this.#base = options.baseUrl.replace(/\/+$/, '');
+    // `fetch` refuses a URL with credentials: they go as an HTTP Basic header instead, as curl sends them.
+    const { url, authorization } = splitCredentials(options.baseUrl);
+    this.#base = url.replace(/\/+$/, '');
+    this.#authorization = authorization;
     this.#token = options.token;
     this.#timeout = options.timeout ?? 15_000;
     this.#logger = options.logger;
@@ -182,6 +187,7 @@ export class ApiClient {
         method,
         headers: {
           'X-API-Key': this.#token,
+          ...(this.#authorization ? { authorization: this.#authorization } : {}),
           accept: 'application/json',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },

@@ -111,6 +111,7 @@ export class CatchUp {
   #retryTimer: NodeJS.Timeout | undefined;
   #retries = 0;
   #closed = false;
+  #pending = false;
 
   constructor(options: CatchUpOptions) {
     this.#o = options;
@@ -153,9 +154,15 @@ export class CatchUp {
       this.#repair(idNumber(frame.employmentId));
   }
 
+  /** Whether a pass is running or waiting for a retry: the readiness check's "catching up". */
+  get pending(): boolean {
+    return this.#pending;
+  }
+
   /** Starts a pass (at start and after every reconnect); a pass still running is stopped first. */
   run(): void {
     if (this.#closed) return;
+    this.#pending = true;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     this.#controller?.abort();
@@ -163,6 +170,10 @@ export class CatchUp {
     this.#controller = controller;
     // Held from now: a live message must not overtake the unread ones the pass is about to find.
     this.#holdAll = true;
+    // What an earlier socket's held list says is no guide on this one: messages stored while there
+    // was no socket sit between those frames and the next live ones, in neither place. Everything
+    // held is still unread on the platform, so the pass reads it all from history, in order.
+    this.#forgetHeld();
     const previous = this.#pass;
     this.#pass = (async () => {
       await previous;
@@ -247,7 +258,10 @@ export class CatchUp {
       );
     } else logger.debug({ ms: Date.now() - started }, 'catch-up: nothing unread');
     if (failed) this.#retryLater();
-    else this.#retries = 0;
+    else {
+      this.#retries = 0;
+      this.#pending = false;
+    }
   }
 
   #retryLater(): void {
@@ -371,6 +385,13 @@ export class CatchUp {
   #refusedDuring(id: number): void {
     this.#dropHeld(id);
     this.#dirty.add(id);
+  }
+
+  #forgetHeld(): void {
+    for (const list of this.#held.values()) list.length = 0;
+    this.#held.clear();
+    this.#heldCount = 0;
+    this.#dirty.clear();
   }
 
   #dropHeld(id: number): void {

@@ -10,8 +10,10 @@ import { messageRoutes } from './messages.js';
 import { errorHandler, fail, ok, requireAgent, traceIds, type AppEnv } from './respond.js';
 import { serviceRoutes } from './services.js';
 import { taskRoutes } from './tasks.js';
+import type { PlaygroundHost } from '../playground/host.js';
+import { playgroundRoutes } from '../playground/routes.js';
 
-export function createApp(core: Core): Hono<AppEnv> {
+export function createApp(core: Core, playground: PlaygroundHost): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use('*', traceIds);
   app.use('*', async (c, next) => {
@@ -38,7 +40,7 @@ export function createApp(core: Core): Hono<AppEnv> {
   app.route(REST_BASE, api);
 
   devRoutes(app, core);
-  app.get('/', (c) => ok(c, { name: 'c4c-runner embedded platform', rest: REST_BASE, ws: '/ws' }));
+  playgroundRoutes(app, core, playground);
   app.get('/health', (c) => ok(c, { status: 'ok' }));
 
   app.notFound((c) =>
