@@ -11,7 +11,10 @@ export type { Handler, HandlerDefinition, HandlerOptions } from './runner/define
 export type { Context, MessageContent } from './runner/context.js';
 export { createRunner } from './runner/runner.js';
 export type { Runner, RunnerOptions, RunnerState, RunnerStats } from './runner/runner.js';
-export type { EventOutcome, FallbackHandler } from './runner/pipeline.js';
+export type { AcceptResult, EventOutcome, FallbackHandler } from './runner/pipeline.js';
+export { RetryLaterError, isPassingError } from './runner/retry.js';
+export type { HandlerFailure, RetryPolicy, RetryPredicate } from './runner/retry.js';
+export type { DeadLetter } from './runner/dead-letters.js';
 export type { Ledger } from './runner/ledger.js';
 export { ApiClient } from './api/client.js';
 export type { ApiClientOptions, CallOptions } from './api/client.js';

@@ -608,7 +608,7 @@ export interface CatchUpParts {
   registry: { get(name: EventName): unknown };
   /** The fallback handler, if any: it takes caught-up messages (not synthesized notifications). */
   fallback: unknown;
-  pipeline: { accept(frame: ServerFrame): void; readonly stats: { refused: number } };
+  pipeline: { accept(frame: ServerFrame): 'accepted' | 'duplicate' | 'unhandled' | 'refused' };
   scheduler: { readonly stats: { waiting: number } };
   ledger: { claim(id: string): boolean; release(id: string): void };
   /** The scheduler's backlog limit: catch-up fills at most half of it, leaving room for live events. */
@@ -622,11 +622,7 @@ export function createCatchUp(parts: CatchUpParts): CatchUp {
   const limit = Math.max(1, Math.floor(parts.backlog / 2));
   return new CatchUp({
     api: parts.api,
-    accept: (frame) => {
-      const refused = parts.pipeline.stats.refused;
-      parts.pipeline.accept(frame);
-      return parts.pipeline.stats.refused === refused;
-    },
+    accept: (frame) => parts.pipeline.accept(frame) !== 'refused',
     claim: (key) => parts.ledger.claim(key),
     release: (key) => parts.ledger.release(key),
     handles: (name) =>
