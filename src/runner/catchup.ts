@@ -62,6 +62,19 @@ const KEEP_UNREAD = 1_000;
 /** Longest pause between two tries of a failed pass. */
 const MAX_RETRY_DELAY = 30_000;
 
+/**
+ * Whether page `page` (1-based) of a paged list was the last: it came back empty, or the items read
+ * so far reach `total`. Reckoned with the items actually read, never the page size the platform
+ * echoes (a `limit: 0` echoed back would otherwise never reach the total), and never past
+ * MAX_PAGES, so a platform that misreports cannot keep the runner paging for ever.
+ */
+function lastPage(page: number, items: number, read: number, total: number): boolean {
+  return items === 0 || read >= total || page >= MAX_PAGES;
+}
+
+/** Pages of one list read at most in one pass (100,000 items at 100 a page). */
+const MAX_PAGES = 1_000;
+
 /** A page of history on the way back: its cursor, and its unread messages (newest first) while few. */
 interface UnreadPage {
   before: string | undefined;
@@ -94,6 +107,8 @@ export class CatchUp {
   /** Employments whose held frames overflowed: their history is read again before release. */
   readonly #dirty = new Set<number>();
   #heldCount = 0;
+  /** The last catch-up problem logged per employment, so a retry that meets it again does not repeat it. */
+  readonly #problems = new Map<number, string>();
   /** Employments with a repair (a refused message: read history again) waiting or running. */
   readonly #repairing = new Set<number>();
   /**
@@ -207,6 +222,7 @@ export class CatchUp {
           if (signal.aborted) return;
           try {
             await this.#employment(id, me, signal);
+            this.#problems.delete(id);
           } catch (error) {
             if (signal.aborted) return;
             if (gone(error)) {
@@ -219,9 +235,13 @@ export class CatchUp {
             this.stats.failures++;
             // Still held: a live message handled now would be acknowledged, and the read cursor would
             // pass the unread ones history could not show. Order and nothing lost come before liveness.
-            logger.warn(
+            // The same problem again (each retry) is logged once at warn, then at debug.
+            const problem = text(error);
+            const repeated = this.#problems.get(id) === problem;
+            this.#problems.set(id, problem);
+            logger[repeated ? 'debug' : 'warn'](
               { err: error, employmentId: id },
-              `could not catch up employment ${id}: ${text(error)}; its messages wait until a retry succeeds`,
+              `could not catch up employment ${id}: ${problem}; its messages wait until a retry succeeds`,
             );
           }
         }
@@ -271,13 +291,15 @@ export class CatchUp {
   /** Active employments on either side: the platform delivers messages to employers and employees alike. */
   async #activeEmployments(signal: AbortSignal): Promise<number[]> {
     const ids: number[] = [];
+    let read = 0;
     for (let page = 1; ; page++) {
       const data = await this.#o.api.employments(
         { role: 'all', status: 'active', page, limit: PAGE },
         { signal },
       );
       for (const e of data.employments) if (e.status === 'active' && !ids.includes(e.id)) ids.push(e.id);
-      if (data.employments.length === 0 || page * data.limit >= data.total) return ids;
+      read += data.employments.length;
+      if (lastPage(page, data.employments.length, read, data.total)) return ids;
     }
   }
 
@@ -316,6 +338,7 @@ export class CatchUp {
    */
   async #walk(id: number, me: number, signal: AbortSignal): Promise<UnreadPage[]> {
     const pages: UnreadPage[] = [];
+    const cursors = new Set<string>();
     let kept = 0;
     let before: string | undefined;
     for (;;) {
@@ -326,6 +349,16 @@ export class CatchUp {
         pages.push({ before, messages: kept <= KEEP_UNREAD ? unread : undefined });
       }
       if (reachedRead || !page.hasMore || !page.nextCursor) return pages;
+      // A cursor seen before would walk in a circle for ever (and keep every page it read).
+      if (cursors.has(page.nextCursor) || page.messages.length === 0) {
+        throw new PlatformError(
+          200,
+          'CURSOR_STUCK',
+          `the history of employment ${id} says "more" but its cursor does not advance (${JSON.stringify(page.nextCursor)}); reading it again later`,
+          { details: { employmentId: id, cursor: page.nextCursor } },
+        );
+      }
+      cursors.add(page.nextCursor);
       before = page.nextCursor;
     }
   }
@@ -437,6 +470,7 @@ export class CatchUp {
   async #notifications(signal: AbortSignal): Promise<void> {
     const { api, handles } = this.#o;
     if (handles('service-invoked')) {
+      let read = 0;
       for (let page = 1; ; page++) {
         const data = await api.invocations(
           { role: 'provider', status: 'pending', page, limit: PAGE },
@@ -462,10 +496,12 @@ export class CatchUp {
             signal,
           );
         }
-        if (data.invocations.length === 0 || page * data.limit >= data.total) break;
+        read += data.invocations.length;
+        if (lastPage(page, data.invocations.length, read, data.total)) break;
       }
     }
     if (handles('task-accepted')) {
+      let read = 0;
       for (let page = 1; ; page++) {
         const data = await api.acceptedTasks({ page, limit: PAGE }, { signal });
         for (const task of data.tasks) {
@@ -482,7 +518,8 @@ export class CatchUp {
             signal,
           );
         }
-        if (data.tasks.length === 0 || data.tasks.length < PAGE || page * PAGE >= data.total) break;
+        read += data.tasks.length;
+        if (lastPage(page, data.tasks.length, read, data.total)) break;
       }
     }
   }
