@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { C4cError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { redactText } from '../redact.js';
+import { redactText, splitCredentials } from '../redact.js';
 import {
   MAX_FRAME_BYTES,
   decodeServerFrame,
@@ -27,6 +27,7 @@ import {
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { Heartbeat, resolveHeartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { Delivery, type SendUntil } from './delivery.js';
+import { OUTBOX_DEFAULTS } from './outbox.js';
 import { authError, describeClose, givenUpError, socketUrl, validateUrl } from './url.js';
 
 /** Where the connection is in its lifecycle. */
@@ -136,7 +137,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#connectTimeout = options.connectTimeout ?? 10_000;
     this.#closeTimeout = options.closeTimeout ?? 2_000;
     this.#delivery = new Delivery({
-      limit: options.outbox?.limit ?? 10_000,
+      limit: options.outbox?.limit ?? OUTBOX_DEFAULTS.limit,
       maxRetries: options.outbox?.maxRetries ?? 10,
       // Equal jitter (half fixed, half random), not full jitter: a rate-limited frame must never come back at once.
       retryDelay: (retries) => {
@@ -271,10 +272,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   #openSocket(): void {
     this.#setState('connecting');
-    const url = socketUrl(this.#url, this.#token);
+    // Credentials in the URL (a proxy in front of the platform) go as Basic auth, as curl sends them.
+    const { url, authorization } = splitCredentials(socketUrl(this.#url, this.#token));
     this.#log.debug({ url: this.#redacted(url) }, 'connecting to the platform');
     const ws = new WebSocket(url, {
-      headers: { 'X-API-Key': this.#token },
+      headers: { 'X-API-Key': this.#token, ...(authorization ? { authorization } : {}) },
       perMessageDeflate: false,
       maxPayload: MAX_PAYLOAD,
       handshakeTimeout: this.#connectTimeout,

@@ -3,27 +3,24 @@
  * Messages: their employment. Notifications: the task, invocation or employment they are about.
  */
 import type { RoutedEvent } from '../protocol/events.js';
+import { idKey, isId, type Id } from '../protocol/ids.js';
 
 /** The key whose events run one at a time, or `undefined` for events that need no order. */
 export function orderingKey(routed: RoutedEvent): string | undefined {
   switch (routed.name) {
     case 'message':
-      return `employment:${routed.event.employmentId}`;
+      return `employment:${idKey(routed.event.employmentId)}`;
     case 'read':
     case 'error':
       return undefined;
     default: {
       const data = routed.event.data as Record<string, unknown>;
-      if (isId(data.taskId)) return `task:${data.taskId}`;
-      if (isId(data.invocationId)) return `invocation:${data.invocationId}`;
-      if (isId(data.employmentId)) return `employment:${data.employmentId}`;
+      if (isId(data.taskId)) return `task:${idKey(data.taskId)}`;
+      if (isId(data.invocationId)) return `invocation:${idKey(data.invocationId)}`;
+      if (isId(data.employmentId)) return `employment:${idKey(data.employmentId)}`;
       return undefined;
     }
   }
-}
-
-function isId(value: unknown): value is string | number {
-  return (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && value !== '');
 }
 
 /**
@@ -40,6 +37,6 @@ export function dedupeKey(routed: RoutedEvent): string | undefined {
 }
 
 /** The dedupe key of message `messageId` in employment `employmentId`. */
-export function messageKey(employmentId: number, messageId: string): string {
-  return `employment:${employmentId}/${messageId}`;
+export function messageKey(employmentId: Id, messageId: string): string {
+  return `employment:${idKey(employmentId)}/${messageId}`;
 }

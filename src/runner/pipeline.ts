@@ -129,9 +129,9 @@ type Outcome =
   | { kind: 'timeout'; error: C4cError }
   | { kind: 'shutdown'; error: unknown };
 
-/** Frames in, handlers run, replies out: one per runner. */
-export class Pipeline {
-  readonly stats: PipelineStats = {
+/** Every counter at zero. */
+export function emptyPipelineStats(): PipelineStats {
+  return {
     received: 0,
     duplicates: 0,
     unhandled: 0,
@@ -144,6 +144,11 @@ export class Pipeline {
     replies: 0,
     replyErrors: 0,
   };
+}
+
+/** Frames in, handlers run, replies out: one per runner. */
+export class Pipeline {
+  readonly stats: PipelineStats = emptyPipelineStats();
   readonly #o: PipelineOptions;
   #accepting = true;
 
@@ -215,9 +220,11 @@ export class Pipeline {
     const { logger, scheduler, ledger } = this.#o;
     const messageId = messageIdOf(routed);
     const key = dedupeKey(routed);
+    // Every line a handler logs says which event it was about: the ids an operator searches by.
     const log = logger.child({
       event: routed.name,
       ...(messageId === undefined ? {} : { messageId }),
+      ...eventIds(routed),
       file: entry.label,
       ...(attempt > 1 ? { attempt } : {}),
     });
@@ -314,9 +321,11 @@ export class Pipeline {
           return { retryAfter: retryInMs };
         }
         this.stats.failed++;
+        // Positions in the user's TypeScript, with the lines around the failing one (`at`, `frame`).
+        const source = this.#o.registry.explain(outcome.error);
         log.error(
-          { err: outcome.error },
-          `${entry.label} threw while handling "${routed.name}"${attempt > 1 ? ` (attempt ${attempt}, the last)` : ''}: ${errorText(outcome.error)}`,
+          { err: outcome.error, ...source },
+          `${entry.label} threw while handling "${routed.name}"${attempt > 1 ? ` (attempt ${attempt}, the last)` : ''}: ${errorText(outcome.error)}${source.at ? ` (at ${source.at})` : ''}`,
         );
         report = { kind: 'failed', error: outcome.error };
         await this.#fail(routed, entry, outcome.error, log);
@@ -491,6 +500,17 @@ export class Pipeline {
 function messageIdOf(routed: RoutedEvent): string | undefined {
   const id = (routed.event as { messageId?: unknown }).messageId;
   return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+/** The ids of an event's subject (employment, invocation, application, task), for log lines. */
+function eventIds(routed: RoutedEvent): Record<string, unknown> {
+  const event = routed.event as { data?: Record<string, unknown> } & Record<string, unknown>;
+  const ids: Record<string, unknown> = {};
+  for (const key of ['employmentId', 'invocationId', 'applicationId', 'taskId'] as const) {
+    const value = event[key] ?? event.data?.[key];
+    if (value !== undefined && value !== null) ids[key] = value;
+  }
+  return ids;
 }
 
 function employmentOf(routed: RoutedEvent): number | undefined {

@@ -2,24 +2,27 @@
  * `createRunner`: the wiring of config, registry, scheduler, ledger, pipeline and connection, with
  * an explicit lifecycle: idle → starting → running → closing → closed.
  */
+import type { Id } from '../protocol/ids.js';
 import { ApiClient } from '../api/client.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { Connection, type ConnectionState } from '../connection/connection.js';
 import { C4cError } from '../errors.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import { silentLogger, type Logger } from '../log.js';
+import { MetricsRecorder, type RecordedFigures } from './metrics.js';
 import { createCatchUp, type CatchUp, type CatchUpStats } from './catchup.js';
 import { MemoryLedger, type Ledger } from './ledger.js';
 import { DeadLetters, deadLetterPath } from './dead-letters.js';
 import {
   Pipeline,
+  emptyPipelineStats,
   type AcceptResult,
   type EventOutcome,
   type FallbackHandler,
   type PipelineStats,
 } from './pipeline.js';
 import type { HandlerFailure } from './retry.js';
-import { HandlerRegistry } from './registry.js';
+import { HandlerRegistry, type HandlerRegistryView } from './registry.js';
 import { Scheduler } from './scheduler.js';
 
 /** Options of {@link createRunner}. */
@@ -78,6 +81,18 @@ export interface RunnerStats extends PipelineStats {
   catchUp?: CatchUpStats;
 }
 
+/** Figures for dashboards and health checks: see {@link Runner.metrics}. */
+export interface RunnerMetrics extends RecordedFigures {
+  /** Where the runner is in its lifecycle. */
+  readonly state: RunnerState;
+  /** Whether the handler files are loaded (they are before the first connection). */
+  readonly handlersLoaded: boolean;
+  /** Whether a catch-up pass is running or waiting for a retry (always `false` with `ack: false`). */
+  readonly catchingUp: boolean;
+  /** The counters of {@link Runner.stats}. */
+  readonly stats: RunnerStats;
+}
+
 /** A running agent: see {@link createRunner}. */
 export interface Runner {
   /**
@@ -95,7 +110,14 @@ export interface Runner {
   readonly done: Promise<void>;
   readonly state: RunnerState;
   readonly stats: RunnerStats;
-  readonly registry: HandlerRegistry;
+  /** The loaded handlers, read-only. */
+  readonly registry: HandlerRegistryView;
+  /**
+   * A snapshot of the runner's figures: events by name, handler outcomes and durations by event,
+   * reconnects, acknowledgements, queue, catch-up and lifecycle. The Prometheus exporter and the
+   * health checks read it; so can an embedding application.
+   */
+  metrics(): RunnerMetrics;
   /**
    * Hands a frame to the handlers as if it had just arrived (dedupe, route, schedule) and says what
    * became of it. Throws `E_CLOSED` unless the runner is running.
@@ -120,6 +142,8 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
   let pipeline: Pipeline | undefined;
   let catchUp: CatchUp | undefined;
   let closing: Promise<void> | undefined;
+  let handlersLoaded = false;
+  const recorder = new MetricsRecorder();
   let settle!: { resolve: () => void; reject: (error: Error) => void };
   const done = new Promise<void>((resolve, reject) => {
     settle = { resolve, reject };
@@ -167,7 +191,13 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
       size: config.dedupe,
       logger,
       ...(config.ack && api
-        ? { markRead: (employmentId: number, id: string) => api.markRead(employmentId, id) }
+        ? {
+            markRead: async (employmentId: Id, id: string) => {
+              const result = await api.markRead(employmentId, id);
+              recorder.acknowledged();
+              return result;
+            },
+          }
         : {}),
     });
 
@@ -196,7 +226,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
   const stats = (): RunnerStats => {
     const s = scheduler.stats;
     return {
-      ...(pipeline?.stats ?? emptyStats()),
+      ...(pipeline?.stats ?? emptyPipelineStats()),
       running: s.running,
       waiting: s.waiting,
       peakRunning: s.peak,
@@ -205,7 +235,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
     };
   };
 
-  return {
+  const runner: Runner = {
     registry,
     done,
     get state() {
@@ -214,6 +244,13 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
     get stats() {
       return stats();
     },
+    metrics: () => ({
+      ...recorder.snapshot(),
+      state,
+      handlersLoaded,
+      catchingUp: catchUp?.pending ?? false,
+      stats: stats(),
+    }),
     close: (closeOptions) => close(closeOptions),
     dispatch(frame) {
       if (state !== 'running' || !pipeline)
@@ -242,10 +279,11 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           options.handlerFiles === false
             ? []
             : await registry.loadAll(options.onHandlerProblem ? { onProblem: options.onHandlerProblem } : {});
+        handlersLoaded = true;
         const fallback =
           options.fallback ??
           (config.webhook
-            ? await (await import('../webhook/fallback.js')).configWebhookFallback(config.webhook, base)
+            ? (await import('../webhook/fallback.js')).configWebhookFallback(config.webhook, base)
             : undefined);
         if (fallback) logger.info(`events without a handler file go to ${fallback.label}`);
         if (entries.length === 0 && options.handlerFiles !== false && !fallback)
@@ -277,7 +315,10 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           logger,
           timeout: config.timeout,
           fallback,
-          onOutcome: options.onOutcome,
+          onOutcome: (outcome) => {
+            recorder.outcome(outcome);
+            options.onOutcome?.(outcome);
+          },
           retry: config.retry,
           onFailure,
         });
@@ -296,17 +337,22 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           });
         connection.on('frame', (frame) => {
           if (!live) return;
+          recorder.frame(frame);
           options.onFrame?.(frame);
           if (catchUp) catchUp.deliver(frame);
           else pipeline!.accept(frame);
         });
         if (options.onConnectionState) connection.on('state', options.onConnectionState);
         connection.on('open', ({ reconnected }) => {
-          if (reconnected) logger.info('reconnected to the platform');
+          if (reconnected) {
+            recorder.reconnected();
+            logger.info('reconnected to the platform');
+          }
           // What arrived while the runner was away (stopped, or between two sockets) is read from history.
           catchUp?.run();
         });
         connection.on('undeliverable', ({ frame, code, message }) => {
+          recorder.refused();
           logger.warn(
             { code, frame: { type: frame.type, messageId: (frame as { messageId?: string }).messageId } },
             `the platform refused a reply for good: ${code}: ${message}`,
@@ -336,20 +382,16 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
       }
     },
   };
+  registries.set(runner, registry);
+  return runner;
 }
 
-function emptyStats(): PipelineStats {
-  return {
-    received: 0,
-    duplicates: 0,
-    unhandled: 0,
-    refused: 0,
-    handled: 0,
-    failed: 0,
-    retried: 0,
-    timedOut: 0,
-    aborted: 0,
-    replies: 0,
-    replyErrors: 0,
-  };
+/** Each runner's mutable registry, for dev's watcher alone: users see `runner.registry`, a read-only view. */
+const registries = new WeakMap<Runner, HandlerRegistry>();
+
+/** The registry dev's watcher swaps handlers in. Not part of the public API. */
+export function handlerRegistryOf(runner: Runner): HandlerRegistry {
+  const registry = registries.get(runner);
+  if (!registry) throw new C4cError('E_CONFIG', 'not a runner made by createRunner');
+  return registry;
 }

@@ -169,7 +169,11 @@ export default defineHandler('message', { timeout: 300, handle: async (ctx) => {
       expect.objectContaining({
         event: 'message',
         file: 'handlers/message.ts',
-        msg: 'handlers/message.ts threw while handling "message": kaput',
+        msg: 'handlers/message.ts threw while handling "message": kaput (at handlers/message.ts:3:44)',
+        at: 'handlers/message.ts:3:44',
+        frame: expect.stringContaining(
+          "> 3 |   if (ctx.event.content === 'throw') throw new Error('kaput');",
+        ) as unknown,
       }),
       expect.objectContaining({
         event: 'message',
