@@ -32,8 +32,8 @@ export interface CatchUpOptions {
   release: (key: string) => void;
   /** Whether an event has somewhere to go (a handler file, the catch-all, a fallback). */
   handles: (name: EventName) => boolean;
-  /** Whether the scheduler can take one more event now; catch-up waits while it cannot. */
-  room: () => boolean;
+  /** Resolves once the scheduler can take one more event (or `signal` aborts); catch-up waits on it. */
+  waitForRoom: (signal: AbortSignal) => Promise<void>;
   logger: Logger;
   /** Live frames held at most, over all employments; beyond it the employment is read again. @default 10_000 */
   holdLimit?: number;
@@ -588,13 +588,8 @@ export class CatchUp {
     }
   }
 
-  async #waitForRoom(signal: AbortSignal): Promise<void> {
-    while (!this.#o.room() && !signal.aborted) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 20);
-        timer.unref();
-      });
-    }
+  #waitForRoom(signal: AbortSignal): Promise<void> {
+    return this.#o.waitForRoom(signal);
   }
 }
 
@@ -652,7 +647,7 @@ export interface CatchUpParts {
   /** The fallback handler, if any: it takes caught-up messages (not synthesized notifications). */
   fallback: unknown;
   pipeline: { accept(frame: ServerFrame): 'accepted' | 'duplicate' | 'unhandled' | 'refused' };
-  scheduler: { readonly stats: { waiting: number } };
+  scheduler: { waitForRoom(below: number, signal?: AbortSignal): Promise<void> };
   ledger: { claim(id: string): boolean; release(id: string): void };
   /** The scheduler's backlog limit: catch-up fills at most half of it, leaving room for live events. */
   backlog: number;
@@ -672,7 +667,7 @@ export function createCatchUp(parts: CatchUpParts): CatchUp {
       name === 'message'
         ? Boolean(registry.get('message') ?? parts.fallback)
         : Boolean(registry.get(name) ?? registry.get('notification')),
-    room: () => parts.scheduler.stats.waiting < limit,
+    waitForRoom: (signal) => parts.scheduler.waitForRoom(limit, signal),
     logger: parts.logger,
     holdLimit: parts.backlog,
   });

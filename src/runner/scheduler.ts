@@ -44,6 +44,8 @@ export class Scheduler {
   /** Aborted when `close()` starts: jobs waiting to be retried are dropped, not waited for. */
   readonly #closing = new AbortController();
   #waiting = 0;
+  /** Those waiting for `waiting` to drop below their limit (catch-up pacing itself). */
+  readonly #roomWaiters = new Set<{ below: number; resolve: () => void }>();
   #peak = 0;
   #closed = false;
   #dropped = 0;
@@ -99,6 +101,26 @@ export class Scheduler {
     });
   }
 
+  /**
+   * Resolves once fewer than `below` jobs wait (at once if that is already so), or when `signal`
+   * aborts or the scheduler closes: a producer paces itself on it instead of polling.
+   */
+  waitForRoom(below: number, signal?: AbortSignal): Promise<void> {
+    if (this.#waiting < below || this.#closed || signal?.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const waiter = {
+        below,
+        resolve: () => {
+          this.#roomWaiters.delete(waiter);
+          signal?.removeEventListener('abort', waiter.resolve);
+          resolve();
+        },
+      };
+      this.#roomWaiters.add(waiter);
+      signal?.addEventListener('abort', waiter.resolve, { once: true });
+    });
+  }
+
   /** Resolves when nothing is running or waiting. */
   async onIdle(): Promise<void> {
     while (this.#waiting > 0 || this.#running.size > 0 || this.#tails.size > 0) {
@@ -114,6 +136,7 @@ export class Scheduler {
   async close(drainTimeout: number): Promise<{ drained: boolean; dropped: number }> {
     this.#closed = true;
     this.#closing.abort();
+    for (const waiter of [...this.#roomWaiters]) waiter.resolve();
     const drained = await settleWithin([...this.#running], drainTimeout);
     if (!drained) {
       this.#shutdown.abort(new C4cError('E_CLOSED', 'the runner is shutting down'));
@@ -144,6 +167,7 @@ export class Scheduler {
     return this.#queue.add(() => {
       if (this.#closed) return Promise.resolve(this.#drop());
       this.#waiting--;
+      this.#roomMade();
       const running = job().catch(() => undefined);
       const settled = running.then(() => undefined);
       this.#running.add(settled);
@@ -155,6 +179,11 @@ export class Scheduler {
   #drop(): void {
     this.#waiting--;
     this.#dropped++;
+    this.#roomMade();
+  }
+
+  #roomMade(): void {
+    for (const waiter of [...this.#roomWaiters]) if (this.#waiting < waiter.below) waiter.resolve();
   }
 }
 
