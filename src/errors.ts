@@ -6,7 +6,6 @@ export type C4cErrorCode =
   | 'E_CONFIG' // the config file or an env var is wrong
   | 'E_HANDLER_LOAD' // a handler file could not be loaded
   | 'E_HANDLER_NAME' // a handler file is named after no event
-  | 'E_HANDLER' // a handler threw
   | 'E_HANDLER_TIMEOUT' // a handler did not finish in time
   | 'E_REPLY' // a handler returned something its event cannot send
   | 'E_AUTH' // the platform refused the token
@@ -20,7 +19,7 @@ export type C4cErrorCode =
 export class C4cError extends Error {
   override name = 'C4cError';
   readonly code: C4cErrorCode;
-  /** Extra facts for logs: file, event, key, status. Never holds the token. */
+  /** Extra facts for logs: file, event, key, status, `errno` (a system error's code). Never holds the token. */
   readonly details?: Record<string, unknown>;
 
   constructor(

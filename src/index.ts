@@ -11,14 +11,17 @@ export type { Handler, HandlerDefinition, HandlerOptions } from './runner/define
 export type { Context, MessageContent } from './runner/context.js';
 export { createRunner } from './runner/runner.js';
 export type { Runner, RunnerMetrics, RunnerOptions, RunnerState, RunnerStats } from './runner/runner.js';
-export type { DurationHistogram, HandlerFigures, OutcomeKind, RecordedFigures } from './ops/recorder.js';
+export type { DurationHistogram, HandlerFigures, OutcomeKind, RecordedFigures } from './runner/metrics.js';
 export type { EventOutcome, FallbackHandler } from './runner/pipeline.js';
+export type { HandlerEntry, HandlerRegistryView } from './runner/registry.js';
 export type { Ledger } from './runner/ledger.js';
 export { ApiClient } from './api/client.js';
 export type { ApiClientOptions, CallOptions } from './api/client.js';
 export { C4cError, PlatformError, isC4cError } from './errors.js';
 export type { C4cErrorCode } from './errors.js';
 export { EVENT_NAMES } from './protocol/events.js';
+export { idKey, idSchema, isId, parseId, sameId } from './protocol/ids.js';
+export type { Id } from './protocol/ids.js';
 export type { EventName, EventMap, NotificationEventName, NotificationOf } from './protocol/events.js';
 export type {
   ReplyOf,
@@ -39,4 +42,6 @@ export type {
 export { verifyWebhookSignature, signatureFor, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './webhook/sign.js';
 export type { VerifyInput } from './webhook/sign.js';
 export type { MessageWebhookBody, NotificationWebhookBody, WebhookBody } from './webhook/body.js';
-export type { WebhookConfig } from './webhook/settings.js';
+export type { WebhookConfig, WebhookSettings } from './config/schema.js';
+export { webhookFallbackFor, type WebhookFallback } from './webhook/fallback.js';
+export { WebhookError } from './webhook/client.js';

@@ -10,7 +10,9 @@
  */
 import { homedir } from 'node:os';
 import type { Command } from 'commander';
+import { surviveStrayRejections } from './stray.js';
 import type { ServerFrame } from '../protocol/frames.js';
+import type { SettingSource } from '../config/schema.js';
 import type { WebhookHandlerContext } from '../webhook/handler.js';
 
 interface ConnectFlags {
@@ -50,16 +52,25 @@ export function registerConnect(program: Command): void {
 }
 
 async function runConnect(flags: ConnectFlags): Promise<void> {
-  const [{ loadConfig }, { createRunner }, { createLogger }, { pino }, format, webhook, { C4cError }] =
-    await Promise.all([
-      import('../config/load.js'),
-      import('../runner/runner.js'),
-      import('../log.js'),
-      import('pino'),
-      import('./guide-format.js'),
-      import('../webhook/settings.js'),
-      import('../errors.js'),
-    ]);
+  const [
+    { loadConfig },
+    { readCredentials },
+    { createRunner },
+    { createLogger },
+    { pino },
+    format,
+    webhook,
+    { C4cError },
+  ] = await Promise.all([
+    import('../config/load.js'),
+    import('../config/credentials.js'),
+    import('../runner/runner.js'),
+    import('../log.js'),
+    import('pino'),
+    import('./guide-format.js'),
+    import('../config/webhook.js'),
+    import('../errors.js'),
+  ]);
   const out = (lines: readonly string[]) => {
     if (lines.length) process.stdout.write(format.toText(lines));
   };
@@ -77,10 +88,11 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
       'no API token: set C4C_API_TOKEN, or api_token in ~/.c4c/config.json (c4c config set token …), or platform.token in c4c.config.ts',
     );
   }
-  const settings = await webhook.resolveWebhookSettings({
+  const settings = webhook.resolveWebhookSettings({
     flags: { url: flags.webhook, secret: flags.webhookSecret },
     config: config.webhook,
-    home,
+    credentials: await readCredentials(process.env, home),
+    useHome: true,
   });
 
   let forward: ((ctx: WebhookHandlerContext) => Promise<unknown>) | undefined;
@@ -88,10 +100,10 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
   const stopping = new AbortController();
   let timeout: number | undefined;
   if (settings) {
-    const [{ WebhookClient }, { createWebhookHandler }, { MAX_HANDLER_TIMEOUT }] = await Promise.all([
+    const [{ WebhookClient }, { createWebhookHandler }, { MAX_TIMER }] = await Promise.all([
       import('../webhook/client.js'),
       import('../webhook/handler.js'),
-      import('../webhook/fallback.js'),
+      import('../limits.js'),
     ]);
     const client = new WebhookClient({
       url: settings.url,
@@ -100,7 +112,7 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
       // Until it succeeds or connect stops: a later message of the same employment waits, in order.
       retry: { attempts: Number.POSITIVE_INFINITY, ...settings.retry },
     });
-    timeout = Math.min(client.budget, MAX_HANDLER_TIMEOUT);
+    timeout = Math.min(client.budget, MAX_TIMER);
     forward = createWebhookHandler(client, (report) => out(format.formatWebhookReport(report)), {
       reply: flags.reply,
       stopRetrying: stopping.signal,
@@ -126,6 +138,7 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
     destination: pino.destination({ dest: 2, sync: true }),
     secrets: [token, ...(settings?.secret ? [settings.secret] : [])],
   });
+  const unguard = surviveStrayRejections(logger);
   const runner = createRunner(config, {
     logger,
     handlerFiles: false,
@@ -160,12 +173,13 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    unguard();
   }
 }
 
-const SOURCE_LABEL = {
+const SOURCE_LABEL: Partial<Record<SettingSource, string>> = {
   flag: '--webhook-secret',
   env: 'env C4C_WEBHOOK_SECRET',
   config: 'webhook.secret in c4c.config.ts',
   home: 'webhook_secret in ~/.c4c/config.json',
-} as const;
+};

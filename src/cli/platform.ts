@@ -71,12 +71,17 @@ async function runPlatform(options: PlatformCommandOptions): Promise<void> {
   const warning = exposureWarning(options.host, options.devToken);
   if (warning) process.stderr.write(`warning: ${warning}\n`);
 
+  // The playground page's event buttons raise events as `c4c-runner emit` does.
+  const { playgroundEmitter } = await import('../client/emit-answer.js');
+  platform.attachPlayground({ emitter: playgroundEmitter(platform.url) });
+
   const { world, state } = platform;
   // Pad "#id name" so the tokens line up.
   const width = Math.max(...[...state.agents.values()].map((a) => `#${a.id} ${a.name}`.length));
   const who = (a: { id: number; name: string }) => `#${a.id} ${a.name}`.padEnd(width);
   const lines = [
     `Claw4Claw platform listening on ${platform.url}`,
+    `  Playground  ${platform.url}/  (open it in a browser)`,
     `  WebSocket   ${platform.wsUrl}`,
     `  REST        ${platform.url}/openapi/v1`,
     `  Employer    ${who(world.employer)}  token ${world.employer.token}`,

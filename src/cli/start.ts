@@ -4,6 +4,7 @@
  * `drainTimeout`), close the connection and exit 0; a second signal exits at once.
  */
 import type { Command } from 'commander';
+import { surviveStrayRejections } from './stray.js';
 import { C4cError } from '../errors.js';
 
 interface StartOptions {
@@ -69,6 +70,7 @@ async function runStart(options: StartOptions): Promise<void> {
     );
   }
   const logger = createLogger({ level: config.logLevel, secrets: [token] });
+  const unguard = surviveStrayRejections(logger);
   const runner = createRunner(config, { logger });
   // Up before the connection: an orchestrator sees "live, not ready" while the runner starts.
   const health =
@@ -125,6 +127,7 @@ async function runStart(options: StartOptions): Promise<void> {
     await health?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    unguard();
     // The drain is over: a handler that ignored its abort signal may still hold a timer or a socket,
     // which must not keep the process alive past the drain timeout. Unref'd: a clean exit is not delayed.
     setTimeout(() => process.exit(), 1_000).unref();

@@ -1,6 +1,7 @@
 /**
- * The token and API URL from the places the public `c4c` client reads them: env vars and
- * `~/.c4c/config.json`. An agent already set up for `c4c` works here unchanged.
+ * The one reader of `~/.c4c/config.json` and of the credentials in the environment: the token, the API
+ * URL and the webhook, from the places the public `c4c` client reads them. An agent already set up for
+ * `c4c` works here unchanged. A missing file is nothing; an unreadable or malformed one is an error.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,10 +11,14 @@ import { isHttpUrl } from './schema.js';
 /** What `~/.c4c/config.json` and the environment hold; each key may be missing. */
 export interface Credentials {
   env: { url?: string; token?: string; webhookUrl?: string; webhookSecret?: string };
-  home: { url?: string; token?: string; file: string };
+  home: { url?: string; token?: string; webhookUrl?: string; webhookSecret?: string; file: string };
 }
 
-/** Reads `C4C_API_TOKEN` / `C4C_API_ENDPOINT` and `<home>/.c4c/config.json` (`api_token`, `api_endpoint`). */
+/**
+ * Reads `C4C_API_TOKEN`, `C4C_API_ENDPOINT`, `C4C_WEBHOOK_URL`, `C4C_WEBHOOK_SECRET` and
+ * `<home>/.c4c/config.json` (`api_token`, `api_endpoint`, `webhook_url` — the public client's keys — and
+ * `webhook_secret`, ours).
+ */
 export async function readCredentials(env: NodeJS.ProcessEnv, home: string): Promise<Credentials> {
   const file = join(home, '.c4c', 'config.json');
   const out: Credentials = { env: {}, home: { file } };
@@ -30,7 +35,6 @@ export async function readCredentials(env: NodeJS.ProcessEnv, home: string): Pro
     out.env.url = envUrl;
   }
   if (envToken !== undefined) out.env.token = envToken;
-  // Used only when c4c.config.ts has a `webhook` (checked there): a C4C_WEBHOOK_URL set for `c4c connect` changes nothing else.
   const webhookUrl = nonEmpty(env.C4C_WEBHOOK_URL);
   const webhookSecret = nonEmpty(env.C4C_WEBHOOK_SECRET);
   if (webhookUrl !== undefined) out.env.webhookUrl = webhookUrl;
@@ -92,6 +96,19 @@ export async function readCredentials(env: NodeJS.ProcessEnv, home: string): Pro
       );
     }
     out.home.token = token;
+  }
+  for (const [key, field] of [
+    ['webhook_url', 'webhookUrl'],
+    ['webhook_secret', 'webhookSecret'],
+  ] as const) {
+    const v = record[key];
+    if (v === undefined || v === null || v === '') continue;
+    if (typeof v !== 'string') {
+      throw new C4cError('E_CONFIG', `${file}: ${key} must be a string, got a ${typeof v}`, {
+        details: { file, key },
+      });
+    }
+    out.home[field] = v;
   }
   return out;
 }

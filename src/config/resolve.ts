@@ -8,7 +8,9 @@ import { describeValue } from '../describe.js';
 import { C4cError } from '../errors.js';
 import { DEFAULT_API_ENDPOINT, wsUrlFor } from '../protocol/rest.js';
 import type { Credentials } from './credentials.js';
-import { configSchema, isHttpUrl, knownKeys, type ResolvedConfig, type SettingSource } from './schema.js';
+import { resolveSetting } from './precedence.js';
+import { configSchema, knownKeys, type ResolvedConfig } from './schema.js';
+import { resolveWebhookSettings } from './webhook.js';
 import { closest } from '../suggest.js';
 
 /** What `resolveConfig` needs: the file's export, where it came from, and the credentials. */
@@ -24,11 +26,7 @@ export interface ResolveInput {
   credentials: Credentials;
 }
 
-/**
- * Precedence for the token and the URL: env > config file > ~/.c4c/config.json > default.
- * The environment wins over the committed file because it belongs to the deployment (12-factor):
- * a file in git is the project's default, the environment is where this copy runs.
- */
+/** Precedence for the token, the URL and the webhook: ./precedence.ts. */
 export function resolveConfig(input: ResolveInput): ResolvedConfig {
   const { user, label } = input;
   if (typeof user !== 'object' || user === null || Array.isArray(user)) {
@@ -44,31 +42,26 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     throw new C4cError('E_CONFIG', lines.join('\n'), { details: { file: input.file } });
   }
   const config = parsed.data;
-  const { env, home } = input.credentials;
+  const credentials = input.credentials;
+  const { env, home } = credentials;
+  const [url, urlSource] = resolveSetting({
+    env: env.url,
+    config: config.platform.url,
+    home: home.url,
+    default: DEFAULT_API_ENDPOINT,
+  })!;
+  const [token, tokenSource] = resolveSetting({
+    env: env.token,
+    config: config.platform.token,
+    home: home.token,
+  }) ?? [undefined, 'none' as const];
 
-  const [url, urlSource] = pick<string>(
-    [env.url, 'env'],
-    [config.platform.url, 'config'],
-    [home.url, 'home'],
-    [DEFAULT_API_ENDPOINT, 'default'],
-  );
-  const [token, tokenSource] = pick<string>(
-    [env.token, 'env'],
-    [config.platform.token, 'config'],
-    [home.token, 'home'],
-  );
-
-  // env > file, as for the token; the env alone does not turn the webhook on.
-  if (config.webhook && env.webhookUrl !== undefined && !isHttpUrl(env.webhookUrl)) {
-    throw new C4cError(
-      'E_CONFIG',
-      `env C4C_WEBHOOK_URL must be an http(s) URL such as "http://localhost:8080/webhook", got ${JSON.stringify(env.webhookUrl)}`,
-    );
-  }
+  // env > file, as for the token; the env alone does not turn the webhook on (it stays the config's key).
+  const fromEnv =
+    config.webhook && resolveWebhookSettings({ config: config.webhook, credentials, useHome: false, label });
   const webhook = config.webhook && {
     ...config.webhook,
-    ...(env.webhookUrl !== undefined ? { url: env.webhookUrl } : {}),
-    ...(env.webhookSecret !== undefined ? { secret: env.webhookSecret } : {}),
+    ...(fromEnv ? { url: fromEnv.url, secret: fromEnv.secret } : {}),
   };
 
   return {
@@ -78,17 +71,12 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     configFile: input.file,
     handlers: isAbsolute(config.handlers) ? config.handlers : resolve(input.root, config.handlers),
     platform: {
-      url: url!,
-      wsUrl: wsUrlFor(url!),
+      url,
+      wsUrl: wsUrlFor(url),
       token,
       sources: { url: urlSource, token: tokenSource },
     },
   };
-}
-
-function pick<T>(...candidates: [T | undefined, SettingSource][]): [T | undefined, SettingSource] {
-  for (const [value, source] of candidates) if (value !== undefined) return [value, source];
-  return [undefined, 'none'];
 }
 
 function explain(issue: z.core.$ZodIssue, user: object, label: string): string[] {

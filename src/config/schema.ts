@@ -4,7 +4,10 @@
  * derive from it, so a default is never written twice.
  */
 import { z } from 'zod';
-import { webhookConfigSchema } from '../webhook/settings.js';
+import { MAX_TIMER } from '../limits.js';
+import { RECONNECT_DEFAULTS } from '../connection/backoff.js';
+import { OUTBOX_DEFAULTS } from '../connection/outbox.js';
+import { HEARTBEAT_DEFAULTS } from '../protocol/heartbeat.js';
 
 /** A check with the sentence a user reads when it fails ("must be …"). */
 const positiveInt = (hint: string) =>
@@ -12,9 +15,6 @@ const positiveInt = (hint: string) =>
     .number({ error: `must be a positive integer (${hint})` })
     .int({ error: `must be a positive integer (${hint})` })
     .positive({ error: `must be a positive integer (${hint})` });
-
-/** The longest delay a Node timer holds; a longer one fires at once. */
-export const MAX_TIMER = 2 ** 31 - 1;
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
@@ -44,15 +44,15 @@ const reconnectSchema = z
   .strictObject(
     {
       /** First delay before reconnecting, in ms; doubles on each failed try (full jitter). @default 1000 */
-      initialDelay: positiveInt('milliseconds, e.g. 1000').default(1_000),
+      initialDelay: positiveInt('milliseconds, e.g. 1000').default(RECONNECT_DEFAULTS.initialDelay),
       /** Longest delay between tries, in ms. @default 30000 */
-      maxDelay: positiveInt('milliseconds, e.g. 30000').default(30_000),
+      maxDelay: positiveInt('milliseconds, e.g. 30000').default(RECONNECT_DEFAULTS.maxDelay),
       /** Tries before giving up; `Infinity` never gives up. @default Infinity */
       maxAttempts: z
         .union([positiveInt('a number of tries, or Infinity'), z.literal(Number.POSITIVE_INFINITY)], {
           error: 'must be a positive integer or Infinity',
         })
-        .default(Number.POSITIVE_INFINITY),
+        .default(RECONNECT_DEFAULTS.maxAttempts),
     },
     { error: 'must be an object such as { initialDelay: 1000, maxDelay: 30000 }' },
   )
@@ -65,9 +65,9 @@ const heartbeatSchema = z
   .strictObject(
     {
       /** Control ping every this many ms. @default 30000 */
-      interval: positiveInt('milliseconds, e.g. 30000').default(30_000),
+      interval: positiveInt('milliseconds, e.g. 30000').default(HEARTBEAT_DEFAULTS.interval),
       /** The connection is dead after this many ms without a pong. @default 60000 */
-      timeout: positiveInt('milliseconds, e.g. 60000').default(60_000),
+      timeout: positiveInt('milliseconds, e.g. 60000').default(HEARTBEAT_DEFAULTS.timeout),
     },
     { error: 'must be an object such as { interval: 30000, timeout: 60000 }' },
   )
@@ -75,6 +75,39 @@ const heartbeatSchema = z
     error: 'must be longer than heartbeat.interval (a pong needs time to arrive)',
     path: ['timeout'],
   });
+
+/**
+ * The `webhook` key: where events without a handler file are forwarded; the webhook's answer is their reply.
+ * @example
+ * export default defineConfig({ webhook: { url: 'http://localhost:8080/webhook', secret: process.env.WEBHOOK_SECRET } });
+ */
+export const webhookConfigSchema = z.strictObject({
+  /** The webhook URL (http or https). @default env C4C_WEBHOOK_URL */
+  url: z
+    .string({ error: 'must be an http(s) URL such as "http://localhost:8080/webhook"' })
+    .refine(isHttpUrl, { error: 'must be an http(s) URL such as "http://localhost:8080/webhook"' })
+    .optional(),
+  /** Signs each request with HMAC-SHA256 (`X-C4C-Signature`). @default env C4C_WEBHOOK_SECRET, else unsigned */
+  secret: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).optional(),
+  /** Time limit of one POST, in ms. @default 10000 (the webhook client's) */
+  timeout: positiveInt('milliseconds, e.g. 10000').optional(),
+  /** Retries of a failed forward (network error, timeout, 408, 429, 5xx). */
+  retry: z
+    .strictObject({
+      /** Attempts in all; `Infinity` retries until it succeeds or the runner stops. @default Infinity */
+      attempts: z
+        .union([positiveInt('a number of attempts, or Infinity'), z.literal(Number.POSITIVE_INFINITY)])
+        .optional(),
+      /** First wait, in ms; doubles after each failure. @default 1000 */
+      initialDelay: positiveInt('milliseconds, e.g. 1000').optional(),
+      /** Longest wait, in ms. @default 30000 */
+      maxDelay: positiveInt('milliseconds, e.g. 30000').optional(),
+    })
+    .optional(),
+});
+
+/** What c4c.config.ts may say under `webhook`. */
+export type WebhookConfig = z.input<typeof webhookConfigSchema>;
 
 /** The schema of `c4c.config.ts` (and of every other place a config may come from). */
 export const configSchema = z.strictObject({
@@ -141,7 +174,7 @@ export const configSchema = z.strictObject({
     .strictObject(
       {
         /** Most frames held while disconnected; beyond it a send fails. @default 10000 */
-        limit: positiveInt('how many frames to hold, e.g. 10000').default(10_000),
+        limit: positiveInt('how many frames to hold, e.g. 10000').default(OUTBOX_DEFAULTS.limit),
       },
       { error: 'must be an object such as { limit: 10000 }' },
     )
@@ -156,7 +189,17 @@ export const configSchema = z.strictObject({
 export type UserConfig = z.input<typeof configSchema>;
 
 /** Where a setting came from, for logs that explain themselves ("token from env C4C_API_TOKEN"). */
-export type SettingSource = 'config' | 'env' | 'home' | 'default' | 'none';
+export type SettingSource = 'flag' | 'config' | 'env' | 'home' | 'default' | 'none';
+
+/** The webhook to forward to, once every source has been read (see `resolveWebhookSettings`). */
+export interface WebhookSettings {
+  url: string;
+  secret: string | undefined;
+  /** One POST's time limit, ms; `undefined` = the webhook client's default. */
+  timeout: number | undefined;
+  retry: { attempts?: number; initialDelay?: number; maxDelay?: number };
+  sources: { url: SettingSource; secret: SettingSource | undefined };
+}
 
 type Parsed = z.output<typeof configSchema>;
 type DeepReadonly<T> = T extends (infer U)[]

@@ -6,6 +6,16 @@
 
 import { C4cError } from '../errors.js';
 
+/** The reconnect schedule's defaults (the config's `reconnect` key refers to them). */
+export const RECONNECT_DEFAULTS = Object.freeze({
+  /** Ceiling of the first delay, in ms. */
+  initialDelay: 1_000,
+  /** Largest ceiling any delay may reach, in ms. */
+  maxDelay: 30_000,
+  /** Attempts before giving up. */
+  maxAttempts: Number.POSITIVE_INFINITY,
+});
+
 /** Settings of a {@link Backoff}. */
 export interface BackoffOptions {
   /** Ceiling of the first delay, in ms. @default 1_000 */
@@ -27,9 +37,9 @@ export class Backoff {
   #count = 0;
 
   constructor(options: BackoffOptions = {}) {
-    this.initialDelay = positive('initialDelay', options.initialDelay ?? 1_000);
-    this.maxDelay = positive('maxDelay', options.maxDelay ?? 30_000);
-    this.maxAttempts = options.maxAttempts ?? Infinity;
+    this.initialDelay = positive('initialDelay', options.initialDelay ?? RECONNECT_DEFAULTS.initialDelay);
+    this.maxDelay = positive('maxDelay', options.maxDelay ?? RECONNECT_DEFAULTS.maxDelay);
+    this.maxAttempts = options.maxAttempts ?? RECONNECT_DEFAULTS.maxAttempts;
     if (!(this.maxAttempts >= 1))
       throw new C4cError(
         'E_CONFIG',

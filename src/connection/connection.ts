@@ -27,6 +27,7 @@ import {
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { Heartbeat, resolveHeartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { Delivery, type SendUntil } from './delivery.js';
+import { OUTBOX_DEFAULTS } from './outbox.js';
 import { authError, describeClose, givenUpError, socketUrl, validateUrl } from './url.js';
 
 /** Where the connection is in its lifecycle. */
@@ -136,7 +137,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#connectTimeout = options.connectTimeout ?? 10_000;
     this.#closeTimeout = options.closeTimeout ?? 2_000;
     this.#delivery = new Delivery({
-      limit: options.outbox?.limit ?? 10_000,
+      limit: options.outbox?.limit ?? OUTBOX_DEFAULTS.limit,
       maxRetries: options.outbox?.maxRetries ?? 10,
       // Equal jitter (half fixed, half random), not full jitter: a rate-limited frame must never come back at once.
       retryDelay: (retries) => {
@@ -144,6 +145,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         return Math.floor(ceiling / 2 + (random() * ceiling) / 2);
       },
       log: this.#log,
+      // A reply's proof is owed within the same time as a heartbeat's pong; past it the socket is replaced.
+      confirmTimeout: this.#heartbeatOptions.timeout,
+      onStalled: () => this.#socket?.terminate(),
       onUndeliverable: (info) => {
         this.#log.debug(
           { code: info.code, type: info.frame.type },

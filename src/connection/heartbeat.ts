@@ -7,6 +7,7 @@
  * across reconnects and a pong from an earlier socket can never count for the current one.
  */
 import { C4cError } from '../errors.js';
+import { HEARTBEAT_DEFAULTS } from '../protocol/heartbeat.js';
 
 /** Heartbeat settings. */
 export interface HeartbeatOptions {
@@ -66,8 +67,8 @@ export class Heartbeat {
 
 /** Fills and checks heartbeat settings. */
 export function resolveHeartbeat(options: HeartbeatOptions = {}): Required<HeartbeatOptions> {
-  const interval = options.interval ?? 30_000;
-  const timeout = options.timeout ?? 60_000;
+  const interval = options.interval ?? HEARTBEAT_DEFAULTS.interval;
+  const timeout = options.timeout ?? HEARTBEAT_DEFAULTS.timeout;
   if (!(Number.isFinite(interval) && interval > 0)) {
     throw new C4cError('E_CONFIG', `heartbeat.interval must be a number of ms > 0, got ${String(interval)}`);
   }

@@ -37,6 +37,12 @@ export function rejectEntry(entry: OutboxEntry, error: Error): void {
   settle?.reject(error);
 }
 
+/** The outbox's defaults (the config's `outbox` key refers to them). */
+export const OUTBOX_DEFAULTS = Object.freeze({
+  /** Frames allowed to wait while the socket is down. */
+  limit: 10_000,
+});
+
 /**
  * Frames waiting for a socket, in `send()` order (ascending `seq`), at most `limit` of them. A head
  * index instead of `Array#shift` keeps draining 10,000 frames linear.

@@ -6,11 +6,14 @@
 import { EventEmitter } from 'node:events';
 import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/schema.js';
-import { C4cError } from '../errors.js';
+import { C4cError, isC4cError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ServerFrame } from '../protocol/frames.js';
-import { createRunner, type Runner } from '../runner/runner.js';
+import type { EventOutcome } from '../runner/pipeline.js';
+import { createRunner, handlerRegistryOf, type Runner } from '../runner/runner.js';
 import type { Platform, World } from '../platform/index.js';
+import { playgroundEmitter } from '../client/emit-answer.js';
+import { createStatusFeed } from './status.js';
 import { HandlerWatcher, type ReloadEvent } from './watcher.js';
 
 export interface DevOptions {
@@ -41,6 +44,8 @@ export interface DevOptions {
 export interface DevEvents {
   reload: [ReloadEvent];
   frame: [ServerFrame];
+  /** What became of an event a handler ran for (dev prints it after the frame's lines). */
+  outcome: [EventOutcome];
   /** The runner was restarted after a config change (or the change was refused: `error` set). */
   restart: [{ ok: true; ms: number } | { ok: false; error: C4cError }];
   error: [Error];
@@ -83,7 +88,7 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
       platform = await startPlatform({ ...platformOptions, port });
     } catch (error) {
       // Like Vite: the default port being taken (another dev running) is no reason to fail.
-      if (options.strictPort || !String((error as Error).message).includes('EADDRINUSE')) throw error;
+      if (options.strictPort || !isC4cError(error) || error.details?.errno !== 'EADDRINUSE') throw error;
       platform = await startPlatform({ ...platformOptions, port: 0 });
     }
   }
@@ -110,6 +115,7 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
   }
 
   const onFrame = (frame: ServerFrame) => events.emit('frame', frame);
+  const onOutcome = (outcome: EventOutcome) => events.emit('outcome', outcome);
   // Until the caller listens (startDev has resolved), problems are kept for `startupProblems`.
   const startupProblems: C4cError[] = [];
   let listening = false;
@@ -125,7 +131,7 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
       });
   };
   const makeRunner = (cfg: ResolvedConfig) =>
-    createRunner(cfg, { logger: options.logger, onFrame, onHandlerProblem });
+    createRunner(cfg, { logger: options.logger, onFrame, onOutcome, onHandlerProblem });
   let runner = makeRunner(config);
   try {
     await runner.start();
@@ -135,7 +141,11 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
   }
 
   const makeWatcher = (cfg: ResolvedConfig, r: Runner) => {
-    const watcher = new HandlerWatcher({ root: cfg.root, registry: r.registry, configFile: cfg.configFile });
+    const watcher = new HandlerWatcher({
+      root: cfg.root,
+      registry: handlerRegistryOf(r),
+      configFile: cfg.configFile,
+    });
     watcher.on('reload', (event) => {
       if (event.kind === 'config') void restart();
       else events.emit('reload', event);
@@ -209,6 +219,8 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
     },
   });
   listening = true;
+  // The playground page at the platform's `/`: the handlers panel, outcomes in its log, event buttons.
+  platform?.attachPlayground({ status: createStatusFeed(session), emitter: playgroundEmitter(platform.url) });
   return session;
 }
 

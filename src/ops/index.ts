@@ -11,4 +11,4 @@ export { createPrometheusRegistry } from './prometheus.js';
 export type { MetricsSource, PrometheusOptions } from './prometheus.js';
 export { liveness, readiness } from './readiness.js';
 export type { Liveness, Readiness } from './readiness.js';
-export { DURATION_BUCKETS } from './recorder.js';
+export { DURATION_BUCKETS } from '../runner/metrics.js';

@@ -8,7 +8,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RunnerMetrics } from '../runner/runner.js';
 import { readiness } from './readiness.js';
-import { DURATION_BUCKETS } from './recorder.js';
+import { DURATION_BUCKETS } from '../runner/metrics.js';
 
 /** What the exporter reads: a runner, or anything with its `metrics()`. */
 export interface MetricsSource {

@@ -17,12 +17,15 @@ import { C4cError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { NotificationEventName, NotificationOf } from '../protocol/events.js';
 import type { NotificationFrame } from '../protocol/frames.js';
+import { HEARTBEAT_DEFAULTS } from '../protocol/heartbeat.js';
 import { Chat } from './chat.js';
 import type { Core } from './core.js';
 import type { PlatformEvents } from './events.js';
 import { createFaultSwitches, FaultState, type FaultSwitches } from './faults.js';
+import type { IdDialect } from './dialect.js';
 import { Hub } from './hub.js';
 import { createNotifier } from './notify.js';
+import { PlaygroundHost, type DevStatusFeed, type PlaygroundEmitter } from './playground/host.js';
 import { createApp } from './routes/app.js';
 import { completeEmployment, sendAs, timeoutInvocation } from './routes/dev.js';
 import { loadSeed, stateFromSeed, type SeedInput } from './seed.js';
@@ -44,8 +47,10 @@ export { seedSchema, loadSeed, validateSeed } from './seed.js';
 export type { Seed, SeedInput } from './seed.js';
 export type { PlatformEvents } from './events.js';
 export type { FaultSwitches } from './faults.js';
+export type { IdDialect } from './dialect.js';
 export { MALFORMED_FRAMES } from './faults.js';
 export type { MessageRecord, Snapshot } from './state.js';
+export type { DevStatusFeed, HandlerStatus, OutcomeStatus, PlaygroundEmitter } from './playground/host.js';
 
 /** Options of `startPlatform`. */
 export interface PlatformOptions {
@@ -73,6 +78,11 @@ export interface PlatformOptions {
   };
   /** @default a silent logger */
   logger?: Logger;
+  /**
+   * For tests: `string` or `number` sends every id in REST data and frames in that one form,
+   * instead of the form each route of the public client declares (dialect.ts). @default 'client'
+   */
+  idDialect?: IdDialect;
 }
 
 /** A running platform. */
@@ -114,6 +124,11 @@ export interface Platform {
   timeoutInvocation(invocationId: number): void;
   /** A read-only look at the state (tests). */
   readonly state: State;
+  /**
+   * Plugs into the playground page at `/`: `dev`'s status feed (the handlers panel, outcomes in the log)
+   * and an emitter (the event buttons). The platform never imports the runner; its host hands these over.
+   */
+  attachPlayground(parts: { status?: DevStatusFeed; emitter?: PlaygroundEmitter }): void;
   on<K extends keyof PlatformEvents>(event: K, listener: (...args: PlatformEvents[K]) => void): Platform;
   off<K extends keyof PlatformEvents>(event: K, listener: (...args: PlatformEvents[K]) => void): Platform;
   once<K extends keyof PlatformEvents>(event: K, listener: (...args: PlatformEvents[K]) => void): Platform;
@@ -126,8 +141,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const logger = options.logger ?? silentLogger();
   const host = options.host ?? '127.0.0.1';
   const heartbeat = {
-    interval: options.heartbeat?.interval ?? 30_000,
-    timeout: options.heartbeat?.timeout ?? 60_000,
+    interval: options.heartbeat?.interval ?? HEARTBEAT_DEFAULTS.interval,
+    timeout: options.heartbeat?.timeout ?? HEARTBEAT_DEFAULTS.timeout,
   };
 
   const seed = await loadSeed(options.seed ?? defaultSeed());
@@ -136,7 +151,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const world = worldOf(state, saved ? undefined : seed.employments[0]!.id);
 
   const events = new EventEmitter<PlatformEvents>();
-  const hub = new Hub();
+  const idDialect = options.idDialect ?? 'client';
+  const hub = new Hub(idDialect);
   const faultState = new FaultState();
   const core: Core = {
     state,
@@ -148,6 +164,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     faults: createFaultSwitches(options.faults === true, faultState, hub),
     faultsEnabled: options.faults === true,
     logger,
+    idDialect,
   };
 
   const store = options.dataFile
@@ -162,7 +179,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     if (!saved) await store.flush(true);
   }
 
-  const app = createApp(core);
+  const playground = new PlaygroundHost(core);
+  const app = createApp(core, playground);
   // The platform runs inside other programs (dev mode, tests): leave their global Request/Response alone.
   const listener = getRequestListener(app.fetch, { overrideGlobalObjects: false });
   // The listener answers its own errors (500); nothing is left to await here.
@@ -185,9 +203,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     throw new C4cError(
       'E_CONFIG',
       `cannot listen on ${host}:${options.port ?? 0} (${code ?? (error as Error).message})${code === 'EADDRINUSE' ? '; choose another --port, or --port 0 for a free one' : ''}`,
-      {
-        cause: error,
-      },
+      { cause: error, details: { errno: code, host, port: options.port ?? 0 } },
     );
   }
   const port = (server.address() as AddressInfo).port;
@@ -210,6 +226,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       connectedAgents: () => hub.connectedAgents(),
     },
     state,
+    attachPlayground: (parts) => playground.attach(parts),
     sendMessage: (input) => sendAs(core, input),
     push: (agentId, frame) => hub.send(agentId, frame),
     notify: (agentId, name, data) => core.notify(agentId, name, data),
@@ -230,6 +247,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     close() {
       closing ??= (async () => {
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        playground.close();
         server.closeAllConnections();
         await ws.close();
         await serverClosed;

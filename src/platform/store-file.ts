@@ -19,6 +19,7 @@ const snapshotSchema = z.looseObject({
   submissions: z.array(z.looseObject({ id: z.number() })).default([]),
   services: z.array(z.looseObject({ id: z.number() })).default([]),
   invocations: z.array(z.looseObject({ id: z.number() })).default([]),
+  feedbacks: z.array(z.looseObject({ id: z.number() })).default([]),
 });
 
 /** Reads a saved state, or `undefined` when the file does not exist yet. */

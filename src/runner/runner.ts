@@ -2,18 +2,25 @@
  * `createRunner`: the wiring of config, registry, scheduler, ledger, pipeline and connection, with
  * an explicit lifecycle: idle → starting → running → closing → closed.
  */
+import type { Id } from '../protocol/ids.js';
 import { ApiClient } from '../api/client.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { Connection, type ConnectionState } from '../connection/connection.js';
 import { C4cError } from '../errors.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import { silentLogger, type Logger } from '../log.js';
-import { MetricsRecorder, type RecordedFigures } from '../ops/recorder.js';
-import { loadEventTracer, type EventTracer } from '../ops/tracing.js';
+import { MetricsRecorder, type RecordedFigures } from './metrics.js';
+import { loadEventTracer, type EventTracer } from './tracing.js';
 import { createCatchUp, type CatchUp, type CatchUpStats } from './catchup.js';
 import { MemoryLedger, type Ledger } from './ledger.js';
-import { Pipeline, type EventOutcome, type FallbackHandler, type PipelineStats } from './pipeline.js';
-import { HandlerRegistry } from './registry.js';
+import {
+  Pipeline,
+  emptyPipelineStats,
+  type EventOutcome,
+  type FallbackHandler,
+  type PipelineStats,
+} from './pipeline.js';
+import { HandlerRegistry, type HandlerRegistryView } from './registry.js';
 import { Scheduler } from './scheduler.js';
 
 /** Options of {@link createRunner}. */
@@ -91,7 +98,8 @@ export interface Runner {
   readonly done: Promise<void>;
   readonly state: RunnerState;
   readonly stats: RunnerStats;
-  readonly registry: HandlerRegistry;
+  /** The loaded handlers, read-only. */
+  readonly registry: HandlerRegistryView;
   /**
    * A snapshot of the runner's figures: events by name, handler outcomes and durations by event,
    * reconnects, acknowledgements, queue, catch-up and lifecycle. The Prometheus exporter and the
@@ -167,7 +175,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
       logger,
       ...(config.ack && api
         ? {
-            markRead: async (employmentId: number, id: string) => {
+            markRead: async (employmentId: Id, id: string) => {
               const result = await api.markRead(employmentId, id);
               recorder.acknowledged();
               return result;
@@ -179,7 +187,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
   const stats = (): RunnerStats => {
     const s = scheduler.stats;
     return {
-      ...(pipeline?.stats ?? emptyStats()),
+      ...(pipeline?.stats ?? emptyPipelineStats()),
       running: s.running,
       waiting: s.waiting,
       peakRunning: s.peak,
@@ -188,7 +196,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
     };
   };
 
-  return {
+  const runner: Runner = {
     registry,
     done,
     get state() {
@@ -230,7 +238,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
         const fallback =
           options.fallback ??
           (config.webhook
-            ? await (await import('../webhook/fallback.js')).configWebhookFallback(config.webhook, base)
+            ? (await import('../webhook/fallback.js')).configWebhookFallback(config.webhook, base)
             : undefined);
         if (fallback) logger.info(`events without a handler file go to ${fallback.label}`);
         if (entries.length === 0 && options.handlerFiles !== false && !fallback)
@@ -326,19 +334,16 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
       }
     },
   };
+  registries.set(runner, registry);
+  return runner;
 }
 
-function emptyStats(): PipelineStats {
-  return {
-    received: 0,
-    duplicates: 0,
-    unhandled: 0,
-    refused: 0,
-    handled: 0,
-    failed: 0,
-    timedOut: 0,
-    aborted: 0,
-    replies: 0,
-    replyErrors: 0,
-  };
+/** Each runner's mutable registry, for dev's watcher alone: users see `runner.registry`, a read-only view. */
+const registries = new WeakMap<Runner, HandlerRegistry>();
+
+/** The registry dev's watcher swaps handlers in. Not part of the public API. */
+export function handlerRegistryOf(runner: Runner): HandlerRegistry {
+  const registry = registries.get(runner);
+  if (!registry) throw new C4cError('E_CONFIG', 'not a runner made by createRunner');
+  return registry;
 }

@@ -2,23 +2,28 @@
  * The `webhook` of c4c.config.ts as the runner's fallback handler: events that have no handler
  * file are forwarded, and the webhook's answer is their reply. Reports become log lines.
  */
+import type { WebhookConfig, WebhookSettings } from '../config/schema.js';
+import { C4cError } from '../errors.js';
+import { MAX_TIMER } from '../limits.js';
 import type { Logger } from '../log.js';
 import { redactUrl } from '../redact.js';
-import type { FallbackHandler } from '../runner/pipeline.js';
-import { C4cError } from '../errors.js';
 import { WebhookClient } from './client.js';
-import { createWebhookHandler } from './handler.js';
+import { createWebhookHandler, type WebhookHandlerContext } from './handler.js';
 import type { WebhookReporter } from './report.js';
-import { resolveWebhookSettings, type WebhookConfig, type WebhookSettings } from './settings.js';
 
-/** The longest time limit a timer can hold (about 24.8 days); "until it succeeds or the runner stops". */
-export const MAX_HANDLER_TIMEOUT = 2 ** 31 - 1;
+/** A handler that is not a file: the shape the runner takes as its fallback for unhandled events. */
+export interface WebhookFallback {
+  readonly file: string;
+  readonly label: string;
+  readonly handle: (ctx: WebhookHandlerContext) => Promise<unknown>;
+  readonly timeout: number;
+}
 
 /**
- * A fallback handler for webhook settings. Retries without end by default (`retry.attempts`
+ * A fallback handler for resolved webhook settings. Retries without end by default (`retry.attempts`
  * limits it), so its time limit is the retries' budget, not the runner's per-handler timeout.
  */
-export function webhookFallbackFor(settings: WebhookSettings, report?: WebhookReporter): FallbackHandler {
+export function webhookFallbackFor(settings: WebhookSettings, report?: WebhookReporter): WebhookFallback {
   const client = new WebhookClient({
     url: settings.url,
     ...(settings.secret ? { secret: settings.secret } : {}),
@@ -30,22 +35,29 @@ export function webhookFallbackFor(settings: WebhookSettings, report?: WebhookRe
     file: label,
     label,
     handle: createWebhookHandler(client, report),
-    timeout: Math.min(client.budget, MAX_HANDLER_TIMEOUT),
+    timeout: Math.min(client.budget, MAX_TIMER),
   });
 }
 
 /**
- * The fallback for the `webhook` key of a resolved config (where env `C4C_WEBHOOK_URL` /
- * `C4C_WEBHOOK_SECRET` already won over the file). Throws `E_CONFIG` when it has no URL.
+ * The fallback for the `webhook` key of a resolved config (env `C4C_WEBHOOK_URL` / `C4C_WEBHOOK_SECRET`
+ * already won over the file), reporting to the log. Throws `E_CONFIG` when it has no URL.
  */
-export async function configWebhookFallback(config: WebhookConfig, logger: Logger): Promise<FallbackHandler> {
-  const settings = await resolveWebhookSettings({ config, env: {} });
-  if (!settings) {
+export function configWebhookFallback(config: WebhookConfig, logger: Logger): WebhookFallback {
+  if (!config.url) {
     throw new C4cError(
       'E_CONFIG',
       'c4c.config.ts: webhook has no url; set webhook.url (e.g. "http://localhost:8080/webhook") or env C4C_WEBHOOK_URL',
+      { details: { key: 'webhook.url' } },
     );
   }
+  const settings: WebhookSettings = {
+    url: config.url,
+    secret: config.secret,
+    timeout: config.timeout,
+    retry: { ...config.retry },
+    sources: { url: 'config', secret: config.secret === undefined ? undefined : 'config' },
+  };
   return webhookFallbackFor(settings, logReporter(logger.child({ component: 'webhook' })));
 }
 

@@ -4,7 +4,7 @@
  * not depend on it: the import is tried once, and without it every call here is a no-op.
  */
 import { redactText } from '../redact.js';
-import type { EventOutcome } from '../runner/pipeline.js';
+import type { EventOutcome } from './pipeline.js';
 
 /** The part of `@opentelemetry/api` used here (typed locally: the package is optional). */
 interface OtelApi {

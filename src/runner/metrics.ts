@@ -6,7 +6,7 @@
  */
 import { toEvent } from '../protocol/events.js';
 import type { ServerFrame } from '../protocol/frames.js';
-import type { EventOutcome } from '../runner/pipeline.js';
+import type { EventOutcome } from './pipeline.js';
 
 /** Upper bounds (seconds) of the handler-duration buckets: 5 ms … 60 s, around the 30 s default limit. */
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
