@@ -109,6 +109,42 @@ export const webhookConfigSchema = z.strictObject({
 /** What c4c.config.ts may say under `webhook`. */
 export type WebhookConfig = z.input<typeof webhookConfigSchema>;
 
+/**
+ * A conversation-state store as the config accepts it: the shape of `StateStore` (src/state/store.ts),
+ * written here because config/ may not import state/; test/types.test.ts keeps the two in step.
+ */
+export interface StateStoreLike {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, json: string): Promise<void>;
+  delete(key: string): Promise<void>;
+  flush?(): Promise<void>;
+  close?(): Promise<void>;
+}
+
+const STATE_HINT =
+  'must be "memory", "file", { dir: "./data/state" } or a store object with get, set and delete (see docs/handlers.md#state)';
+const stateSchema = z.union(
+  [
+    z.enum(['memory', 'file'], { error: STATE_HINT }),
+    z.strictObject(
+      {
+        dir: z
+          .string({ error: 'must be a folder path such as "./data/state"' })
+          .min(1, { error: STATE_HINT }),
+      },
+      { error: STATE_HINT },
+    ),
+    z.custom<StateStoreLike>(
+      (value) =>
+        typeof value === 'object' &&
+        value !== null &&
+        ['get', 'set', 'delete'].every((m) => typeof (value as Record<string, unknown>)[m] === 'function'),
+      { error: STATE_HINT },
+    ),
+  ],
+  { error: STATE_HINT },
+);
+
 /** The schema of `c4c.config.ts` (and of every other place a config may come from). */
 export const configSchema = z.strictObject({
   /** The handlers folder, relative to the config file. @default './handlers' */
@@ -149,6 +185,12 @@ export const configSchema = z.strictObject({
   heartbeat: heartbeatSchema.prefault({}),
   /** Where events without a handler file are forwarded (`{ url, secret }`); the answer is their reply. @default none */
   webhook: webhookConfigSchema.optional(),
+  /**
+   * Where `ctx.state` is kept: `'memory'`, `'file'` (one JSON file per employment in `.c4c/state/` of
+   * the project), `{ dir }` (files in that folder, relative to the config file), or a store object of
+   * your own (`StateStore`: get, set, delete). @default 'file' in `start`, 'memory' in `dev`
+   */
+  state: stateSchema.optional(),
   /** Outgoing frames kept while the socket is down. */
   outbox: z
     .strictObject(

@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import { createRunner, handlerRegistryOf, type Runner } from '../runner/runner.js';
 import type { Platform, World } from '../platform/index.js';
+import { MemoryStateStore } from '../state/memory.js';
 import { HandlerWatcher, type ReloadEvent } from './watcher.js';
 
 export interface DevOptions {
@@ -121,8 +122,16 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
         repeated: false,
       });
   };
+  // ctx.state in memory unless the config names a store; one for the session, so it outlives the
+  // runner restarts of config changes as well as hot reloads.
+  const devState = new MemoryStateStore();
   const makeRunner = (cfg: ResolvedConfig) =>
-    createRunner(cfg, { logger: options.logger, onFrame, onHandlerProblem });
+    createRunner(cfg, {
+      logger: options.logger,
+      onFrame,
+      onHandlerProblem,
+      ...(cfg.state === undefined ? { state: devState } : {}),
+    });
   let runner = makeRunner(config);
   try {
     await runner.start();

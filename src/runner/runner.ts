@@ -19,6 +19,8 @@ import {
 } from './pipeline.js';
 import { HandlerRegistry, type HandlerRegistryView } from './registry.js';
 import { Scheduler } from './scheduler.js';
+import { stateStoreFor } from '../state/from-config.js';
+import type { StateStore } from '../state/store.js';
 
 /** Options of {@link createRunner}. */
 export interface RunnerOptions {
@@ -45,6 +47,12 @@ export interface RunnerOptions {
    * aborted, unsent — with the handler's time. Dev's outcome lines and the metrics are built on it.
    */
   onOutcome?: (outcome: EventOutcome) => void;
+  /**
+   * Where `ctx.state` is kept, owned by the caller (dev keeps one memory store across restarts); the
+   * runner flushes it on close but does not close it.
+   * @default the config's `state`, else a file store in `.c4c/state/` of the project
+   */
+  state?: StateStore;
   /** Sees every connection state change (`connect` prints the public client's lines for them). */
   onConnectionState?: (state: ConnectionState, previous: ConnectionState) => void;
 }
@@ -104,6 +112,8 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
   let pipeline: Pipeline | undefined;
   let catchUp: CatchUp | undefined;
   let closing: Promise<void> | undefined;
+  // The config's store (or the default file store) is the runner's to close; a caller's is not.
+  const stateStore = options.state ?? stateStoreFor(config, 'file', logger);
   let settle!: { resolve: () => void; reject: (error: Error) => void };
   const done = new Promise<void>((resolve, reject) => {
     settle = { resolve, reject };
@@ -128,6 +138,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
         if (!flushed) logger.warn('some replies were still waiting to be sent when the runner closed');
       }
       await ledger.flush();
+      await flushState(stateStore, options.state === undefined, logger);
       await connection?.close();
       state = 'closed';
       logger.info({ stats: stats() }, 'runner closed');
@@ -231,6 +242,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           timeout: config.timeout,
           fallback,
           onOutcome: options.onOutcome,
+          state: stateStore,
         });
         // Without acknowledgements nothing is ever marked read, so history cannot tell what is new.
         if (config.ack)
@@ -297,4 +309,13 @@ export function handlerRegistryOf(runner: Runner): HandlerRegistry {
   const registry = registries.get(runner);
   if (!registry) throw new C4cError('E_CONFIG', 'not a runner made by createRunner');
   return registry;
+}
+
+/** Writes what `ctx.state` holds back (and closes the store the runner made); a failure is logged, not thrown. */
+async function flushState(store: StateStore, close: boolean, logger: Logger): Promise<void> {
+  try {
+    await (close && store.close ? store.close() : store.flush?.());
+  } catch (error) {
+    logger.error({ err: error }, `conversation state was not saved: ${(error as Error).message}`);
+  }
 }
