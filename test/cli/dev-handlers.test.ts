@@ -20,11 +20,12 @@ let employer: Peer;
 const HANDLER = `import { defineHandler } from 'c4c-runner';
 import { check } from '../lib/check.js';
 
-export default defineHandler('message', (ctx) => {
+export default defineHandler('message', async (ctx) => {
   ctx.log.info({ orderId: 42, items: ['a', 'b'] }, 'order seen');
   if (ctx.event.content === 'throw') {
     const limits: Record<string, number> = { max: 3 }; throw new Error(\`over \${limits.max}\`, { cause: new Error('the cause') });
   }
+  if (ctx.event.content === 'count') return 'count ' + (await ctx.state.update<number>((n) => (n ?? 0) + 1));
   check(ctx.event.content);
   return 'ok ' + ctx.event.content;
 });
@@ -98,6 +99,14 @@ describe('c4c-runner dev: a handler’s errors and logs', () => {
     const column = "  if (value === 'bad') throw new RangeError".indexOf('new') + 1;
     expect(line).toContain(`(at lib/check.ts:2:${column})`);
     await dev.waitForLine(`> 2 |   if (value === 'bad') throw new RangeError('bad value');`);
+  });
+
+  it('ctx.state (in memory) survives a hot reload of the handler', async () => {
+    expect(await ask('count')).toBe('count 1');
+    expect(await ask('count')).toBe('count 2');
+    await writeFile(join(project, 'handlers', 'message.ts'), HANDLER.replace("'count '", "'v2 count '"));
+    await dev.waitForLine(/reloaded handlers\/message\.ts in \d+ ms/);
+    expect(await ask('count')).toBe('v2 count 3');
   });
 
   it('a syntax error in an imported module names that module with its line, and the old handler keeps serving', async () => {
