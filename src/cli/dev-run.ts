@@ -6,7 +6,9 @@ import pc from 'picocolors';
 import pretty from 'pino-pretty';
 import { createRequire } from 'node:module';
 import { relative } from 'node:path';
+import { logLevelFromEnv } from '../config/log-level.js';
 import { createLogger } from '../log.js';
+import { loadDotEnv } from './env-file.js';
 import { startDev, type DevSession } from '../dev/session.js';
 import { DEFAULT_RIVAL } from '../platform/world.js';
 import type { ReloadEvent } from '../dev/watcher.js';
@@ -39,8 +41,11 @@ export async function runDev(options: RunDevOptions): Promise<void> {
     sync: true,
     destination: 1,
   });
+  loadDotEnv(options.cwd);
+  // --log-level / C4C_LOG_LEVEL win; else the config's logLevel, applied once it is read (onConfig).
+  const forcedLevel = logLevelFromEnv();
   const logger = createLogger({
-    level: process.env.C4C_LOG_LEVEL ?? 'info',
+    level: forcedLevel ?? 'info',
     destination: stream,
     secrets: process.env.C4C_API_TOKEN ? [process.env.C4C_API_TOKEN] : [],
   });
@@ -55,6 +60,9 @@ export async function runDev(options: RunDevOptions): Promise<void> {
     dataFile: options.data,
     faults: options.faults ?? false,
     logger,
+    onConfig: (config) => {
+      if (forcedLevel === undefined) logger.level = config.logLevel;
+    },
   });
 
   session.on('frame', (frame) => {

@@ -4,6 +4,9 @@
  * `drainTimeout`), close the connection and exit 0; a second signal exits at once.
  */
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadDotEnv } from './env-file.js';
 
 interface StartOptions {
   config?: string;
@@ -29,16 +32,27 @@ export function registerStart(program: Command): void {
 
 async function runStart(options: StartOptions): Promise<void> {
   // Only what production needs: no chokidar, no platform, no pino-pretty (test/cli/start.test.ts checks).
-  const [{ loadConfig }, { createRunner }, { createLogger }, { C4cError, isC4cError }] = await Promise.all([
-    import('../config/load.js'),
-    import('../runner/runner.js'),
-    import('../log.js'),
-    import('../errors.js'),
-  ]);
+  const [{ loadConfig }, { createRunner }, { createLogger }, { C4cError, isC4cError }, { logLevelFromEnv }] =
+    await Promise.all([
+      import('../config/load.js'),
+      import('../runner/runner.js'),
+      import('../log.js'),
+      import('../errors.js'),
+      import('../config/log-level.js'),
+    ]);
+  const cwd = resolve(options.cwd ?? '.');
+  loadDotEnv(cwd);
   const config = await loadConfig({
-    ...(options.cwd ? { cwd: options.cwd } : {}),
+    cwd,
     ...(options.config ? { configFile: options.config } : {}),
   });
+  if (config.configFile === undefined && !existsSync(config.handlers)) {
+    // Most likely started in the wrong folder: say so before "no handlers folder" or "no token".
+    throw new C4cError(
+      'E_CONFIG',
+      `no c4c.config.* in ${cwd} (and no handlers folder); run start in your agent's folder, or pass --cwd <dir> or --config <file>`,
+    );
+  }
   const token = config.platform.token;
   if (!token) {
     throw new C4cError(
@@ -46,7 +60,7 @@ async function runStart(options: StartOptions): Promise<void> {
       'no API token: set C4C_API_TOKEN, or platform.token in c4c.config.ts, or api_token in ~/.c4c/config.json; `c4c-runner dev` runs without one against the local platform',
     );
   }
-  const logger = createLogger({ level: config.logLevel, secrets: [token] });
+  const logger = createLogger({ level: logLevelFromEnv() ?? config.logLevel, secrets: [token] });
   const runner = createRunner(config, { logger });
 
   let signals = 0;

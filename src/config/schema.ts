@@ -16,7 +16,10 @@ const positiveInt = (hint: string) =>
     .int({ error: `must be a positive integer (${hint})` })
     .positive({ error: `must be a positive integer (${hint})` });
 
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+/** The log levels, quietest last. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const platformSchema = z.strictObject(
   {

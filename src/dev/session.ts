@@ -33,6 +33,8 @@ export interface DevOptions {
   /** Fault switches on the embedded platform. @default false */
   faults?: boolean;
   logger: Logger;
+  /** Sees each config as it is loaded, before a runner is made with it (dev applies its logLevel). */
+  onConfig?: (config: ResolvedConfig) => void;
   /** Environment for token/endpoint in remote mode. @default process.env */
   env?: NodeJS.ProcessEnv;
 }
@@ -87,6 +89,11 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
   }
 
   const load = () =>
+    loadConfigOnly().then((loaded) => {
+      options.onConfig?.(loaded);
+      return loaded;
+    });
+  const loadConfigOnly = () =>
     loadConfig({
       cwd: options.cwd,
       ...(options.configFile ? { configFile: options.configFile } : {}),

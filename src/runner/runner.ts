@@ -19,6 +19,7 @@ import {
 } from './pipeline.js';
 import { HandlerRegistry, type HandlerRegistryView } from './registry.js';
 import { Scheduler } from './scheduler.js';
+import { describeSettingSource } from '../config/sources.js';
 import { stateStoreFor } from '../state/from-config.js';
 import type { StateStore } from '../state/store.js';
 
@@ -229,6 +230,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           // with its message already acknowledged by a later one of the same employment.
           outbox: { maxRetries: Number.POSITIVE_INFINITY, ...config.outbox },
           logger: base,
+          urlSource: describeSettingSource('url', config.platform.sources.url, config.configFile),
         });
         pipeline = new Pipeline({
           registry,
