@@ -101,3 +101,32 @@ describe('the playground page', () => {
     expect(await broken.textContent()).toContain('✗');
   });
 });
+
+describe('the playground page of a lone `c4c-runner platform`', () => {
+  it('has no handlers panel, and its buttons raise events that show in the live log', async () => {
+    const platform = spawnCli(['platform', '--port', '0']);
+    const lone = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    try {
+      const url = /listening on (http:\/\/\S+)/.exec(
+        await platform.waitForLine(/listening on http:\/\//),
+      )![1]!;
+      const tab = await lone.newPage();
+      await tab.goto(`${url}/`);
+      await tab.locator('.chat[data-employment="1"]').waitFor();
+      await tab.locator('button[data-event="employment-offered"]').click();
+      await tab
+        .locator('#emit-status')
+        .getByText(/✓ employment-offered raised \{"employmentId":\d+\}/)
+        .waitFor();
+      await tab
+        .locator('#log li[data-kind="notification"]', { hasText: 'to Local Agent: employment-offered' })
+        .waitFor();
+      expect(await tab.locator('#handlers-section').isHidden()).toBe(true);
+      // The new employment got its own chat box.
+      await tab.locator('.chat[data-employment="2"]').waitFor();
+    } finally {
+      await lone.close();
+      await platform.stop('SIGKILL');
+    }
+  });
+});
