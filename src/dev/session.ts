@@ -34,6 +34,8 @@ export interface DevOptions {
   dataFile?: string | undefined;
   /** Fault switches on the embedded platform. @default false */
   faults?: boolean;
+  /** Lets non-loopback clients use the embedded platform's `/dev/*` with this token. @default none */
+  devToken?: string | undefined;
   logger: Logger;
   /** Environment for token/endpoint in remote mode. @default process.env */
   env?: NodeJS.ProcessEnv;
@@ -77,6 +79,7 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
       ...(options.seed ? { seed: options.seed } : {}),
       ...(options.dataFile ? { dataFile: options.dataFile } : {}),
       faults: options.faults ?? false,
+      ...(options.devToken ? { devToken: options.devToken } : {}),
       // The platform's own info lines would repeat the banner; its warnings still show.
       logger: options.logger.child({ component: 'platform' }, { level: 'warn' }),
     };

@@ -69,7 +69,7 @@ export function outcomeStatus(outcome: EventOutcome): OutcomeStatus {
   const line = formatOutcome(outcome);
   const { routed } = outcome;
   const status: OutcomeStatus = { event: routed.name, ok: line.ok, text: line.text };
-  if (routed.name === 'message') status.employmentId = routed.event.employmentId;
+  if (routed.name === 'message') status.employmentId = Number(routed.event.employmentId);
   const data = (routed.event as { data?: Record<string, unknown> }).data;
   if (data) {
     const ids: Record<string, number> = {};

@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { refuseDevRequest } from './dev-guard.js';
 import { getRequestListener } from '@hono/node-server';
 import { C4cError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -21,6 +22,7 @@ import { Chat } from './chat.js';
 import type { Core } from './core.js';
 import type { PlatformEvents } from './events.js';
 import { createFaultSwitches, FaultState, type FaultSwitches } from './faults.js';
+import type { IdDialect } from './dialect.js';
 import { Hub } from './hub.js';
 import { createNotifier } from './notify.js';
 import { PlaygroundHost, type DevStatusFeed, type PlaygroundEmitter } from './playground/host.js';
@@ -45,6 +47,7 @@ export { seedSchema, loadSeed, validateSeed } from './seed.js';
 export type { Seed, SeedInput } from './seed.js';
 export type { PlatformEvents } from './events.js';
 export type { FaultSwitches } from './faults.js';
+export type { IdDialect } from './dialect.js';
 export { MALFORMED_FRAMES } from './faults.js';
 export type { MessageRecord, Snapshot } from './state.js';
 export type { DevStatusFeed, HandlerStatus, OutcomeStatus, PlaygroundEmitter } from './playground/host.js';
@@ -59,6 +62,11 @@ export interface PlatformOptions {
   seed?: SeedInput | string;
   /** Keep state in this file across restarts (loaded on start when it exists; the seed is then ignored). */
   dataFile?: string;
+  /**
+   * Lets non-loopback clients use the dev API (`/dev/*`) when they send it in `X-C4C-Dev-Token`.
+   * @default none: `/dev/*` answers loopback clients only
+   */
+  devToken?: string;
   /** Enable the fault switches (`platform.faults`, `POST /dev/faults`). @default false */
   faults?: boolean;
   /** Server-side dead-client detection. */
@@ -70,6 +78,11 @@ export interface PlatformOptions {
   };
   /** @default a silent logger */
   logger?: Logger;
+  /**
+   * For tests: `string` or `number` sends every id in REST data and frames in that one form,
+   * instead of the form each route of the public client declares (dialect.ts). @default 'client'
+   */
+  idDialect?: IdDialect;
 }
 
 /** A running platform. */
@@ -138,7 +151,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const world = worldOf(state, saved ? undefined : seed.employments[0]!.id);
 
   const events = new EventEmitter<PlatformEvents>();
-  const hub = new Hub();
+  const idDialect = options.idDialect ?? 'client';
+  const hub = new Hub(idDialect);
   const faultState = new FaultState();
   const core: Core = {
     state,
@@ -150,6 +164,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     faults: createFaultSwitches(options.faults === true, faultState, hub),
     faultsEnabled: options.faults === true,
     logger,
+    idDialect,
   };
 
   const store = options.dataFile
@@ -169,7 +184,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   // The platform runs inside other programs (dev mode, tests): leave their global Request/Response alone.
   const listener = getRequestListener(app.fetch, { overrideGlobalObjects: false });
   // The listener answers its own errors (500); nothing is left to await here.
-  const server: Server = createServer((req, res) => void listener(req, res));
+  const server: Server = createServer((req, res) => {
+    if (!refuseDevRequest(req, res, options.devToken)) void listener(req, res);
+  });
   const ws = attachWebSocket(server, core, heartbeat);
   try {
     await new Promise<void>((resolve, reject) => {
