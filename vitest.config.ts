@@ -1,9 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-// `npm test` runs everything but test/slow/ (the soak and the packed-create test, which runs npm install);
-// `npm run test:slow` runs those alone (C4C_TEST_SLOW=1). CI runs both.
+// `npm test` runs everything but test/slow/ (the soak and the packed-create test, which runs npm install)
+// and test/services/ (a real headless Chromium); `npm run test:slow` (C4C_TEST_SLOW=1) and
+// `npm run test:services` (C4C_TEST_SERVICES=1) run those alone. CI runs all three.
 const slow = process.env.C4C_TEST_SLOW === '1';
+const services = process.env.C4C_TEST_SERVICES === '1';
+const only = slow ? 'test/slow' : services ? 'test/services' : undefined;
 
 export default defineConfig({
   resolve: {
@@ -15,8 +18,8 @@ export default defineConfig({
   },
   test: {
     globalSetup: ['test/global-setup.ts'],
-    include: slow ? ['test/slow/**/*.test.ts'] : ['test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
-    exclude: slow ? [] : ['test/slow/**', '**/node_modules/**'],
+    include: only ? [`${only}/**/*.test.ts`] : ['test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+    exclude: only ? [] : ['test/slow/**', 'test/services/**', '**/node_modules/**'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     // Two cores on CI: the suite spawns child processes and real sockets.

@@ -28,8 +28,9 @@ export function formatOutcome(outcome: EventOutcome): OutcomeLine {
   switch (outcome.kind) {
     case 'replied':
       return { ok: true, text: `↳ ${who}: ${replied(outcome)} in ${ms}${shown(outcome)}` };
+    // Not "no reply": the handler may have answered with ctx.reply, which the outcome does not see.
     case 'no-reply':
-      return { ok: true, text: `↳ ${who}: returned nothing in ${ms} (no reply sent)` };
+      return { ok: true, text: `↳ ${who}: returned nothing in ${ms}` };
     case 'retrying':
       return {
         ok: false,

@@ -67,7 +67,7 @@ describe('formatOutcome', () => {
   it('tells nothing returned, a throw, a bad reply, a timeout, a shutdown and an unsent reply apart', () => {
     expect(formatOutcome(outcome({ kind: 'no-reply' }))).toEqual({
       ok: true,
-      text: '↳ Employment #3: returned nothing in 3 ms (no reply sent)',
+      text: '↳ Employment #3: returned nothing in 3 ms',
     });
     expect(formatOutcome(outcome({ kind: 'failed', error: new TypeError('x is not a function') }))).toEqual({
       ok: false,

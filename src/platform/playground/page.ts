@@ -58,7 +58,7 @@ button:disabled { opacity: .5; cursor: default; }
   monospace; font-size: 12px; }
 #log li { padding: 2px 0; border-bottom: 1px dashed #f0f1f3; white-space: pre-wrap; word-break: break-word; }
 #log time { color: var(--dim); margin-right: 6px; }
-#log .kind { display: inline-block; min-width: 86px; color: var(--dim); }
+#log .kind { display: inline-block; min-width: 100px; margin-right: 4px; color: var(--dim); }
 #log .ok { color: var(--ok); }
 #log .bad { color: var(--bad); }
 `;
@@ -317,7 +317,7 @@ const SCRIPT = /* js */ `
 `;
 
 /** The whole page. */
-export const PLAYGROUND_HTML = `<!doctype html>
+export const PLAYGROUND_HTML: string = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
