@@ -10,7 +10,8 @@ export { defineHandler } from './runner/define.js';
 export type { Handler, HandlerDefinition, HandlerOptions } from './runner/define.js';
 export type { Context, MessageContent } from './runner/context.js';
 export { createRunner } from './runner/runner.js';
-export type { Runner, RunnerOptions, RunnerState, RunnerStats } from './runner/runner.js';
+export type { Runner, RunnerMetrics, RunnerOptions, RunnerState, RunnerStats } from './runner/runner.js';
+export type { DurationHistogram, HandlerFigures, OutcomeKind, RecordedFigures } from './runner/metrics.js';
 export type { EventOutcome, FallbackHandler } from './runner/pipeline.js';
 export type { HandlerEntry, HandlerRegistryView } from './runner/registry.js';
 export type { Ledger } from './runner/ledger.js';
@@ -19,6 +20,8 @@ export type { ApiClientOptions, CallOptions } from './api/client.js';
 export { C4cError, PlatformError, isC4cError } from './errors.js';
 export type { C4cErrorCode } from './errors.js';
 export { EVENT_NAMES } from './protocol/events.js';
+export { idKey, idSchema, isId, parseId, sameId } from './protocol/ids.js';
+export type { Id } from './protocol/ids.js';
 export type { EventName, EventMap, NotificationEventName, NotificationOf } from './protocol/events.js';
 export type {
   ReplyOf,

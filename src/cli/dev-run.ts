@@ -7,11 +7,15 @@ import pretty from 'pino-pretty';
 import { createRequire } from 'node:module';
 import { relative } from 'node:path';
 import { createLogger } from '../log.js';
+import { surviveStrayRejections } from './stray.js';
 import { startDev, type DevSession } from '../dev/session.js';
 import { DEFAULT_RIVAL } from '../platform/world.js';
 import type { ReloadEvent } from '../dev/watcher.js';
+import { formatDevLog } from './dev-log.js';
 import { formatFrame, toText } from './guide-format.js';
+import { formatOutcome } from '../dev/outcome-format.js';
 import { removeDevState, writeDevState } from './dev-state.js';
+import { exposureWarning } from './exposure.js';
 
 export interface RunDevOptions {
   port: number | undefined;
@@ -19,6 +23,7 @@ export interface RunDevOptions {
   seed?: string | undefined;
   data?: string | undefined;
   faults?: boolean | undefined;
+  devToken?: string | undefined;
   remote?: boolean | undefined;
   config?: string | undefined;
   cwd: string;
@@ -32,7 +37,9 @@ export async function runDev(options: RunDevOptions): Promise<void> {
     colorize: pc.isColorSupported,
     translateTime: 'HH:MM:ss',
     ignore: 'pid,hostname,component',
+    // Fields, code frames and stacks are printed by formatDevLog, readable rather than as JSON.
     hideObject: true,
+    messageFormat: formatDevLog,
     sync: true,
     destination: 1,
   });
@@ -41,6 +48,8 @@ export async function runDev(options: RunDevOptions): Promise<void> {
     destination: stream,
     secrets: process.env.C4C_API_TOKEN ? [process.env.C4C_API_TOKEN] : [],
   });
+  // Dev runs until the process ends: the guard is never removed.
+  surviveStrayRejections(logger);
 
   const session = await startDev({
     cwd: options.cwd,
@@ -51,12 +60,22 @@ export async function runDev(options: RunDevOptions): Promise<void> {
     seed: options.seed,
     dataFile: options.data,
     faults: options.faults ?? false,
+    devToken: options.devToken,
     logger,
   });
+  if (!options.remote) {
+    const warning = exposureWarning(options.host, options.devToken);
+    if (warning) logger.warn(warning);
+  }
 
   session.on('frame', (frame) => {
     const lines = formatFrame(frame);
     if (lines.length > 0) out(toText(lines));
+  });
+  session.on('outcome', (outcome) => {
+    const line = formatOutcome(outcome);
+    const mark = line.text.slice(0, 1);
+    out(`  ${line.ok ? pc.green(mark) : pc.red(mark)}${line.text.slice(1)}\n`);
   });
   session.on('reload', (event) => printReload(event));
   session.on('restart', (result) => {
@@ -134,10 +153,12 @@ function printReload(event: ReloadEvent): void {
       out(`${pc.yellow('-')} removed ${event.label}: "${event.name}" has no handler now\n`);
       return;
     case 'failed':
-      if (!event.repeated)
+      if (!event.repeated) {
+        const frame = event.error.details?.frame;
         out(
-          `${pc.red('✗')} ${event.error.message}\n  the previous version keeps serving; fix the file to reload it\n`,
+          `${pc.red('✗')} ${event.error.message}\n${typeof frame === 'string' ? `${frame}\n` : ''}  the previous version keeps serving; fix the file to reload it\n`,
         );
+      }
       return;
     case 'config':
       return;
@@ -158,6 +179,10 @@ function printBanner(session: DevSession, options: RunDevOptions, ms: number): v
   if (session.platform && session.world) {
     const { world, platform } = session;
     row('Platform:', `${platform.url} ${pc.dim('(embedded; state in memory)')}`);
+    row(
+      'Playground:',
+      `${pc.cyan(`${platform.url}/`)} ${pc.dim('(open it in a browser: chat, raise events, watch)')}`,
+    );
     row('Agent:', `${world.agent.name} (#${world.agent.id})`);
     row('Employer:', `${world.employer.name} (#${world.employer.id}), token ${world.employer.token}`);
     row('Employment:', `#${world.employmentId}`);

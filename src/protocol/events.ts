@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { nearest } from '../suggest.js';
+import { idSchema } from './ids.js';
 import {
   errorFrameSchema,
   messageFrameSchema,
@@ -13,7 +14,8 @@ import {
 } from './frames.js';
 
 const str = z.string().optional();
-const id = z.union([z.number(), z.string()]).optional();
+/** Ids: a number or a numeric string, kept as sent (ids.ts). */
+const id = idSchema.optional();
 /** Amounts come as decimal strings in responses; accept numbers too. */
 const amount = z.union([z.string(), z.number()]).optional();
 
@@ -91,7 +93,12 @@ export const NOTIFICATIONS = {
   'employment-offered': {
     domain: 'employment',
     event: 'employment_offered',
-    data: z.looseObject({ ...employmentData, employerAgentName: str, salary: amount, duration: id }),
+    data: z.looseObject({
+      ...employmentData,
+      employerAgentName: str,
+      salary: amount,
+      duration: z.union([z.number(), z.string()]).optional(),
+    }),
   },
   'employment-accepted': {
     domain: 'employment',

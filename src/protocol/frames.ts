@@ -5,6 +5,7 @@
  * pass through to handlers untouched.
  */
 import { z } from 'zod';
+import { idSchema } from './ids.js';
 
 /** Largest frame, in bytes, that the runner and the embedded platform accept. @default 1 MiB */
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -24,7 +25,8 @@ export const messageMetadataSchema = z.looseObject({
 });
 export type MessageMetadata = z.infer<typeof messageMetadataSchema>;
 
-const employmentId = z.number().int().nonnegative();
+/** The public client sends a number; a numeric string is accepted too and kept as sent (ids.ts). */
+const employmentId = idSchema;
 const timestamp = z.string();
 
 /** A chat message, the same shape in both directions. */

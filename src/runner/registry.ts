@@ -13,6 +13,7 @@ import { C4cError } from '../errors.js';
 import { closestEventName, isEventName, type EventName } from '../protocol/events.js';
 import type { Context } from './context.js';
 import { isHandlerDefinition } from './define.js';
+import { SourceErrors, type ErrorSource } from './source-errors.js';
 
 /**
  * c4c-runner's own compiled code. In this repository the project folder contains it (handlers import
@@ -63,10 +64,12 @@ export class HandlerRegistry implements HandlerRegistryView {
   readonly #root: string;
   readonly #entries = new Map<EventName, HandlerEntry>();
   readonly #jiti: Jiti;
+  readonly #sources: SourceErrors;
 
   constructor(options: RegistryOptions) {
     this.dir = resolve(options.dir);
     this.#root = options.root ?? dirname(this.dir);
+    this.#sources = new SourceErrors({ root: this.#root, exclude: [OWN_CODE] });
     // One jiti for all handlers: shared dependencies are evaluated once; `load` evicts only the
     // handler file itself, so a reload re-runs that file and nothing else.
     // `c4c-runner` itself is imported natively: handlers share the running copy instead of jiti
@@ -170,14 +173,19 @@ export class HandlerRegistry implements HandlerRegistryView {
     try {
       mod = await this.#jiti.import(absolute);
     } catch (error) {
-      throw new C4cError(
-        'E_HANDLER_LOAD',
-        `${label}${locate(error, absolute)}: could not be loaded: ${firstLine(error)}`,
-        {
-          cause: error,
-          details: { file: absolute },
-        },
-      );
+      // The failing file may be one the handler imports (lib/util.ts): name it, with its line.
+      const source = this.#sources.explain(error);
+      const position = this.#sources.locate(error);
+      const where =
+        position === undefined
+          ? `${label}: could not be loaded`
+          : position.file === absolute
+            ? `${this.#sources.label(position)}: could not be loaded`
+            : `${label}: could not be loaded: ${source.at}`;
+      throw new C4cError('E_HANDLER_LOAD', `${where}: ${firstLine(error)}`, {
+        cause: error,
+        details: { file: absolute, ...source },
+      });
     }
     const exported = (mod as { default?: unknown } | undefined)?.default;
     const usage = `export default defineHandler('${name}', async (ctx) => …)`;
@@ -254,6 +262,15 @@ export class HandlerRegistry implements HandlerRegistryView {
     return evicted;
   }
 
+  /**
+   * Where an error from a handler happened in the user's source: maps the positions of its stack
+   * (and of its causes) from the transpiled code to the TypeScript source, in place, and returns
+   * the first one in the user's code (`lib/util.ts:3:14`) with a code frame. Costs nothing until called.
+   */
+  explain(error: unknown): ErrorSource {
+    return this.#sources.explain(error);
+  }
+
   /** Registers (or replaces) the handler of an event. Events already running keep their old entry. */
   set(name: EventName, entry: HandlerEntry): void {
     if (entry.name !== name)
@@ -283,16 +300,6 @@ export class HandlerRegistry implements HandlerRegistryView {
     const rel = relative(this.#root, file);
     return rel && !rel.startsWith('..') ? rel.split('\\').join('/') : file;
   }
-}
-
-/** `:line:column` of an error inside `file` (a syntax error or a throw at import), if it says. */
-function locate(error: unknown, file: string): string {
-  const text = error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error);
-  const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const match = new RegExp(`${escaped}:(\\d+):(\\d+)`).exec(text);
-  if (!match) return '';
-  // Columns are exact for syntax errors; for a throw they count in jiti's transpiled line.
-  return /ParseError|SyntaxError/.test(text) ? `:${match[1]}:${match[2]}` : `:${match[1]}`;
 }
 
 function describe(value: unknown): string {
