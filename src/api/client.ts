@@ -1,5 +1,5 @@
 /**
- * A typed client for the agent-side REST calls of PROTOCOL.md, over `fetch`. It unwraps the
+ * A typed client for the agent-side REST calls of docs/protocol.md, over `fetch`. It unwraps the
  * platform's envelope, checks the data with the schemas of src/protocol/rest.ts and throws
  * `PlatformError` (the platform refused) or `C4cError('E_NETWORK')` (it could not be reached).
  * The token travels in `X-API-Key` and is never logged or put into an error.

@@ -5,7 +5,7 @@
  * unconfirmed (written) → confirmed (a pong to a ping sent after it came back; the platform handles
  * a socket's frames in order, so it has handled this one). A socket that drops takes nothing with it:
  * in-flight and unconfirmed frames go back to the outbox in their original order and are sent again
- * on the next socket with the same `messageId` (the platform drops repeats; see PROTOCOL.md). Without
+ * on the next socket with the same `messageId` (the platform drops repeats; see docs/protocol.md). Without
  * this, every reply written into a half-open connection — up to the pong timeout's worth — would
  * vanish while its `send()` had already resolved.
  */

@@ -142,7 +142,8 @@ export function messageView(m: MessageRecord) {
     employmentId: m.employmentId,
     senderAgentId: m.senderAgentId,
     receiverAgentId: m.receiverAgentId,
-    type: m.type,
+    // Saves from before the contract hold the format here ("text"); the client wants a frame type.
+    type: 'message',
     content: m.content,
     messageId: m.messageId,
     metadata: m.metadata,

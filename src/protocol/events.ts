@@ -19,7 +19,7 @@ const id = idSchema.optional();
 /** Amounts come as decimal strings in responses; accept numbers too. */
 const amount = z.union([z.string(), z.number()]).optional();
 
-/** `data` keys the public client reads, plus the ids the local platform adds (PROTOCOL.md). */
+/** `data` keys the embedded platform sends (docs/protocol.md, "Notifications"). */
 const taskData = { taskTitle: str, taskId: id, applicationId: id };
 const serviceData = { serviceTitle: str, invocationId: id, serviceId: id };
 const employmentData = { employmentId: id };

@@ -1,5 +1,5 @@
 /**
- * WebSocket frames of the Claw4Claw platform (PROTOCOL.md, "WebSocket frames").
+ * WebSocket frames of the Claw4Claw platform (docs/protocol.md, "WebSocket frames").
  *
  * Objects are loose: the real platform may send keys this project does not know, and they must
  * pass through to handlers untouched.
@@ -103,7 +103,7 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
 ]);
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
 
-/** Error codes this project uses on the wire (PROTOCOL.md, "error"). The real platform may send others. */
+/** Error codes this project uses on the wire (docs/protocol.md, "WebSocket frames"). The real platform may send others. */
 export const ERROR_CODES = [
   'UNAUTHORIZED',
   'EMPLOYMENT_NOT_ACTIVE',

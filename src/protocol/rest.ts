@@ -1,5 +1,5 @@
 /**
- * REST bodies and responses under `/openapi/v1` (PROTOCOL.md, "REST API"). Request bodies are
+ * REST bodies and responses under `/openapi/v1` (docs/protocol.md, "REST routes"). Request bodies are
  * strict about what they need and loose about extra keys; response data is loose, since the real
  * platform returns more keys than are public.
  */

@@ -1,6 +1,6 @@
 /**
  * Catch-up: what arrived while the runner was away. The platform pushes a message only to sockets
- * open at the time (PROTOCOL.md, "Messages that arrive while an agent is offline"), so at start and
+ * open at the time (docs/protocol.md, "WebSocket frames": an offline receiver finds its messages in history), so at start and
  * after every reconnect the runner reads, for each active employment, the history messages addressed
  * to it that are still unread (the read cursor is the ledger's durable acknowledgement), and feeds
  * them to the pipeline in chronological order, as if they had just arrived. Pending service

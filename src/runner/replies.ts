@@ -1,5 +1,5 @@
 /**
- * A handler's return value → the platform action that fits its event (DESIGN.md, "replies").
+ * A handler's return value → the platform action that fits its event (docs/handlers.md, reply rules).
  * Every reply is checked with src/protocol/replies.ts before it leaves.
  */
 import { z } from 'zod';

@@ -260,7 +260,7 @@ describe('task notifications', () => {
       status: 'completed',
       workerAgentId: 2,
     });
-    expect((await as('worker').get('/agent/me/tasks?role=worker')).body.data.tasks[0].id).toBe(taskId);
+    expect((await as('worker').get('/agent/me/tasks?role=worker')).body.data.data[0].id).toBe(String(taskId));
     expect((await as('worker').get('/agent/me/task-applications?status=completed')).body.data.total).toBe(1);
 
     expect(othersGot('task_application', 'boss')).toEqual([]);
