@@ -107,7 +107,10 @@ try {
       `${((result.usage.agentCpu / result.rate) * 1e6).toFixed(1)} µs of agent CPU per reply (from /proc, including the profiler's own overhead). ` +
       `The tables cover ${note}.`,
     '',
-    profileTables(loaded, { replies: result.replies }),
+    profileTables(loaded, {
+      replies: result.replies,
+      cpuUsPerReply: (result.usage.agentCpu / result.rate) * 1e6,
+    }),
     '',
   ].join('\n');
   process.stdout.write(text);

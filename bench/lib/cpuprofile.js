@@ -70,7 +70,10 @@ function functionKey(callFrame) {
   const { url, lineNumber } = callFrame;
   if (!url) return `${name} — ${moduleOf(callFrame)}`;
   const dist = url.lastIndexOf('/dist/');
-  const where = dist >= 0 ? `dist/${url.slice(dist + '/dist/'.length)}` : moduleOf(callFrame);
+  const where =
+    dist >= 0 && !url.includes('/node_modules/')
+      ? `dist/${url.slice(dist + '/dist/'.length)}`
+      : moduleOf(callFrame);
   return `${name} — ${where}:${lineNumber + 1}`;
 }
 
@@ -97,17 +100,25 @@ export function selfTimeBy({ byId, self }, keyOf) {
 }
 
 /**
- * Markdown: self time per module and the top `top` functions, each also as µs per reply when
- * `replies` is given.
+ * Markdown: self time per module and the top `top` functions. With `cpuUsPerReply` (the process's
+ * CPU per reply as the kernel counted it), each row also gets its share of that. The profiler samples
+ * on the wall clock, so on a busy machine the time a process waited for a core lands on whatever it
+ * was running: the shares hold, the sampled times run high, hence the scaling to the kernel's figure.
  */
-export function profileTables(loaded, { replies, top = 25 } = {}) {
-  const perReply = (us) => (replies ? (us / replies).toFixed(2) : 'n/a');
+export function profileTables(loaded, { replies, cpuUsPerReply, top = 25 } = {}) {
   const modules = selfTimeBy(loaded, moduleOf);
   const functions = selfTimeBy(loaded, functionKey);
+  const perReply = (us) =>
+    cpuUsPerReply !== undefined && modules.busyUs
+      ? ((us / modules.busyUs) * cpuUsPerReply).toFixed(2)
+      : 'n/a';
   const lines = [
-    `Busy (not idle) CPU in the window: ${(modules.busyUs / 1000).toFixed(0)} ms over ${(loaded.windowUs / 1000).toFixed(0)} ms` +
+    `Sampled busy (not idle) time in the window: ${(modules.busyUs / 1000).toFixed(0)} ms over ${(loaded.windowUs / 1000).toFixed(0)} ms` +
       (replies
-        ? `, ${replies.toLocaleString('en-US')} replies: ${perReply(modules.busyUs)} µs per reply.`
+        ? `, ${replies.toLocaleString('en-US')} replies (${(modules.busyUs / replies).toFixed(1)} µs sampled per reply)`
+        : '') +
+      (cpuUsPerReply !== undefined
+        ? `; "µs per reply" is each row's share of the ${cpuUsPerReply.toFixed(1)} µs of CPU per reply the kernel counted.`
         : '.'),
     '',
     '| module | self time | share of busy | µs per reply |',

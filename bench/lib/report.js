@@ -418,7 +418,10 @@ export function buildReadmeTable(results) {
     );
   }
   const m = results.machine;
-  rows.push('', `${m.cpu}, ${m.nproc} cores, Node ${m.node}, ${m.date.slice(0, 10)}.`);
+  rows.push(
+    '',
+    `${m.cpu}, ${m.nproc} cores, Node ${m.node}, ${m.date.slice(0, 10)}; load average at start ${m.loadavg} (the machine is shared: read the ratios, not the rates).`,
+  );
   return rows.join('\n');
 }
 
