@@ -4,6 +4,7 @@
  * derive from it, so a default is never written twice.
  */
 import { z } from 'zod';
+import type { HandlerFailure, RetryPredicate } from '../runner/retry.js';
 import { MAX_TIMER } from '../limits.js';
 import { RECONNECT_DEFAULTS } from '../connection/backoff.js';
 import { OUTBOX_DEFAULTS } from '../connection/outbox.js';
@@ -58,6 +59,34 @@ const reconnectSchema = z
   )
   .refine((r) => r.maxDelay >= r.initialDelay, {
     error: 'must be at least reconnect.initialDelay',
+    path: ['maxDelay'],
+  });
+
+const retrySchema = z
+  .strictObject(
+    {
+      /** Attempts per event in all, the first included; 1 turns retries off. @default 5 */
+      attempts: positiveInt('attempts in all, e.g. 5').default(5),
+      /** Wait before the second attempt, in ms; doubles each time (equal jitter). @default 1000 */
+      initialDelay: positiveInt('milliseconds, e.g. 1000').default(1_000),
+      /** Longest wait between two attempts, in ms. @default 60000 */
+      maxDelay: positiveInt('milliseconds, e.g. 60000')
+        .max(MAX_TIMER, { error: `must be at most ${MAX_TIMER} ms` })
+        .default(60_000),
+      /**
+       * Which errors are passing (worth another attempt). @default RetryLaterError, and from ctx.api:
+       * the platform unreachable (E_NETWORK) or answering 429/5xx; a webhook that kept failing (E_WEBHOOK)
+       */
+      retryOn: z
+        .custom<RetryPredicate>((v) => typeof v === 'function', {
+          error: 'must be a function (error) => boolean',
+        })
+        .optional(),
+    },
+    { error: 'must be an object such as { attempts: 5, initialDelay: 1000, maxDelay: 60000 }' },
+  )
+  .refine((r) => r.maxDelay >= r.initialDelay, {
+    error: 'must be at least retry.initialDelay',
     path: ['maxDelay'],
   });
 
@@ -149,6 +178,17 @@ export const configSchema = z.strictObject({
   heartbeat: heartbeatSchema.prefault({}),
   /** Where events without a handler file are forwarded (`{ url, secret }`); the answer is their reply. @default none */
   webhook: webhookConfigSchema.optional(),
+  /** Handlers that fail for a passing reason (`RetryLaterError`, the platform unreachable): run again later. */
+  retry: retrySchema.prefault({}),
+  /**
+   * Sees every event that failed for good (after its last attempt, or at once for an error that is
+   * not passing), before it is written to `.c4c/dead-letters.jsonl`. Errors it throws are logged. @default none
+   */
+  onError: z
+    .custom<(failure: HandlerFailure) => void | Promise<void>>((v) => typeof v === 'function', {
+      error: 'must be a function (failure) => void',
+    })
+    .optional(),
   /** `start`'s health and metrics port (`/healthz`, `/readyz`, `/metrics`); see docs/operations.md. */
   health: z
     .strictObject(
@@ -202,11 +242,13 @@ export interface WebhookSettings {
 }
 
 type Parsed = z.output<typeof configSchema>;
-type DeepReadonly<T> = T extends (infer U)[]
-  ? readonly DeepReadonly<U>[]
-  : T extends object
-    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
-    : T;
+type DeepReadonly<T> = T extends (...args: never[]) => unknown
+  ? T
+  : T extends (infer U)[]
+    ? readonly DeepReadonly<U>[]
+    : T extends object
+      ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+      : T;
 
 /** The config the runner uses: every default filled, paths absolute, sources known. Read-only. */
 export type ResolvedConfig = DeepReadonly<
