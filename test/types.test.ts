@@ -72,6 +72,22 @@ describe("ctx.event is narrowed by the handler's event", () => {
   });
 });
 
+describe('ids are one type, in either form', () => {
+  it("an event's ids go straight back into ctx.api, with no Number(...)", () => {
+    defineHandler('task-accepted', async (ctx) => {
+      expectTypeOf(ctx.event.data.applicationId).toEqualTypeOf<Id | undefined>();
+      await ctx.api.submitTask(ctx.event.data.applicationId!, { content: 'done' });
+      await ctx.api.submitTask('42', { content: 'a string id is an id too' });
+      // @ts-expect-error an id is a number or a string, nothing else
+      await ctx.api.submitTask({ id: 42 }, { content: 'x' });
+    });
+    defineHandler('message', async (ctx) => {
+      await ctx.send(ctx.event.employmentId, 'same employment');
+      expectTypeOf(ctx.api.acceptedTasks).returns.resolves.toHaveProperty('tasks');
+    });
+  });
+});
+
 describe("the return value is checked against the event's reply", () => {
   it('accepts what each reply rule allows', () => {
     defineHandler('message', () => 'text');

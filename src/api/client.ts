@@ -83,7 +83,7 @@ export class ApiClient {
    * parsed and errors thrown as for the typed methods; `data` is returned unchecked.
    */
   request<T = unknown>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     path: string,
     body?: unknown,
     options?: CallOptions,
@@ -92,6 +92,19 @@ export class ApiClient {
       ...options,
       ...(body === undefined ? {} : { body }),
     }) as Promise<T>;
+  }
+
+  /**
+   * Any call, with its `data` checked by `schema` (the party client of src/party/ builds on this):
+   * the envelope, errors and time limit as for the typed methods.
+   */
+  call<S extends z.ZodType>(
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    path: string,
+    schema: S,
+    options: CallOptions & { body?: unknown; query?: Query } = {},
+  ): Promise<z.output<S>> {
+    return this.#call(method, path, schema, options);
   }
 
   /** `GET /agent/me`: this agent. */
@@ -178,7 +191,7 @@ export class ApiClient {
   }
 
   async #call<S extends z.ZodType>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     path: string,
     schema: S,
     { query, body, signal }: { query?: Query; body?: unknown; signal?: AbortSignal | undefined },

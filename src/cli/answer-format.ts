@@ -1,5 +1,5 @@
 /** The line `emit` prints for the agent's answer, as the other party saw it. Pure, for tests. */
-import type { Answer } from '../client/emit-answer.js';
+import type { Answer } from '../party/emit-answer.js';
 
 const MAX = 200;
 

@@ -66,7 +66,7 @@ function parseNonNegative(value: string, name: string): number {
 type Target = { url: string; token: string };
 
 async function connect(target: Target) {
-  const { Peer } = await import('../client/peer.js');
+  const { Peer } = await import('../party/peer.js');
   const peer = new Peer(target);
   try {
     await peer.connect();
@@ -215,14 +215,9 @@ function clock(date = new Date()): string {
 }
 
 async function history(target: Target, employmentId: number, limit: number): Promise<void> {
-  const { restCall } = await import('../client/peer.js');
-  const { paths } = await import('../protocol/rest.js');
+  const { PartyClient } = await import('../party/client.js');
   process.stdout.write(`Fetching message history for employment #${employmentId}...\n\n`);
-  const page = await restCall<{
-    messages: { senderAgentId: number; content: string; createdAt: string; readAt?: string | null }[];
-    hasMore: boolean;
-    nextCursor?: string | null;
-  }>(target, 'GET', `${paths.messages(employmentId)}?limit=${limit}`);
+  const page = await new PartyClient(target).messages(employmentId, { limit });
   if (page.messages.length === 0) {
     process.stdout.write('No messages found.\n');
     return;

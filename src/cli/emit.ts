@@ -33,7 +33,7 @@ export function registerEmit(program: Command): void {
     .option('--no-wait', "do not wait for the agent's answer")
     .option('--timeout <ms>', "how long to wait for the agent's answer", '10000')
     .action(async (event: string, flags: EmitFlags) => {
-      const { EMITTABLE, emit, isEmittable } = await import('../client/emit.js');
+      const { EMITTABLE, emit, isEmittable } = await import('../party/emit.js');
       if (!isEmittable(event)) {
         const { closestEventName } = await import('../protocol/events.js');
         const hint =
@@ -64,7 +64,7 @@ export function registerEmit(program: Command): void {
           `emit: --agent must be an agent id (a positive integer), got "${flags.agent}"`,
         );
 
-      const { isAnswered, learnParties, watchAnswer } = await import('../client/emit-answer.js');
+      const { isAnswered, learnParties, watchAnswer } = await import('../party/emit-answer.js');
       let parties;
       if (flags.url) {
         parties = await learnParties(flags.url.replace(/\/+$/, ''), agentId);

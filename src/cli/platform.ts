@@ -74,7 +74,7 @@ async function runPlatform(options: PlatformCommandOptions): Promise<void> {
   if (warning) process.stderr.write(`warning: ${warning}\n`);
 
   // The playground page's event buttons raise events as `c4c-runner emit` does.
-  const { playgroundEmitter } = await import('../client/emit-answer.js');
+  const { playgroundEmitter } = await import('../party/emit-answer.js');
   platform.attachPlayground({ emitter: playgroundEmitter(platform.url) });
 
   const { world, state } = platform;

@@ -399,6 +399,36 @@ export const taskSchema = z.looseObject({
 });
 export type Task = z.infer<typeof taskSchema>;
 
+// The other party's answers (the employer, publisher and caller: src/party/). Loose: only what
+// chat, emit and the test kit read is checked, in either id form.
+
+/** The answer to creating an employment, a task or a service: its id (and whatever else came). */
+export const createdSchema = z.looseObject({ id: anyId, status: maybe(text) });
+export const applyTaskResultSchema = z.looseObject({
+  applicationId: anyId,
+  taskId: maybe(anyId),
+  status: maybe(text),
+});
+export const invokeResultSchema = z.looseObject({
+  invocationId: anyId,
+  serviceId: maybe(anyId),
+  status: maybe(text),
+});
+export const myServicesSchema = z.looseObject({
+  services: z.array(z.looseObject({ id: anyId, title: maybe(text), status: maybe(text) })),
+  total: maybe(num),
+});
+/** `GET /agent/me/tasks/:id` (`TaskReview`): the task and its submissions. */
+export const taskReviewSchema = z.looseObject({
+  id: anyId,
+  title: maybe(text),
+  status: text,
+  submissions: z
+    .array(z.looseObject({ id: maybe(anyId), content: maybe(text), submittedAt: maybe(text) }))
+    .nullish(),
+});
+export type TaskReview = z.infer<typeof taskReviewSchema>;
+
 /** Paths of the agent-side REST calls, for the runner's typed client and the platform's router. */
 export const paths = {
   me: () => `${REST_BASE}/agent/me`,

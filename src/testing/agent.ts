@@ -7,12 +7,14 @@
 import { randomUUID } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Peer, restCall, type PeerOptions } from '../client/peer.js';
+import { PartyClient } from '../party/client.js';
+import { Peer } from '../party/peer.js';
 import { loadConfig } from '../config/load.js';
 import type { UserConfig } from '../config/schema.js';
 import { startPlatform, type Platform, type SeedInput, type World } from '../platform/index.js';
 import type { NotificationFrame, ServerFrame } from '../protocol/frames.js';
-import { paths } from '../protocol/rest.js';
+import { idNumber } from '../protocol/ids.js';
+import type { CreateTaskBody } from '../protocol/rest.js';
 import { TestEmployer } from './employer.js';
 import { ServiceInvocationError, TestTimeoutError } from './errors.js';
 import { Inbox } from './inbox.js';
@@ -206,8 +208,9 @@ function buildAgent(init: {
   close: () => Promise<void>;
 }): TestAgent {
   const { platform, world, inbox } = init;
-  const asEmployer: PeerOptions = { url: platform.url, token: world.employer.token };
-  const asAgent: PeerOptions = { url: platform.url, token: world.agent.token };
+  // The kit's ids are numbers: the embedded platform's routes answer these ids as numbers.
+  const asEmployer = new PartyClient({ url: platform.url, token: world.employer.token });
+  const asAgent = new PartyClient({ url: platform.url, token: world.agent.token });
   let closing: Promise<void> | undefined;
 
   /** The first notification of `event` about `key = id` the employer received (past or future). */
@@ -226,18 +229,19 @@ function buildAgent(init: {
   let serviceId: number | undefined;
   const agentService = async (): Promise<number> => {
     if (serviceId !== undefined) return serviceId;
-    const mine = await restCall<{ services: { id: number }[] }>(asAgent, 'GET', paths.services());
+    const mine = await asAgent.myServices();
     const first = mine.services[0];
-    serviceId =
+    serviceId = idNumber(
       first?.id ??
-      (
-        await restCall<{ id: number }>(asAgent, 'POST', paths.services(), {
-          title: 'Test service',
-          description: 'Created by c4c-runner/testing',
-          category: 'programming',
-          price: 1,
-        })
-      ).id;
+        (
+          await asAgent.publishService({
+            title: 'Test service',
+            description: 'Created by c4c-runner/testing',
+            category: 'programming',
+            price: '1',
+          })
+        ).id,
+    );
     return serviceId;
   };
 
@@ -257,15 +261,8 @@ function buildAgent(init: {
 
     async invokeService(input, options = {}) {
       const id = options.serviceId ?? (await agentService());
-      const { invocationId } = await restCall<{ invocationId: number }>(
-        asEmployer,
-        'POST',
-        paths.invocations(),
-        {
-          serviceId: id,
-          input,
-          idempotencyKey: randomUUID(),
-        },
+      const invocationId = idNumber(
+        (await asEmployer.invoke({ serviceId: id, input, idempotencyKey: randomUUID() })).invocationId,
       );
       await notification(
         ['result_submitted', 'invocation_failed'],
@@ -274,11 +271,7 @@ function buildAgent(init: {
         options.timeout ?? init.timeout,
         `the agent submitted no result for invocation ${invocationId}; does handlers/service-invoked.ts return an output?`,
       );
-      const invocation = await restCall<{
-        status: string;
-        output?: Record<string, unknown> | null;
-        error?: string | null;
-      }>(asEmployer, 'GET', paths.invocation(invocationId));
+      const invocation = await asEmployer.invocation(invocationId);
       if (invocation.status !== 'completed') {
         throw new ServiceInvocationError(
           invocation.error ?? `invocation ${invocationId} ended ${invocation.status}`,
@@ -289,23 +282,19 @@ function buildAgent(init: {
     },
 
     async acceptTask(task, options = {}) {
-      const created = await restCall<{ id: number }>(asEmployer, 'POST', paths.tasks(), {
+      const published = await asEmployer.publishTask({
         title: task.title,
         description: task.description ?? '',
         bounty: task.bounty ?? 10,
-        category: task.category ?? 'programming',
+        // Any text: the platform refuses an unknown category with the list of known ones.
+        category: (task.category ?? 'programming') as CreateTaskBody['category'],
       });
+      const created = { id: idNumber(published.id) };
       // Applying is the agent's own step on the marketplace, before any handler of it runs.
-      const { applicationId } = await restCall<{ applicationId: number }>(
-        asAgent,
-        'POST',
-        paths.applications(),
-        {
-          taskId: created.id,
-          message: 'Applied by c4c-runner/testing',
-        },
+      const applicationId = idNumber(
+        (await asAgent.applyTask(created.id, { message: 'Applied by c4c-runner/testing' })).applicationId,
       );
-      await restCall(asEmployer, 'POST', paths.acceptApplication(created.id, applicationId), {});
+      await asEmployer.acceptApplication(created.id, applicationId);
       await notification(
         ['task_submitted'],
         'applicationId',
@@ -332,11 +321,12 @@ function buildAgent(init: {
     },
 
     async offerEmployment(offer = {}, options = {}) {
-      const employment = await restCall<{ id: number }>(asEmployer, 'POST', paths.employments(), {
+      const hired = await asEmployer.hire({
         employeeAgentId: world.agent.id,
         salary: offer.salary ?? 10,
         ...(offer.duration !== undefined ? { duration: offer.duration } : {}),
       });
+      const employment = { id: idNumber(hired.id) };
       const answer = await notification(
         ['employment_accepted', 'employment_rejected'],
         'employmentId',
@@ -344,7 +334,7 @@ function buildAgent(init: {
         options.timeout ?? init.timeout,
         `the agent did not answer the offer of employment ${employment.id}; does handlers/employment-offered.ts return true or false?`,
       );
-      const after = await restCall<{ status: string }>(asEmployer, 'GET', paths.employment(employment.id));
+      const after = await asEmployer.employment(employment.id);
       return {
         accepted: answer.event === 'employment_accepted',
         employmentId: employment.id,

@@ -2,7 +2,7 @@
  * The employer, as a test plays it: a real WebSocket client of the platform that sends messages
  * into the employment and awaits the agent's replies.
  */
-import type { Peer } from '../client/peer.js';
+import type { Peer } from '../party/peer.js';
 import type { MessageFrame, MessageMetadata, ServerFrame } from '../protocol/frames.js';
 import type { Inbox } from './inbox.js';
 

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { restCall } from '../../src/client/peer.js';
+import { restCall } from '../helpers/rest-call.js';
 import { startPlatform, type Platform } from '../../src/platform/index.js';
 import { NOTIFICATIONS, type NotificationEventName } from '../../src/protocol/events.js';
 import { paths } from '../../src/protocol/rest.js';

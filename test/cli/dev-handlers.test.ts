@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Peer } from '../../src/client/peer.js';
+import { Peer } from '../../src/party/peer.js';
 import type { DevState } from '../../src/cli/dev-state.js';
 import type { MessageFrame } from '../../src/protocol/frames.js';
 import { ROOT, spawnCli, type CliProcess } from '../helpers/cli.js';

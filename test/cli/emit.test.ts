@@ -3,8 +3,9 @@
  * that causes it, and reaches the agent's socket.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { EMITTABLE, emit } from '../../src/client/emit.js';
-import { Peer, restCall } from '../../src/client/peer.js';
+import { EMITTABLE, emit } from '../../src/party/emit.js';
+import { Peer } from '../../src/party/peer.js';
+import { restCall } from '../helpers/rest-call.js';
 import { NOTIFICATIONS, notificationEventName } from '../../src/protocol/events.js';
 import type { NotificationFrame } from '../../src/protocol/frames.js';
 import { DEFAULT_RIVAL, startPlatform, type Platform } from '../../src/platform/index.js';

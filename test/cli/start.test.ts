@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Peer } from '../../src/client/peer.js';
+import { Peer } from '../../src/party/peer.js';
 import { startPlatform, type Platform } from '../../src/platform/index.js';
 import { spawnCli, type CliProcess } from '../helpers/cli.js';
 import { DEV_ONLY, moduleRecorder } from '../helpers/modules.js';

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import type { UserConfig } from '../../src/config/schema.js';
-import { restCall } from '../../src/client/peer.js';
+import { restCall } from './rest-call.js';
 import { paths } from '../../src/protocol/rest.js';
 import { createRunner, type Runner, type RunnerOptions } from '../../src/runner/runner.js';
 import type { Platform } from '../../src/platform/index.js';

@@ -9,7 +9,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeDevState, DEV_STATE_PATH } from '../../src/cli/dev-state.js';
-import { Peer } from '../../src/client/peer.js';
+import { Peer } from '../../src/party/peer.js';
 import { startPlatform } from '../../src/platform/index.js';
 import { redactText, redactUrl } from '../../src/redact.js';
 import { spawnCli } from '../helpers/cli.js';

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Peer } from '../../src/client/peer.js';
+import { Peer } from '../../src/party/peer.js';
 import { startPlatform, type Platform } from '../../src/platform/index.js';
 import { spawnCli, type CliProcess } from '../helpers/cli.js';
 import { makeProject } from '../helpers/runner.js';

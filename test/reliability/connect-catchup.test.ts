@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { restCall } from '../../src/client/peer.js';
+import { restCall } from '../helpers/rest-call.js';
 import { startPlatform, type Platform } from '../../src/platform/index.js';
 import { paths } from '../../src/protocol/rest.js';
 import { spawnCli } from '../helpers/cli.js';

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Peer } from '../../src/client/peer.js';
+import { Peer } from '../../src/party/peer.js';
 import { startPlatform, type Platform } from '../../src/platform/index.js';
 import type { MessageFrame } from '../../src/protocol/frames.js';
 import { waitFor } from '../helpers/wait.js';

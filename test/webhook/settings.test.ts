@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { restCall } from '../../src/client/peer.js';
+import { restCall } from '../helpers/rest-call.js';
 import { loadConfig } from '../../src/config/load.js';
 import { startPlatform, type Platform } from '../../src/platform/index.js';
 import { paths } from '../../src/protocol/rest.js';

@@ -5,9 +5,10 @@
  * implements docs/protocol.md, though it is meant for the local one.
  */
 import type { NotificationEventName } from '../protocol/events.js';
-import { paths } from '../protocol/rest.js';
 import { PlatformError } from '../errors.js';
-import { restCall, type PeerOptions } from './peer.js';
+import { z } from 'zod';
+import type { Id } from '../protocol/ids.js';
+import { PartyClient } from './client.js';
 
 export interface EmitParties {
   /** API base URL. */
@@ -31,11 +32,11 @@ export interface EmitOptions {
 /** What the flow created, so a caller can follow up (read the submission, the invocation, …). */
 export interface EmitResult {
   event: NotificationEventName;
-  taskId?: number;
-  applicationId?: number;
-  invocationId?: number;
-  serviceId?: number;
-  employmentId?: number;
+  taskId?: Id;
+  applicationId?: Id;
+  invocationId?: Id;
+  serviceId?: Id;
+  employmentId?: Id;
 }
 
 /**
@@ -66,8 +67,6 @@ export function isEmittable(name: string): name is EmittableEvent {
   return (EMITTABLE as readonly string[]).includes(name);
 }
 
-type Id = { id: number };
-
 /**
  * A step the agent's own handlers may already have taken (its `task-accepted` handler submits, its
  * `employment-offered` handler accepts): if the platform says it is done, the flow goes on.
@@ -83,15 +82,10 @@ async function agentStep(step: () => Promise<unknown>): Promise<void> {
 }
 
 /** Polls a task until it has `status`, up to `within` ms. */
-async function taskReaches(
-  by: PeerOptions,
-  taskId: number,
-  status: string,
-  within: number,
-): Promise<boolean> {
+async function taskReaches(by: PartyClient, taskId: Id, status: string, within: number): Promise<boolean> {
   const deadline = Date.now() + within;
   for (;;) {
-    const task = await restCall<{ status: string }>(by, 'GET', paths.task(taskId));
+    const task = await by.task(taskId);
     if (task.status === status) return true;
     if (Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -103,39 +97,38 @@ export async function emit(
   parties: EmitParties,
   options: EmitOptions = {},
 ): Promise<EmitResult> {
-  const as = (who: { token: string }): PeerOptions => ({ url: parties.url, token: who.token });
+  const as = (who: { token: string }) => new PartyClient({ url: parties.url, token: who.token });
   const agent = as(parties.agent);
   const other = as(parties.other);
   const title = options.title ?? `Local ${event} ${Date.now().toString(36)}`;
   const description = options.description ?? 'Raised by c4c-runner emit.';
 
-  const createTask = (by: PeerOptions) =>
-    restCall<Id>(by, 'POST', paths.tasks(), { title, description, bounty: 10, category: 'programming' });
-  const apply = (by: PeerOptions, taskId: number) =>
-    restCall<{ applicationId: number }>(by, 'POST', paths.applications(), { taskId, message: 'I can do it' });
-  const acceptApplication = (by: PeerOptions, taskId: number, applicationId: number) =>
-    restCall(by, 'POST', paths.acceptApplication(taskId, applicationId), {});
-  const submitTask = (by: PeerOptions, applicationId: number) =>
-    restCall(by, 'POST', paths.submitTask(applicationId), { content: 'Done.' });
-  const createService = (by: PeerOptions) =>
-    restCall<Id>(by, 'POST', paths.services(), {
+  const createTask = (by: PartyClient) =>
+    by.publishTask({ title, description, bounty: '10', category: 'programming' });
+  const apply = (by: PartyClient, taskId: Id) => by.applyTask(taskId, { message: 'I can do it' });
+  const acceptApplication = (by: PartyClient, taskId: Id, applicationId: Id) =>
+    by.acceptApplication(taskId, applicationId);
+  const submitTask = (by: PartyClient, applicationId: Id) =>
+    by.submitWork(applicationId, { content: 'Done.' });
+  const createService = (by: PartyClient) =>
+    by.publishService({
       title,
       description,
       category: 'programming',
-      price: 1,
+      price: '1',
       avgResponseMs: 1000,
       inputSchema: { type: 'object' },
       outputSchema: { type: 'object' },
     });
-  const invoke = (by: PeerOptions, serviceId: number) =>
-    restCall<{ invocationId: number }>(by, 'POST', paths.invocations(), {
+  const invoke = (by: PartyClient, serviceId: Id) =>
+    by.invoke({
       serviceId,
       input: options.input ?? { text: 'hello' },
-      maxPrice: 100,
+      maxPrice: '100',
       idempotencyKey: `emit-${Date.now()}-${Math.random().toString(36).slice(2)}`,
     });
-  const offer = (by: PeerOptions, employeeAgentId: number) =>
-    restCall<Id>(by, 'POST', paths.employments(), { employeeAgentId, salary: 10, duration: 24 });
+  const offer = (by: PartyClient, employeeAgentId: number) =>
+    by.hire({ employeeAgentId, salary: '10', duration: '24 hours' });
 
   switch (event) {
     case 'task-application': {
@@ -172,18 +165,18 @@ export async function emit(
       // The agent's own task-accepted handler, if it has one, submits now; give it a moment first.
       if (!(await taskReaches(other, task.id, 'pending_review', 3_000)))
         await agentStep(() => submitTask(agent, applicationId));
-      await restCall(other, 'POST', paths.acceptTask(task.id), { rating: 5, review: 'Great work' });
+      await other.acceptTask(task.id, { rating: 5, review: 'Great work' });
       return { event, taskId: task.id, applicationId };
     }
     case 'task-cancelled': {
       const task = await createTask(other);
       const { applicationId } = await apply(agent, task.id);
-      await restCall(other, 'POST', paths.cancelTask(task.id), {});
+      await other.cancelTask(task.id);
       return { event, taskId: task.id, applicationId };
     }
     case 'service-invoked': {
       // Reuse a service the agent already offers (the default world has one) rather than pile up new ones.
-      const own = await restCall<{ services: Id[] }>(agent, 'GET', paths.services());
+      const own = await agent.myServices();
       const service = own.services[0] ?? (await createService(agent));
       const { invocationId } = await invoke(other, service.id);
       return { event, serviceId: service.id, invocationId };
@@ -194,34 +187,29 @@ export async function emit(
       const { invocationId } = await invoke(agent, service.id);
       const body =
         event === 'result-submitted'
-          ? { status: 'completed', output: { ok: true } }
-          : { status: 'failed', error: 'Simulated failure' };
-      await restCall(other, 'POST', paths.submitInvocation(invocationId), body);
+          ? ({ status: 'completed', output: { ok: true } } as const)
+          : ({ status: 'failed', error: 'Simulated failure' } as const);
+      await other.submitResult(invocationId, body);
       return { event, serviceId: service.id, invocationId };
     }
     case 'invocation-reviewed': {
       const service = await createService(agent);
       const { invocationId } = await invoke(other, service.id);
-      await agentStep(() =>
-        restCall(agent, 'POST', paths.submitInvocation(invocationId), {
-          status: 'completed',
-          output: { ok: true },
-        }),
-      );
-      await restCall(other, 'POST', paths.reviewInvocation(invocationId), { rating: 5, review: 'Thanks' });
+      await agentStep(() => agent.submitResult(invocationId, { status: 'completed', output: { ok: true } }));
+      await other.reviewInvocation(invocationId, { rating: 5, review: 'Thanks' });
       return { event, serviceId: service.id, invocationId };
     }
     case 'invocation-timeout': {
-      const own = await restCall<{ services: Id[] }>(agent, 'GET', paths.services());
+      const own = await agent.myServices();
       const service = own.services[0] ?? (await createService(agent));
       const { invocationId } = await invoke(other, service.id);
-      await restCall(other, 'POST', `/dev/invocations/${invocationId}/timeout`, {});
+      await other.dev('POST', `/dev/invocations/${invocationId}/timeout`, z.unknown(), {});
       return { event, serviceId: service.id, invocationId };
     }
     case 'employment-completed': {
       const employment = await offer(other, parties.agent.id);
-      await agentStep(() => restCall(agent, 'POST', paths.acceptEmployment(employment.id), {}));
-      await restCall(other, 'POST', `/dev/employments/${employment.id}/complete`, {});
+      await agentStep(() => agent.acceptEmployment(employment.id));
+      await other.dev('POST', `/dev/employments/${employment.id}/complete`, z.unknown(), {});
       return { event, employmentId: employment.id };
     }
     case 'employment-offered': {
@@ -231,14 +219,14 @@ export async function emit(
     case 'employment-accepted':
     case 'employment-rejected': {
       const employment = await offer(agent, parties.other.id);
-      const action = event === 'employment-accepted' ? paths.acceptEmployment : paths.rejectEmployment;
-      await restCall(other, 'POST', action(employment.id), {});
+      if (event === 'employment-accepted') await other.acceptEmployment(employment.id);
+      else await other.rejectEmployment(employment.id);
       return { event, employmentId: employment.id };
     }
     case 'employment-terminated': {
       const employment = await offer(other, parties.agent.id);
-      await agentStep(() => restCall(agent, 'POST', paths.acceptEmployment(employment.id), {}));
-      await restCall(other, 'POST', paths.terminateEmployment(employment.id), {
+      await agentStep(() => agent.acceptEmployment(employment.id));
+      await other.terminateEmployment(employment.id, {
         reason: 'Raised by c4c-runner emit',
       });
       return { event, employmentId: employment.id };

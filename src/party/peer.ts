@@ -4,7 +4,6 @@
  * kit and the benchmarks use it. It speaks the same protocol as any client of the real platform.
  */
 import WebSocket from 'ws';
-import { ApiClient } from '../api/client.js';
 import { C4cError } from '../errors.js';
 import {
   decodeServerFrame,
@@ -13,30 +12,20 @@ import {
   type MessageMetadata,
   type ServerFrame,
 } from '../protocol/frames.js';
+import type { Id } from '../protocol/ids.js';
 import { wsUrlFor } from '../protocol/rest.js';
+import { PartyClient, type PartyOptions } from './client.js';
 
-export interface PeerOptions {
-  /** API base URL, e.g. `http://127.0.0.1:7420`. */
-  url: string;
-  /** This party's token (`cl_…`). */
-  token: string;
-}
+/** Where a peer connects, and as whom. */
+export type PeerOptions = PartyOptions;
 
 type Waiter = { match: (frame: ServerFrame) => boolean; resolve: (frame: ServerFrame) => void };
-
-/** A REST call as this party, through the same client as `ctx.api` (envelope, errors, timeout). */
-export function restCall<T = unknown>(
-  options: PeerOptions,
-  method: 'GET' | 'POST',
-  path: string,
-  body?: unknown,
-): Promise<T> {
-  return new ApiClient({ baseUrl: options.url, token: options.token }).request<T>(method, path, body);
-}
 
 /** One WebSocket connection as a party of the platform, with awaitable frames. */
 export class Peer {
   readonly options: PeerOptions;
+  /** REST as this party, typed. */
+  readonly api: PartyClient;
   #socket: WebSocket | undefined;
   #waiters = new Set<Waiter>();
   #listeners = new Set<(frame: ServerFrame) => void>();
@@ -44,6 +33,7 @@ export class Peer {
 
   constructor(options: PeerOptions) {
     this.options = options;
+    this.api = new PartyClient(options);
   }
 
   /** Opens the socket; rejects with `E_AUTH` on 401 and `E_NETWORK` when the platform is not there. */
@@ -109,7 +99,7 @@ export class Peer {
   }
 
   /** Sends a chat message into an employment; resolves with its messageId once written. */
-  send(employmentId: number, content: string, metadata?: MessageMetadata): Promise<string> {
+  send(employmentId: Id, content: string, metadata?: MessageMetadata): Promise<string> {
     const messageId = newMessageId();
     const frame = {
       type: 'message',
@@ -153,15 +143,6 @@ export class Peer {
       timer.unref?.();
       this.#waiters.add(waiter);
     });
-  }
-
-  /** REST as this party. */
-  get<T = unknown>(path: string): Promise<T> {
-    return restCall<T>(this.options, 'GET', path);
-  }
-
-  post<T = unknown>(path: string, body: unknown = {}): Promise<T> {
-    return restCall<T>(this.options, 'POST', path, body);
   }
 
   /** Closes the socket; safe to call twice. */

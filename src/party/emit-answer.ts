@@ -4,11 +4,13 @@
  * sends the other party (result submitted, work submitted, offer answered), with the details read back
  * over REST. Only the three events whose handler's return value is an action have an answer.
  */
+import { z } from 'zod';
 import { C4cError, PlatformError } from '../errors.js';
 import { notificationEventName } from '../protocol/events.js';
-import { paths } from '../protocol/rest.js';
+import { sameId, type Id } from '../protocol/ids.js';
+import { PartyClient } from './client.js';
 import { EMITTABLE, emit, isEmittable, type EmitParties, type EmitResult } from './emit.js';
-import { Peer, restCall } from './peer.js';
+import { Peer } from './peer.js';
 
 /** Events whose handler's return value becomes a platform action that `emit` can wait for. */
 export const ANSWERED = ['service-invoked', 'task-accepted', 'employment-offered'] as const;
@@ -20,10 +22,10 @@ export function isAnswered(event: string): event is AnsweredEvent {
 
 /** The agent's answer to a raised event, as the other party sees it. */
 export type Answer =
-  | { kind: 'invocation'; invocationId: number; status: 'completed'; output: unknown }
-  | { kind: 'invocation'; invocationId: number; status: 'failed'; error: string }
-  | { kind: 'deliverable'; taskId: number; content: string | undefined }
-  | { kind: 'offer'; employmentId: number; accepted: boolean };
+  | { kind: 'invocation'; invocationId: Id; status: 'completed'; output: unknown }
+  | { kind: 'invocation'; invocationId: Id; status: 'failed'; error: string }
+  | { kind: 'deliverable'; taskId: Id; content: string | undefined }
+  | { kind: 'offer'; employmentId: Id; accepted: boolean };
 
 /** The notification that carries each answer to the other party, by the id that ties it to the raise. */
 const ANSWER_NOTIFICATIONS: Record<AnsweredEvent, { names: readonly string[]; key: keyof EmitResult }> = {
@@ -59,7 +61,7 @@ export async function watchAnswer(
   return {
     async answer(result, timeout) {
       const id = result[key];
-      const match = () => seen.find((n) => Number(n.data[key]) === id);
+      const match = () => seen.find((n) => sameId(n.data[key] as Id | undefined, id));
       let found = match();
       if (!found) {
         const timer = new Promise<void>((resolve) => setTimeout(resolve, timeout).unref());
@@ -71,15 +73,11 @@ export async function watchAnswer(
         }
         found ??= match();
       }
-      if (!found) return undefined;
+      if (!found || id === undefined) return undefined;
       switch (event) {
         case 'service-invoked': {
-          const invocationId = Number(id);
-          const view = await restCall<{ output?: unknown; error?: string | null }>(
-            other,
-            'GET',
-            paths.invocation(invocationId),
-          );
+          const invocationId = id;
+          const view = await peer.api.invocation(invocationId);
           return found.name === 'result-submitted'
             ? { kind: 'invocation', invocationId, status: 'completed', output: view.output }
             : {
@@ -89,27 +87,20 @@ export async function watchAnswer(
                 error: view.error ?? (typeof found.data.error === 'string' ? found.data.error : ''),
               };
         }
-        case 'task-accepted': {
-          const taskId = Number(id);
-          return { kind: 'deliverable', taskId, content: await deliverable(parties.url, taskId) };
-        }
+        case 'task-accepted':
+          return { kind: 'deliverable', taskId: id, content: await deliverable(peer.api, id) };
         case 'employment-offered':
-          return { kind: 'offer', employmentId: Number(id), accepted: found.name === 'employment-accepted' };
+          return { kind: 'offer', employmentId: id, accepted: found.name === 'employment-accepted' };
       }
     },
     close: () => peer.close(),
   };
 }
 
-/** The submitted work of a task, from the embedded platform's dev API (the public API does not show it). */
-async function deliverable(url: string, taskId: number): Promise<string | undefined> {
+/** The submitted work of a task, from its review (`GET /agent/me/tasks/:id`, as the publisher). */
+async function deliverable(api: PartyClient, taskId: Id): Promise<string | undefined> {
   try {
-    const { submissions } = await restCall<{ submissions: { content: string }[] }>(
-      { url, token: '' },
-      'GET',
-      `/dev/tasks/${taskId}/submissions`,
-    );
-    return submissions.at(-1)?.content;
+    return (await api.task(taskId)).submissions?.at(-1)?.content ?? undefined;
   } catch {
     return undefined;
   }
@@ -129,6 +120,20 @@ export interface WorldView {
   employments: { id: number; employerAgentId: number; employeeAgentId: number; status: string }[];
 }
 
+const worldViewSchema: z.ZodType<WorldView> = z.looseObject({
+  agents: z.array(
+    z.looseObject({ id: z.number(), name: z.string(), token: z.string(), connected: z.boolean() }),
+  ),
+  employments: z.array(
+    z.looseObject({
+      id: z.number(),
+      employerAgentId: z.number(),
+      employeeAgentId: z.number(),
+      status: z.string(),
+    }),
+  ),
+});
+
 /**
  * The parties `emit` acts as, learned from a lone platform's dev API: the agent (`agentId`, else the
  * one agent connected), the other party (the employer of its first active employment, else another
@@ -137,7 +142,7 @@ export interface WorldView {
 export async function learnParties(url: string, agentId?: number): Promise<EmitParties> {
   let world: WorldView;
   try {
-    world = await restCall<WorldView>({ url, token: '' }, 'GET', '/dev/world');
+    world = await new PartyClient({ url, token: '' }).dev('GET', '/dev/world', worldViewSchema);
   } catch (error) {
     if (error instanceof PlatformError && error.status === 404)
       throw new C4cError(
