@@ -53,7 +53,8 @@ async function run(
   const handled = new Set<string>();
   const firstOrder = new Map<number, string[]>();
   let seq = 0;
-  let open = false;
+  // The first socket opens as the runner starts.
+  let open = true;
   let historyDown = false;
 
   // ── the platform's REST side, as catch-up reads it ──
@@ -148,7 +149,6 @@ async function run(
     content: m.messageId,
   });
 
-  open = true;
   catchUp.run();
   let sent = 0;
   for (let step = 0; step < steps; step++) {
@@ -216,10 +216,7 @@ async function run(
   }
   // Quiet down: history works, the socket is open, everything runs to the end.
   historyDown = false;
-  if (!open) {
-    open = true;
-    catchUp.run();
-  }
+  if (!open) catchUp.run();
   for (let round = 0; round < 2_000 && handled.size < store.length; round++) {
     for (const id of EMPLOYMENTS) while ((queues.get(id)?.length ?? 0) > 0) handleOne(id);
     await new Promise<void>((resolve) => setTimeout(resolve, 2));
