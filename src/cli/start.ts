@@ -40,6 +40,8 @@ export function registerStart(program: Command): void {
 }
 
 async function runStart(options: StartOptions): Promise<void> {
+  // Lets the config and handlers tell production from dev (the llm template refuses to start without its key).
+  process.env.C4C_RUNNER_MODE = 'start';
   // Only what production needs: no chokidar, no platform, no pino-pretty (test/cli/start.test.ts checks).
   const [{ loadConfig }, { createRunner }, { createLogger }, { isC4cError }] = await Promise.all([
     import('../config/load.js'),

@@ -10,6 +10,7 @@ import { C4cError } from '../errors.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import { silentLogger, type Logger } from '../log.js';
 import { MetricsRecorder, type RecordedFigures } from './metrics.js';
+import { loadEventTracer, type EventTracer } from './tracing.js';
 import { createCatchUp, type CatchUp, type CatchUpStats } from './catchup.js';
 import { MemoryLedger, type Ledger } from './ledger.js';
 import { DeadLetters, deadLetterPath } from './dead-letters.js';
@@ -144,6 +145,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
   let closing: Promise<void> | undefined;
   let handlersLoaded = false;
   const recorder = new MetricsRecorder();
+  let tracer: EventTracer | undefined;
   let settle!: { resolve: () => void; reject: (error: Error) => void };
   const done = new Promise<void>((resolve, reject) => {
     settle = { resolve, reject };
@@ -280,6 +282,8 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
             ? []
             : await registry.loadAll(options.onHandlerProblem ? { onProblem: options.onHandlerProblem } : {});
         handlersLoaded = true;
+        // A span per event when the application has @opentelemetry/api; nothing otherwise.
+        tracer = await loadEventTracer();
         const fallback =
           options.fallback ??
           (config.webhook
@@ -317,6 +321,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           fallback,
           onOutcome: (outcome) => {
             recorder.outcome(outcome);
+            tracer?.outcome(outcome);
             options.onOutcome?.(outcome);
           },
           retry: config.retry,
