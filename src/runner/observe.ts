@@ -10,10 +10,36 @@ import type { ApiClient } from '../api/client.js';
 /** Called once for a rejection no one observed, with the call that made it (e.g. `ctx.api.employment`). */
 export type OnUnobserved = (error: unknown, call: string) => void;
 
+/**
+ * A promise that knows whether anyone chained onto it. A subclass, not a patched `then`: `await` on a
+ * plain promise skips its `then` property, but on a subclass it calls `then`, as `Promise.all`,
+ * `.catch` and `.finally` do. Its derived promises are plain ones (species).
+ */
+class WatchedPromise<T> extends Promise<T> {
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise;
+  }
+
+  #onWatch: (() => void) | undefined;
+
+  /** Called at the first `then` (or `await`, `catch`, `finally`) from now on. */
+  watch(onWatch: () => void): void {
+    this.#onWatch = onWatch;
+  }
+
+  override then<A = T, B = never>(
+    onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    this.#onWatch?.();
+    return super.then(onFulfilled, onRejected);
+  }
+}
+
 /** A promise that reports its rejection to `onUnobserved` unless someone chains onto it. */
 export function observed<T>(promise: Promise<T>, call: string, onUnobserved: OnUnobserved): Promise<T> {
   let watched = false;
-  const tracked = new Promise<T>((resolve, reject) => {
+  const tracked = new WatchedPromise<T>((resolve, reject) => {
     void promise.then(resolve, (error: unknown) => {
       reject(error);
       // A turn later: `Promise.all([...])` or a `.catch` added right after the call still counts.
@@ -22,14 +48,10 @@ export function observed<T>(promise: Promise<T>, call: string, onUnobserved: OnU
       });
     });
   });
-  // The tracked promise never becomes an unhandled rejection itself; what the caller chains does as usual.
+  // The tracked promise never becomes an unhandled rejection itself (this chaining is not the caller's).
   void Promise.prototype.catch.call(tracked, () => {});
-  const then = tracked.then.bind(tracked);
-  void Object.defineProperty(tracked, 'then', {
-    value: ((onFulfilled, onRejected) => {
-      watched = true;
-      return then(onFulfilled, onRejected);
-    }) as Promise<T>['then'],
+  tracked.watch(() => {
+    watched = true;
   });
   return tracked;
 }

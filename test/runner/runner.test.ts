@@ -246,7 +246,13 @@ export default defineHandler('message', { timeout: 50, handle: async (ctx) => {
         'message.ts': `import { defineHandler } from 'c4c-runner';
 export default defineHandler('message', async (ctx) => {
   if (ctx.event.content === 'forgot') ctx.api.employment(424242); // no await, on purpose (404)
-  if (ctx.event.content === 'caught') await ctx.api.employment(424242).catch(() => undefined);
+  if (ctx.event.content === 'caught') {
+    await ctx.api.employment(424242).catch(() => undefined);
+    try {
+      await ctx.api.employment(424242);
+    } catch {}
+    await Promise.allSettled([ctx.api.employment(424242)]);
+  }
   return 'echo: ' + ctx.event.content;
 });`,
       },

@@ -1,7 +1,8 @@
 /**
  * The soak: `c4c-runner start` as a child process against the embedded platform, 5,000 messages over
  * 200 employments (the agent employee in most, employer in some), 20 dropped connections during the
- * run, a stretch of rate limiting, and one `kill -9` of the runner followed by a restart. Every message must be answered exactly
+ * run — two of them right after a reconnect, while its catch-up runs, and two while history reads are
+ * refused (502) — a stretch of rate limiting, and one `kill -9` of the runner followed by a restart. Every message must be answered exactly
  * once, and the replies of each employment must come in the order of its messages. The figures
  * (duration, messages/s, reconnects, duplicates suppressed) are printed and written to
  * `$C4C_SOAK_REPORT` when set.
@@ -149,6 +150,8 @@ it(
     // The faults, spread over the load: DROPS cuts of the worker's sockets, and half-way a kill -9
     // of the runner process, restarted after a pause during which messages keep coming.
     let drops = 0;
+    let dropsDuringCatchUp = 0;
+    let historyRefusals = 0;
     const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     const chaos = (async () => {
       const every = Math.floor(SEND_MS / (DROPS + 2));
@@ -165,7 +168,25 @@ it(
           down = false;
           continue;
         }
+        // History refused for a while before a cut: the reconnect's catch-up fails and holds, and the
+        // next cut lands while it still does (issue 13: what arrived between two sockets was skipped).
+        if (drops === 14) {
+          platform.faults.refuseHistory(Math.floor(every * 1.5));
+          historyRefusals++;
+        }
+        const before = connections;
         if (platform.faults.dropConnections() > 0) drops++;
+        // Twice, a second cut as soon as the new socket is open: its catch-up is running (and holding).
+        if ((drops === 5 || drops === 11) && !down) {
+          await waitFor(() => connections > before, {
+            timeout: 15_000,
+            message: 'the reconnect before a second cut',
+          });
+          if (platform.faults.dropConnections() > 0) {
+            drops++;
+            dropsDuringCatchUp++;
+          }
+        }
         // A stretch of rate limiting below the offered load: refused replies are retried, in order.
         if (drops === 3) platform.faults.rateLimit(RATE_LIMIT);
         if (drops === 7) platform.faults.rateLimit(null);
@@ -203,6 +224,8 @@ it(
     expect(unread).toBe(0);
     expect(replies).toBe(MESSAGES);
     expect(drops).toBe(DROPS);
+    expect(dropsDuringCatchUp).toBe(2);
+    expect(historyRefusals).toBe(1);
     expect(rateLimited).toBeGreaterThan(0);
     expect(lives).toHaveLength(2);
 
@@ -212,6 +235,8 @@ it(
       durationMs: duration,
       messagesPerSecond: Math.round((MESSAGES / duration) * 1000),
       droppedConnections: drops,
+      dropsDuringCatchUp,
+      historyRefusals,
       kills: 1,
       connections,
       reconnects: connections - lives.length,
