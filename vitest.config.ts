@@ -9,6 +9,7 @@ export default defineConfig({
   resolve: {
     alias: {
       'c4c-runner/testing': fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)),
+      'c4c-runner/ops': fileURLToPath(new URL('./src/ops/index.ts', import.meta.url)),
       'c4c-runner': fileURLToPath(new URL('./src/index.ts', import.meta.url)),
     },
   },

@@ -2,7 +2,7 @@
  * `npm run bench`: c4c-runner against a hand-written ws agent, over loopback WebSockets through the
  * embedded platform, every figure a ratio to its baseline measured in the same run.
  *
- *   node bench/run.js [--runs 5] [--quick] [--only echo,slow,reload,startup] [--write] [--keep]
+ *   node bench/run.js [--runs 5] [--quick] [--only null,echo,slow,reload,startup] [--write] [--keep]
  *
  * --quick   2 runs with short windows (for development; not for published figures)
  * --write   replace the results block of docs/benchmarks.md (and the README's short table) with this run's
@@ -11,8 +11,7 @@
  * Results also go to bench/results/latest.json (with --write, to bench/results/published.json too).
  */
 import process from 'node:process';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,6 +19,7 @@ import { echoRun } from './cases/echo.js';
 import { slowRun, SLOW_DELAY_MS } from './cases/slow.js';
 import { startupRun } from './cases/startup.js';
 import { reloadRuns } from './cases/reload.js';
+import { buildDist } from './lib/build.js';
 import { machine } from './lib/machine.js';
 import { buildReadmeTable, buildReport, writeBenchmarksMd, writeReadmeTable } from './lib/report.js';
 import { launchRaw, launchRunner, writeRunnerProject } from './lib/subjects.js';
@@ -38,34 +38,39 @@ const { values: opts } = parseArgs({
 });
 const quick = opts.quick;
 const runs = Number(opts.runs ?? (quick ? 2 : 5));
-const only = new Set((opts.only ?? 'echo,slow,reload,startup').split(','));
+const CASES = ['null', 'echo', 'slow', 'reload', 'startup'];
+const only = new Set((opts.only ?? CASES.join(',')).split(','));
+for (const name of only) {
+  if (!CASES.includes(name)) {
+    process.stderr.write(`bench: unknown case "${name}" in --only; the cases are ${CASES.join(', ')}\n`);
+    process.exit(2);
+  }
+}
 const timing = quick
   ? { warmupMs: 300, measureMs: 1000, slowWarmupMs: 800, slowMeasureMs: 1500, reloads: 5, restarts: 2 }
   : { warmupMs: 500, measureMs: 2000, slowWarmupMs: 2000, slowMeasureMs: 3000, reloads: 10, restarts: 3 };
 
-// Measure the code in src as a user gets it: compiled to dist (tsc emits even when a type error
-// elsewhere fails the check, so the exit status is not what decides).
-if (opts.build) {
-  spawnSync(
-    process.execPath,
-    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-    { cwd: ROOT, stdio: 'ignore' },
-  );
-}
-if (
-  !existsSync(join(ROOT, 'dist', 'cli', 'index.js')) ||
-  !existsSync(join(ROOT, 'dist', 'platform', 'index.js'))
-) {
-  process.stderr.write(
-    'bench: dist/ is missing after the build; run `npm run build` and fix what it reports.\n',
-  );
+// Measure the code in src as a user gets it: compiled to dist.
+const missing = buildDist({ build: opts.build });
+if (missing) {
+  process.stderr.write(`${missing}\n`);
   process.exit(1);
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'c4c-bench-'));
 const log = (line) => process.stderr.write(`${line}\n`);
 const started = Date.now();
-const results = { machine: machine(), runs, quick, timing, echo: [], slow: [], reload: null, startup: [] };
+const results = {
+  machine: machine(),
+  runs,
+  quick,
+  timing,
+  nullEcho: [],
+  echo: [],
+  slow: [],
+  reload: null,
+  startup: [],
+};
 
 const echoProject = writeRunnerProject(join(tmp, 'echo-project'));
 const noAckProject = writeRunnerProject(join(tmp, 'echo-project-no-ack'), { ack: false });
@@ -84,6 +89,25 @@ try {
   log(
     `bench: ${results.machine.cpu}, ${results.machine.nproc} cores, node ${results.machine.node}, load ${results.machine.loadavg}; ${runs} runs${quick ? ' (quick)' : ''}`,
   );
+  if (only.has('null')) {
+    // The headline: the agent alone, against a stand-in platform that costs next to nothing.
+    for (let run = 0; run < runs; run += 1) {
+      const row = {};
+      const echo = (launch) => () => echoRun({ ...timing, world: 'null', levels: [1, 16, 256], launch });
+      const subjects = [
+        ['raw', echo((platform) => launchRaw({ platform, tmp, name: 'raw-null' }))],
+        [
+          'runner',
+          echo((platform) => launchRunner({ platform, tmp, project: echoProject, name: 'runner-null' })),
+        ],
+      ];
+      for (const [name, measure] of ordered(run, subjects)) row[name] = await measure();
+      results.nullEcho.push(row);
+      log(
+        `null-platform run ${run + 1}/${runs}: ${[1, 16, 256].map((n) => `${n}: raw ${row.raw[n].rate.toFixed(0)}/s ${row.raw[n].agentUsPerMsg.toFixed(0)} µs/reply, runner ${row.runner[n].rate.toFixed(0)}/s ${row.runner[n].agentUsPerMsg.toFixed(0)} µs/reply`).join(' · ')}`,
+      );
+    }
+  }
   if (only.has('echo')) {
     for (let run = 0; run < runs; run += 1) {
       const row = {};

@@ -16,7 +16,8 @@ export type { StateStore } from './state/store.js';
 export type { ConversationState } from './state/conversation.js';
 export type { HistoryEntry, HistoryOptions } from './state/history.js';
 export { createRunner } from './runner/runner.js';
-export type { Runner, RunnerOptions, RunnerState, RunnerStats } from './runner/runner.js';
+export type { Runner, RunnerMetrics, RunnerOptions, RunnerState, RunnerStats } from './runner/runner.js';
+export type { DurationHistogram, HandlerFigures, OutcomeKind, RecordedFigures } from './runner/metrics.js';
 export type { EventOutcome, FallbackHandler } from './runner/pipeline.js';
 export type { HandlerEntry, HandlerRegistryView } from './runner/registry.js';
 export type { Ledger } from './runner/ledger.js';
@@ -25,6 +26,8 @@ export type { ApiClientOptions, CallOptions } from './api/client.js';
 export { C4cError, PlatformError, isC4cError } from './errors.js';
 export type { C4cErrorCode } from './errors.js';
 export { EVENT_NAMES } from './protocol/events.js';
+export { idKey, idSchema, isId, parseId, sameId } from './protocol/ids.js';
+export type { Id } from './protocol/ids.js';
 export type { EventName, EventMap, NotificationEventName, NotificationOf } from './protocol/events.js';
 export type {
   ReplyOf,

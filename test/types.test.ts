@@ -11,6 +11,7 @@ import {
   type EventMap,
   type EventName,
   type Handler,
+  type Id,
   type HandlerDefinition,
   type ReplyOf,
   type ResolvedConfig,
@@ -25,7 +26,7 @@ describe("ctx.event is narrowed by the handler's event", () => {
     defineHandler('message', (ctx) => {
       expectTypeOf(ctx.name).toEqualTypeOf<'message'>();
       expectTypeOf(ctx.event.content).toEqualTypeOf<string>();
-      expectTypeOf(ctx.event.employmentId).toEqualTypeOf<number>();
+      expectTypeOf(ctx.event.employmentId).toEqualTypeOf<Id>();
       expectTypeOf(ctx.event.messageId).toEqualTypeOf<string>();
       // Frames are loose (the platform may add keys): unknown keys are `unknown`, never typed.
       expectTypeOf(ctx.event.data).toBeUnknown();
@@ -63,7 +64,7 @@ describe("ctx.event is narrowed by the handler's event", () => {
         .parameter(0)
         .toEqualTypeOf<string | { content: string; metadata?: EventMap['message']['metadata'] }>();
       expectTypeOf(ctx.send).parameters.toEqualTypeOf<
-        [number, string | { content: string; metadata?: EventMap['message']['metadata'] }]
+        [Id, string | { content: string; metadata?: EventMap['message']['metadata'] }]
       >();
       expectTypeOf(ctx.api.invocation).returns.resolves.toHaveProperty('status');
     });

@@ -17,7 +17,11 @@ export async function echoRun({ world = 'platform', launch, levels, warmupMs, me
   let generator;
   try {
     agent = await launch(platform);
-    generator = await Generator.connect({ wsUrl: platform.wsUrl, token: EMPLOYER.token });
+    // The null platform is its own load generator (it pushes frames down the agent's socket); the
+    // others are driven by an employer over a second socket.
+    generator = platform.load
+      ? platform.load()
+      : await Generator.connect({ wsUrl: platform.wsUrl, token: EMPLOYER.token });
     // The runner's catch-up reads every employment's history at start and holds its live messages
     // until then; a reply on the last employment means it is done (the raw agent answers at once).
     const catchUpMs = await generator.roundTrip(EMPLOYMENT_IDS[EMPLOYMENT_IDS.length - 1]);
@@ -31,12 +35,24 @@ export async function echoRun({ world = 'platform', launch, levels, warmupMs, me
     });
     const out = { catchUpMs };
     for (const inFlight of levels) {
+      const cpu = cpuProbe(agent.pid);
+      // On the null platform, also what the agent asked of it over the window (delivery-confirmation
+      // pings, acknowledgements), per reply.
+      const counters = platform.counters;
+      const probe = (start) => {
+        if (!start) return { cpu: cpu(), pings: counters?.controlPings, reads: counters?.rest.markRead ?? 0 };
+        return {
+          ...cpu(start.cpu),
+          pings: counters ? counters.controlPings - start.pings : undefined,
+          reads: counters ? (counters.rest.markRead ?? 0) - start.reads : undefined,
+        };
+      };
       const result = await generator.closedLoop({
         inFlight,
         employments: EMPLOYMENT_IDS,
         warmupMs,
         measureMs,
-        probe: cpuProbe(agent.pid),
+        probe,
       });
       if (generator.errors.length)
         throw new Error(`the platform refused frames: ${generator.errors.slice(0, 3).join('; ')}`);
@@ -51,7 +67,17 @@ export async function echoRun({ world = 'platform', launch, levels, warmupMs, me
         agentUsPerMsg: (result.usage.agentCpu / result.rate) * 1e6,
         benchUsPerMsg: (result.usage.benchCpu / result.rate) * 1e6,
         lost: result.lost,
+        ...(counters
+          ? {
+              pingsPerReply: result.usage.pings / result.replies,
+              readsPerReply: result.usage.reads / result.replies,
+            }
+          : {}),
       };
+    }
+    if (platform.counters) {
+      const { rest, unexpected, jsonPings, controlPings, otherFrames } = platform.counters;
+      out.platform = { rest: { ...rest }, unexpected: [...unexpected], jsonPings, controlPings, otherFrames };
     }
     return out;
   } finally {

@@ -41,12 +41,21 @@ export class Generator {
       return;
     }
     if (frame.type !== 'message') return;
-    const now = performance.now();
+    this.receiveFrame(frame, performance.now());
+  }
+
+  /** A reply (a message frame) that arrived at `now`: matched to its request by the seq in its content. */
+  receiveFrame(frame, now) {
     // Replies are "<prefix>:<seq>" or "<seq>": the number after the last colon names the request.
     const content = String(frame.content);
     const colon = content.lastIndexOf(':');
     const seq = Number(colon < 0 ? content : content.slice(colon + 1));
     const prefix = colon < 0 ? '' : content.slice(0, colon);
+    this.receiveSeq(seq, now, frame, prefix);
+  }
+
+  /** The reply to request `seq` arrived at `now` (`frame` and `prefix` when the caller parsed them). */
+  receiveSeq(seq, now, frame = undefined, prefix = '') {
     const entry = this.pending.get(seq);
     if (!entry) return; // a reply to something already counted, e.g. a catch-up after a restart
     this.pending.delete(seq);

@@ -46,11 +46,12 @@ export function messageHandler({ delayMs = 0, prefix = '' } = {}) {
 }
 
 /** Starts the bare ws agent. */
-export function launchRaw({ platform, tmp, delayMs = 0, name = 'raw' }) {
+export function launchRaw({ platform, tmp, delayMs = 0, name = 'raw', nodeArgs = [] }) {
   return spawnAgent({
     platform,
     agentId: AGENT.id,
     args: [RAW_AGENT],
+    nodeArgs,
     cwd: ROOT,
     env: {
       BENCH_WS_URL: platform.wsUrl,

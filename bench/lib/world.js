@@ -35,10 +35,14 @@ export function benchSeed(count = EMPLOYMENT_COUNT) {
 
 /**
  * Starts a fresh platform for one measurement: the embedded platform (`kind: 'platform'`, from
- * dist, as a user gets it after `npm ci`) or the bare relay (`kind: 'relay'`), with the first
- * `employments` employments of the world.
+ * dist, as a user gets it after `npm ci`), the bare relay (`kind: 'relay'`) or the null platform
+ * (`kind: 'null'`, bench/lib/null-platform.js), with the first `employments` employments of the world.
  */
 export async function startWorld(kind = 'platform', { employments = EMPLOYMENT_COUNT } = {}) {
+  if (kind === 'null') {
+    const { startNullPlatform } = await import('./null-platform.js');
+    return startNullPlatform({ employments });
+  }
   const seed = benchSeed(employments);
   // BENCH_WORLD=relay runs every case against the bare relay (for working on the harness itself).
   if (kind === 'relay' || process.env.BENCH_WORLD === 'relay') return startRelay(seed);

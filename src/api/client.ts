@@ -1,5 +1,5 @@
 /**
- * A typed client for the agent-side REST calls of PROTOCOL.md, over `fetch`. It unwraps the
+ * A typed client for the agent-side REST calls of docs/protocol.md, over `fetch`. It unwraps the
  * platform's envelope, checks the data with the schemas of src/protocol/rest.ts and throws
  * `PlatformError` (the platform refused) or `C4cError('E_NETWORK')` (it could not be reached).
  * The token travels in `X-API-Key` and is never logged or put into an error.
@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { C4cError, PlatformError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { splitCredentials } from '../redact.js';
 import {
   acceptedTasksSchema,
   agentSchema,
@@ -26,6 +27,7 @@ import {
   type SubmitInvocationBody,
   type SubmitTaskBody,
 } from '../protocol/rest.js';
+import type { Id } from '../protocol/ids.js';
 
 /** Settings of an {@link ApiClient}. */
 export interface ApiClientOptions {
@@ -52,13 +54,17 @@ type Query = Record<string, string | number | undefined>;
 /** The agent's side of the platform's REST API. Each method returns the envelope's `data`, typed. */
 export class ApiClient {
   readonly #base: string;
+  readonly #authorization: string | undefined;
   readonly #token: string;
   readonly #timeout: number;
   readonly #logger: Logger | undefined;
   readonly #fetch: typeof fetch;
 
   constructor(options: ApiClientOptions) {
-    this.#base = options.baseUrl.replace(/\/+$/, '');
+    // `fetch` refuses a URL with credentials: they go as an HTTP Basic header instead, as curl sends them.
+    const { url, authorization } = splitCredentials(options.baseUrl);
+    this.#base = url.replace(/\/+$/, '');
+    this.#authorization = authorization;
     this.#token = options.token;
     this.#timeout = options.timeout ?? 15_000;
     this.#logger = options.logger;
@@ -95,40 +101,51 @@ export class ApiClient {
   }
 
   /** `GET /agent/me/employments/:id`. */
-  employment(id: number, options?: CallOptions) {
+  employment(id: Id, options?: CallOptions) {
     return this.#call('GET', paths.employment(id), employmentSchema, { ...options });
   }
 
   /** `POST /agent/me/employments/:id/accept`: accept an offered employment. */
-  acceptEmployment(id: number, body: AcceptEmploymentBody = {}, options?: CallOptions) {
+  acceptEmployment(id: Id, body: AcceptEmploymentBody = {}, options?: CallOptions) {
     return this.#call('POST', paths.acceptEmployment(id), employmentActionSchema, { ...options, body });
   }
 
   /** `POST /agent/me/employments/:id/reject`: reject an offered employment. */
-  rejectEmployment(id: number, body: RejectEmploymentBody = {}, options?: CallOptions) {
+  rejectEmployment(id: Id, body: RejectEmploymentBody = {}, options?: CallOptions) {
     return this.#call('POST', paths.rejectEmployment(id), employmentActionSchema, { ...options, body });
   }
 
   /** `GET /agent/me/employments/:id/messages`: one history page, newest first. */
-  messages(id: number, query: { before?: string; limit?: number } = {}, options?: CallOptions) {
+  messages(id: Id, query: { before?: string; limit?: number } = {}, options?: CallOptions) {
     return this.#call('GET', paths.messages(id), historyPageSchema, { ...options, query });
   }
 
   /** `POST /agent/me/employments/:id/messages/read`: move the read cursor (the acknowledgement). */
-  markRead(id: number, lastReadMessageId: string, options?: CallOptions) {
+  markRead(id: Id, lastReadMessageId: string, options?: CallOptions) {
     return this.#call('POST', paths.markRead(id), markReadResultSchema, {
       ...options,
       body: { lastReadMessageId },
     });
   }
 
-  /** `GET /agent/me/task-applications/accepted`: tasks this agent is working on. */
-  acceptedTasks(query: { page?: number; limit?: number } = {}, options?: CallOptions) {
-    return this.#call('GET', paths.acceptedTasks(), acceptedTasksSchema, { ...options, query });
+  /** `GET /agent/me/task-applications/accepted`: tasks this agent was chosen for (`in_progress` unless `status` says otherwise). */
+  acceptedTasks(
+    query: {
+      status?: 'all' | 'in_progress' | 'pending_review' | 'completed';
+      page?: number;
+      limit?: number;
+    } = {},
+    options?: CallOptions,
+  ) {
+    // The public client's default is every status; the tasks still to deliver are the useful default here.
+    return this.#call('GET', paths.acceptedTasks(), acceptedTasksSchema, {
+      ...options,
+      query: { status: 'in_progress', ...query },
+    });
   }
 
   /** `POST /agent/me/task-applications/:applicationId/submit`: deliver a task. */
-  submitTask(applicationId: number, body: SubmitTaskBody, options?: CallOptions) {
+  submitTask(applicationId: Id, body: SubmitTaskBody, options?: CallOptions) {
     return this.#call('POST', paths.submitTask(applicationId), taskSubmissionResultSchema, {
       ...options,
       body,
@@ -144,12 +161,12 @@ export class ApiClient {
   }
 
   /** `GET /agent/me/service-invocations/:id`. */
-  invocation(id: number, options?: CallOptions) {
+  invocation(id: Id, options?: CallOptions) {
     return this.#call('GET', paths.invocation(id), invocationSchema, { ...options });
   }
 
   /** `POST /agent/me/service-invocations/:id/submit`: the result (`completed` + output, or `failed` + error). */
-  submitInvocation(id: number, body: SubmitInvocationBody, options?: CallOptions) {
+  submitInvocation(id: Id, body: SubmitInvocationBody, options?: CallOptions) {
     return this.#call('POST', paths.submitInvocation(id), invocationSubmitResultSchema, { ...options, body });
   }
 
@@ -170,6 +187,7 @@ export class ApiClient {
         method,
         headers: {
           'X-API-Key': this.#token,
+          ...(this.#authorization ? { authorization: this.#authorization } : {}),
           accept: 'application/json',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },

@@ -15,6 +15,7 @@ interface ChatFlags {
   url?: string;
   token?: string;
   timeout: string;
+  wait: string;
 }
 
 export function registerChat(program: Command): void {
@@ -28,7 +29,8 @@ export function registerChat(program: Command): void {
     .option('-l, --limit <n>', 'messages to show with --history', '20')
     .option('--url <url>', 'platform API base URL (default: the running dev, else http://127.0.0.1:7420)')
     .option('--token <token>', "the employer's token (default: the local world's employer)")
-    .option('--timeout <ms>', 'how long to wait for a reply', '30000')
+    .option('--timeout <ms>', 'how long to wait for the first reply', '30000')
+    .option('--wait <ms>', 'with -m: after a reply, how long to listen for more before exiting', '500')
     .action(async (id: string, flags: ChatFlags) => {
       const employmentId = parsePositive(id, 'employmentId');
       const modes = [flags.message !== undefined, flags.interactive, flags.history].filter(Boolean).length;
@@ -41,7 +43,8 @@ export function registerChat(program: Command): void {
       const target = await resolveTarget(flags);
       const timeout = parsePositive(flags.timeout, '--timeout');
       if (flags.history) return history(target, employmentId, parsePositive(flags.limit, '--limit'));
-      if (flags.message !== undefined) return sendOne(target, employmentId, flags.message, timeout);
+      if (flags.message !== undefined)
+        return sendOne(target, employmentId, flags.message, timeout, parseNonNegative(flags.wait, '--wait'));
       return interactive(target, employmentId, timeout);
     });
 }
@@ -50,6 +53,13 @@ function parsePositive(value: string, name: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0)
     throw new C4cError('E_CONFIG', `${name} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+function parseNonNegative(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new C4cError('E_CONFIG', `${name} must be a number of ms (0 or more), got "${value}"`);
   return n;
 }
 
@@ -76,35 +86,55 @@ function errorLine(frame: { code: string; message: string }): string {
   return `[Error] ${frame.code}: ${frame.message}`;
 }
 
+/**
+ * Sends one message and prints every reply: the first within `timeout`, then more until `quiet` ms
+ * pass without one (an agent may answer in several messages: `ctx.reply` twice, or a reply and a return).
+ */
 async function sendOne(
   target: Target,
   employmentId: number,
   content: string,
   timeout: number,
+  quiet: number,
 ): Promise<void> {
   if (!content) throw new C4cError('E_CONFIG', 'chat: the message is empty');
   const peer = await connect(target);
   try {
-    const reply = peer.waitFor(
-      (frame) =>
-        (frame.type === 'message' && frame.employmentId === employmentId) ||
-        (frame.type === 'error' && isAbout(frame, employmentId)),
-      { timeout, what: 'reply' },
-    );
-    reply.catch(() => {});
+    let wake: (() => void) | undefined;
+    const replies: string[] = [];
+    let refusal: { code: string; message: string } | undefined;
+    peer.onFrame((frame) => {
+      if (frame.type === 'message' && frame.employmentId === employmentId) replies.push(frame.content);
+      else if (frame.type === 'error' && isAbout(frame, employmentId)) refusal ??= frame;
+      else return;
+      wake?.();
+    });
+    // Resolves at the next reply (or refusal), or with false after `ms`.
+    const next = (ms: number) =>
+      new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), ms);
+        wake = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+      });
+    const first = next(timeout);
     await peer.send(employmentId, content);
     process.stdout.write(`✓ Message sent to employment #${employmentId}\n`);
-    let frame;
-    try {
-      frame = await reply;
-    } catch {
+    if (!(await first) && replies.length === 0 && !refusal) {
       throw new C4cError(
         'E_HANDLER_TIMEOUT',
         `no reply within ${timeout} ms. Is the agent running and does it have a message handler? (--timeout to wait longer)`,
       );
     }
-    if (frame.type === 'error') throw new C4cError('E_PLATFORM', errorLine(frame));
-    if (frame.type === 'message') process.stdout.write(`[Reply] ${frame.content}\n`);
+    if (refusal) throw new C4cError('E_PLATFORM', errorLine(refusal));
+    let printed = 0;
+    for (;;) {
+      for (; printed < replies.length; printed++) process.stdout.write(`[Reply] ${replies[printed]}\n`);
+      if (refusal) throw new C4cError('E_PLATFORM', errorLine(refusal));
+      // A reply that came while printing counts as one seen within the quiet time.
+      if (quiet === 0 || (!(await next(quiet)) && printed === replies.length)) break;
+    }
   } finally {
     await peer.close();
   }

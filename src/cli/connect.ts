@@ -10,6 +10,7 @@
  */
 import { homedir } from 'node:os';
 import type { Command } from 'commander';
+import { surviveStrayRejections } from './stray.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import type { SettingSource } from '../config/schema.js';
 import type { WebhookHandlerContext } from '../webhook/handler.js';
@@ -118,7 +119,7 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
       reply: flags.reply,
       stopRetrying: stopping.signal,
     });
-    out([`Webhook forwarding enabled: ${settings.url}`]);
+    out([`Webhook forwarding enabled: ${client.url}`]);
     if (settings.secret)
       out([`  Requests are signed (X-C4C-Signature, secret from ${SOURCE_LABEL[settings.sources.secret!]})`]);
     out([
@@ -139,6 +140,7 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
     destination: pino.destination({ dest: 2, sync: true }),
     secrets: [token, ...(settings?.secret ? [settings.secret] : [])],
   });
+  const unguard = surviveStrayRejections(logger);
   const runner = createRunner(config, {
     logger,
     handlerFiles: false,
@@ -173,6 +175,7 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    unguard();
   }
 }
 

@@ -9,12 +9,15 @@ import { relative } from 'node:path';
 import { logLevelFromEnv } from '../config/log-level.js';
 import { createLogger } from '../log.js';
 import { loadDotEnv } from './env-file.js';
+import { surviveStrayRejections } from './stray.js';
 import { startDev, type DevSession } from '../dev/session.js';
 import { DEFAULT_RIVAL } from '../platform/world.js';
 import type { ReloadEvent } from '../dev/watcher.js';
 import { formatDevLog } from './dev-log.js';
 import { formatFrame, toText } from './guide-format.js';
+import { formatOutcome } from '../dev/outcome-format.js';
 import { removeDevState, writeDevState } from './dev-state.js';
+import { exposureWarning } from './exposure.js';
 
 export interface RunDevOptions {
   port: number | undefined;
@@ -22,6 +25,7 @@ export interface RunDevOptions {
   seed?: string | undefined;
   data?: string | undefined;
   faults?: boolean | undefined;
+  devToken?: string | undefined;
   remote?: boolean | undefined;
   config?: string | undefined;
   cwd: string;
@@ -49,6 +53,8 @@ export async function runDev(options: RunDevOptions): Promise<void> {
     destination: stream,
     secrets: process.env.C4C_API_TOKEN ? [process.env.C4C_API_TOKEN] : [],
   });
+  // Dev runs until the process ends: the guard is never removed.
+  surviveStrayRejections(logger);
 
   const session = await startDev({
     cwd: options.cwd,
@@ -59,15 +65,25 @@ export async function runDev(options: RunDevOptions): Promise<void> {
     seed: options.seed,
     dataFile: options.data,
     faults: options.faults ?? false,
+    devToken: options.devToken,
     logger,
     onConfig: (config) => {
       if (forcedLevel === undefined) logger.level = config.logLevel;
     },
   });
+  if (!options.remote) {
+    const warning = exposureWarning(options.host, options.devToken);
+    if (warning) logger.warn(warning);
+  }
 
   session.on('frame', (frame) => {
     const lines = formatFrame(frame);
     if (lines.length > 0) out(toText(lines));
+  });
+  session.on('outcome', (outcome) => {
+    const line = formatOutcome(outcome);
+    const mark = line.text.slice(0, 1);
+    out(`  ${line.ok ? pc.green(mark) : pc.red(mark)}${line.text.slice(1)}\n`);
   });
   session.on('reload', (event) => printReload(event));
   session.on('restart', (result) => {
@@ -171,6 +187,10 @@ function printBanner(session: DevSession, options: RunDevOptions, ms: number): v
   if (session.platform && session.world) {
     const { world, platform } = session;
     row('Platform:', `${platform.url} ${pc.dim('(embedded; state in memory)')}`);
+    row(
+      'Playground:',
+      `${pc.cyan(`${platform.url}/`)} ${pc.dim('(open it in a browser: chat, raise events, watch)')}`,
+    );
     row('Agent:', `${world.agent.name} (#${world.agent.id})`);
     row('Employer:', `${world.employer.name} (#${world.employer.id}), token ${world.employer.token}`);
     row('Employment:', `#${world.employmentId}`);

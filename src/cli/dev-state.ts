@@ -3,7 +3,7 @@
  * run in the same project reach its local platform with no flags. Holds local-only tokens of the
  * embedded platform's world, never a real platform token.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, parse } from 'node:path';
 
 export interface DevParty {
@@ -31,7 +31,9 @@ export const LOCAL_URL = 'http://127.0.0.1:7420';
 export async function writeDevState(root: string, state: DevState): Promise<string> {
   const file = join(root, DEV_STATE_PATH);
   await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, `${JSON.stringify(state, null, 2)}\n`);
+  // It holds the local agents' tokens: owner-only, also when an older file was created 0644.
+  await writeFile(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  await chmod(file, 0o600);
   return file;
 }
 

@@ -12,6 +12,7 @@ interface DevFlags {
   seed?: string;
   data?: string;
   faults?: boolean;
+  devToken?: string;
   remote?: boolean;
   config?: string;
   cwd?: string;
@@ -26,6 +27,10 @@ export function registerDev(program: Command): void {
     .option('--seed <file>', 'seed the embedded platform from a JSON file (default: the default world)')
     .option('--data <file>', 'keep the embedded platform state in this file across restarts')
     .option('--faults', 'enable the embedded platform fault switches (POST /dev/faults)')
+    .option(
+      '--dev-token <token>',
+      'let clients on other machines use /dev/* when they send this in X-C4C-Dev-Token (with a non-loopback --host)',
+    )
     .option('--remote', 'run against the configured real platform instead (needs a token)')
     .option('-c, --config <file>', 'config file (default: c4c.config.* in the project folder)')
     .option('--cwd <dir>', 'project folder', '.')

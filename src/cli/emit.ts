@@ -1,7 +1,7 @@
 /**
  * `c4c-runner emit <event>`: make the local platform raise a notification for your agent, through
  * the platform's own REST calls (acting as the other party), so the handler runs as it will in
- * production.
+ * production — then wait for the agent's answer as the platform saw it and print it.
  */
 import type { Command } from 'commander';
 import { C4cError } from '../errors.js';
@@ -10,6 +10,9 @@ interface EmitFlags {
   input?: string;
   title?: string;
   url?: string;
+  agent?: string;
+  wait: boolean;
+  timeout: string;
 }
 
 export function registerEmit(program: Command): void {
@@ -22,7 +25,13 @@ export function registerEmit(program: Command): void {
     )
     .option('--input <json>', 'service input for service-invoked, as JSON', '{"text":"hello"}')
     .option('--title <text>', 'title of the task or service the flow creates')
-    .option('--url <url>', 'platform API base URL (default: the running dev)')
+    .option(
+      '--url <url>',
+      'an embedded platform (`c4c-runner platform`) to act on (default: the running dev)',
+    )
+    .option('--agent <id>', 'with --url: the agent to raise it for (default: the one connected agent)')
+    .option('--no-wait', "do not wait for the agent's answer")
+    .option('--timeout <ms>', "how long to wait for the agent's answer", '10000')
     .action(async (event: string, flags: EmitFlags) => {
       const { EMITTABLE, emit, isEmittable } = await import('../client/emit.js');
       if (!isEmittable(event)) {
@@ -36,34 +45,75 @@ export function registerEmit(program: Command): void {
           `emit: cannot raise "${event}"; ${hint}\nEvents: ${EMITTABLE.join(', ')}`,
         );
       }
-      const { findDevState } = await import('./dev-state.js');
-      const state = await findDevState(process.cwd());
-      if (!state) {
-        throw new C4cError(
-          'E_CONFIG',
-          'emit: no running `c4c-runner dev` found in this folder; start it first (emit acts on its local platform)',
-        );
-      }
       let input: Record<string, unknown>;
       try {
         input = JSON.parse(flags.input ?? '{}') as Record<string, unknown>;
       } catch (error) {
         throw new C4cError('E_CONFIG', `emit: --input is not valid JSON: ${(error as Error).message}`);
       }
-      const result = await emit(
-        event,
-        {
-          url: flags.url ?? state.url,
+      const timeout = Number(flags.timeout);
+      if (!Number.isInteger(timeout) || timeout <= 0)
+        throw new C4cError(
+          'E_CONFIG',
+          `emit: --timeout must be a positive number of ms, got "${flags.timeout}"`,
+        );
+      const agentId = flags.agent === undefined ? undefined : Number(flags.agent);
+      if (agentId !== undefined && (!Number.isInteger(agentId) || agentId <= 0))
+        throw new C4cError(
+          'E_CONFIG',
+          `emit: --agent must be an agent id (a positive integer), got "${flags.agent}"`,
+        );
+
+      const { isAnswered, learnParties, watchAnswer } = await import('../client/emit-answer.js');
+      let parties;
+      if (flags.url) {
+        parties = await learnParties(flags.url.replace(/\/+$/, ''), agentId);
+      } else {
+        if (agentId !== undefined)
+          throw new C4cError('E_CONFIG', 'emit: --agent goes with --url (a running dev has one agent)');
+        const { findDevState } = await import('./dev-state.js');
+        const state = await findDevState(process.cwd());
+        if (!state) {
+          throw new C4cError(
+            'E_CONFIG',
+            'emit: no running `c4c-runner dev` found in this folder; start it first, or point --url at a `c4c-runner platform`',
+          );
+        }
+        parties = {
+          url: state.url,
           agent: state.agent,
           other: state.employer,
           ...(state.rival ? { rival: state.rival } : {}),
-        },
-        { input, ...(flags.title ? { title: flags.title } : {}) },
-      );
-      const ids = Object.entries(result)
-        .filter(([key]) => key !== 'event')
-        .map(([key, value]) => `${key} ${String(value)}`)
-        .join(', ');
-      process.stdout.write(`✓ ${event} raised${ids ? ` (${ids})` : ''}\n`);
+        };
+      }
+
+      // Listening starts before the raise, so a fast answer cannot slip by.
+      const watcher = flags.wait && isAnswered(event) ? await watchAnswer(event, parties) : undefined;
+      try {
+        const result = await emit(event, parties, { input, ...(flags.title ? { title: flags.title } : {}) });
+        const ids = Object.entries(result)
+          .filter(([key]) => key !== 'event')
+          .map(([key, value]) => `${key} ${String(value)}`)
+          .join(', ');
+        process.stdout.write(`✓ ${event} raised${ids ? ` (${ids})` : ''}\n`);
+        if (!flags.wait) return;
+        if (!watcher) {
+          process.stdout.write(`  ${event} takes no reply: nothing to wait for\n`);
+          return;
+        }
+        const answer = await watcher.answer(result, timeout);
+        if (!answer) {
+          const seconds = `${timeout / 1000} s`;
+          process.stderr.write(
+            `✗ no answer within ${seconds}: does the agent have a handlers/${event}.ts, and did it return a reply? (the dev terminal says; --timeout to wait longer)\n`,
+          );
+          process.exitCode = 1;
+          return;
+        }
+        const { formatAnswer } = await import('./answer-format.js');
+        process.stdout.write(`  ${formatAnswer(answer)}\n`);
+      } finally {
+        await watcher?.close();
+      }
     });
 }

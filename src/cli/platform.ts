@@ -14,6 +14,7 @@ interface PlatformCommandOptions {
   seed?: string;
   data?: string;
   faults?: boolean;
+  devToken?: string;
   verbose?: boolean;
 }
 
@@ -30,6 +31,10 @@ export function registerPlatform(program: Command): void {
     )
     .option('--data <file>', 'keep the state in this file across restarts (atomic writes)')
     .option('--faults', 'enable the fault switches (POST /dev/faults)')
+    .option(
+      '--dev-token <token>',
+      'let clients on other machines use /dev/* when they send this in X-C4C-Dev-Token (with a non-loopback --host)',
+    )
     .option('--verbose', 'log connections and requests to stderr')
     .action(async (options: PlatformCommandOptions) => {
       await runPlatform(options);
@@ -44,12 +49,14 @@ function parsePort(value: string): number {
 }
 
 async function runPlatform(options: PlatformCommandOptions): Promise<void> {
-  const [{ startPlatform }, { createLogger }, { pino }, { logLevelFromEnv }] = await Promise.all([
-    import('../platform/index.js'),
-    import('../log.js'),
-    import('pino'),
-    import('../config/log-level.js'),
-  ]);
+  const [{ startPlatform }, { createLogger }, { pino }, { exposureWarning }, { logLevelFromEnv }] =
+    await Promise.all([
+      import('../platform/index.js'),
+      import('../log.js'),
+      import('pino'),
+      import('./exposure.js'),
+      import('../config/log-level.js'),
+    ]);
   const logger = createLogger({
     level: logLevelFromEnv() ?? (options.verbose ? 'debug' : 'warn'),
     destination: pino.destination({ dest: 2, sync: true }),
@@ -60,8 +67,15 @@ async function runPlatform(options: PlatformCommandOptions): Promise<void> {
     ...(options.seed ? { seed: options.seed } : {}),
     ...(options.data ? { dataFile: options.data } : {}),
     faults: options.faults === true,
+    ...(options.devToken ? { devToken: options.devToken } : {}),
     logger,
   });
+  const warning = exposureWarning(options.host, options.devToken);
+  if (warning) process.stderr.write(`warning: ${warning}\n`);
+
+  // The playground page's event buttons raise events as `c4c-runner emit` does.
+  const { playgroundEmitter } = await import('../client/emit-answer.js');
+  platform.attachPlayground({ emitter: playgroundEmitter(platform.url) });
 
   const { world, state } = platform;
   // Pad "#id name" so the tokens line up.
@@ -69,6 +83,7 @@ async function runPlatform(options: PlatformCommandOptions): Promise<void> {
   const who = (a: { id: number; name: string }) => `#${a.id} ${a.name}`.padEnd(width);
   const lines = [
     `Claw4Claw platform listening on ${platform.url}`,
+    `  Playground  ${platform.url}/  (open it in a browser)`,
     `  WebSocket   ${platform.wsUrl}`,
     `  REST        ${platform.url}/openapi/v1`,
     `  Employer    ${who(world.employer)}  token ${world.employer.token}`,

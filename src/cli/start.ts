@@ -7,10 +7,14 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadDotEnv } from './env-file.js';
+import { surviveStrayRejections } from './stray.js';
+import { C4cError } from '../errors.js';
 
 interface StartOptions {
   config?: string;
   cwd?: string;
+  healthPort?: string;
+  healthHost?: string;
 }
 
 /** Registers `c4c-runner start`. */
@@ -25,6 +29,14 @@ export function registerStart(program: Command): void {
       'config file (default: c4c.config.ts/.mts/.js/.mjs/.json, .c4crc, package.json "c4c" in the project folder)',
     )
     .option('--cwd <dir>', 'project folder (default: the current folder)')
+    .option(
+      '--health-port <port>',
+      'serve /healthz, /readyz and /metrics (Prometheus) on this port (also health.port, env C4C_HEALTH_PORT; default: off)',
+    )
+    .option(
+      '--health-host <host>',
+      'interface for the health port (default: 127.0.0.1; 0.0.0.0 in a container)',
+    )
     .action(async (options: StartOptions) => {
       await runStart(options);
     });
@@ -32,7 +44,7 @@ export function registerStart(program: Command): void {
 
 async function runStart(options: StartOptions): Promise<void> {
   // Only what production needs: no chokidar, no platform, no pino-pretty (test/cli/start.test.ts checks).
-  const [{ loadConfig }, { createRunner }, { createLogger }, { C4cError, isC4cError }, { logLevelFromEnv }] =
+  const [{ loadConfig }, { createRunner }, { createLogger }, { isC4cError }, { logLevelFromEnv }] =
     await Promise.all([
       import('../config/load.js'),
       import('../runner/runner.js'),
@@ -42,9 +54,18 @@ async function runStart(options: StartOptions): Promise<void> {
     ]);
   const cwd = resolve(options.cwd ?? '.');
   loadDotEnv(cwd);
+  const healthPort =
+    parsePort(options.healthPort, '--health-port') ??
+    parsePort(process.env.C4C_HEALTH_PORT, 'env C4C_HEALTH_PORT');
   const config = await loadConfig({
     cwd,
     ...(options.config ? { configFile: options.config } : {}),
+    overrides: {
+      health: {
+        ...(healthPort === undefined ? {} : { port: healthPort }),
+        ...(options.healthHost ? { host: options.healthHost } : {}),
+      },
+    },
   });
   if (config.configFile === undefined && !existsSync(config.handlers)) {
     // Most likely started in the wrong folder: say so before "no handlers folder" or "no token".
@@ -61,7 +82,17 @@ async function runStart(options: StartOptions): Promise<void> {
     );
   }
   const logger = createLogger({ level: logLevelFromEnv() ?? config.logLevel, secrets: [token] });
+  const unguard = surviveStrayRejections(logger);
   const runner = createRunner(config, { logger });
+  // Up before the connection: an orchestrator sees "live, not ready" while the runner starts.
+  const health =
+    config.health.port === undefined
+      ? undefined
+      : await (
+          await import('../ops/health.js')
+        ).startHealthServer(runner, { port: config.health.port, host: config.health.host, logger });
+  if (health)
+    logger.info({ url: health.url }, `health: ${health.url}/healthz, /readyz and /metrics (Prometheus)`);
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -105,12 +136,27 @@ async function runStart(options: StartOptions): Promise<void> {
     );
     await runner.done;
   } finally {
+    await health?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    unguard();
     // The drain is over: a handler that ignored its abort signal may still hold a timer or a socket,
     // which must not keep the process alive past the drain timeout. Unref'd: a clean exit is not delayed.
     setTimeout(() => process.exit(), 1_000).unref();
   }
+}
+
+/** A port from a flag or the environment; `undefined` when not given. */
+function parsePort(value: string | undefined, where: string): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new C4cError(
+      'E_CONFIG',
+      `${where} must be a port number from 0 to 65535 (e.g. 9464), got ${JSON.stringify(value)}`,
+    );
+  }
+  return port;
 }
 
 function describeSource(source: string): string {

@@ -2,7 +2,7 @@
  * Makes a platform raise a notification for an agent, the honest way: by making the REST calls that
  * cause it, acting as the other party (and as the agent itself where the flow needs its step, such as
  * applying to a task). Used by `c4c-runner emit` and the test kit; works against any platform that
- * implements PROTOCOL.md, though it is meant for the local one.
+ * implements docs/protocol.md, though it is meant for the local one.
  */
 import type { NotificationEventName } from '../protocol/events.js';
 import { paths } from '../protocol/rest.js';

@@ -194,6 +194,26 @@ export const configSchema = z.strictObject({
    * your own (`StateStore`: get, set, delete). @default 'file' in `start`, 'memory' in `dev`
    */
   state: stateSchema.optional(),
+  /** `start`'s health and metrics port (`/healthz`, `/readyz`, `/metrics`); see docs/operations.md. */
+  health: z
+    .strictObject(
+      {
+        /** Port to serve on; 0 picks a free one. `--health-port` and env C4C_HEALTH_PORT win. @default off */
+        port: z
+          .number({ error: 'must be a port number from 0 to 65535 (e.g. 9464)' })
+          .int({ error: 'must be a port number from 0 to 65535 (e.g. 9464)' })
+          .min(0, { error: 'must be a port number from 0 to 65535 (e.g. 9464)' })
+          .max(65_535, { error: 'must be a port number from 0 to 65535 (e.g. 9464)' })
+          .optional(),
+        /** Interface to bind; `0.0.0.0` exposes it to the network (a container's probe needs that). @default '127.0.0.1' */
+        host: z
+          .string({ error: 'must be a host or IP such as "127.0.0.1" or "0.0.0.0"' })
+          .min(1, { error: 'must be a host or IP such as "127.0.0.1" or "0.0.0.0"' })
+          .default('127.0.0.1'),
+      },
+      { error: 'must be an object such as { port: 9464 }' },
+    )
+    .prefault({}),
   /** Outgoing frames kept while the socket is down. */
   outbox: z
     .strictObject(

@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { C4cError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { redactText } from '../redact.js';
+import { redactText, splitCredentials } from '../redact.js';
 import {
   MAX_FRAME_BYTES,
   decodeServerFrame,
@@ -152,6 +152,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         return Math.floor(ceiling / 2 + (random() * ceiling) / 2);
       },
       log: this.#log,
+      // A reply's proof is owed within the same time as a heartbeat's pong; past it the socket is replaced.
+      confirmTimeout: this.#heartbeatOptions.timeout,
+      onStalled: () => this.#socket?.terminate(),
       onUndeliverable: (info) => {
         this.#log.debug(
           { code: info.code, type: info.frame.type },
@@ -276,10 +279,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   #openSocket(): void {
     this.#setState('connecting');
-    const url = socketUrl(this.#url, this.#token);
+    // Credentials in the URL (a proxy in front of the platform) go as Basic auth, as curl sends them.
+    const { url, authorization } = splitCredentials(socketUrl(this.#url, this.#token));
     this.#log.debug({ url: this.#redacted(url) }, 'connecting to the platform');
     const ws = new WebSocket(url, {
-      headers: { 'X-API-Key': this.#token },
+      headers: { 'X-API-Key': this.#token, ...(authorization ? { authorization } : {}) },
       perMessageDeflate: false,
       maxPayload: MAX_PAYLOAD,
       handshakeTimeout: this.#connectTimeout,

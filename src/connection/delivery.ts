@@ -5,7 +5,7 @@
  * unconfirmed (written) → confirmed (a pong to a ping sent after it came back; the platform handles
  * a socket's frames in order, so it has handled this one). A socket that drops takes nothing with it:
  * in-flight and unconfirmed frames go back to the outbox in their original order and are sent again
- * on the next socket with the same `messageId` (the platform drops repeats; see PROTOCOL.md). Without
+ * on the next socket with the same `messageId` (the platform drops repeats; see docs/protocol.md). Without
  * this, every reply written into a half-open connection — up to the pong timeout's worth — would
  * vanish while its `send()` had already resolved.
  */
@@ -26,6 +26,15 @@ export interface DeliveryOptions {
   log: Logger;
   /** A frame the platform refused for good. */
   onUndeliverable: (info: { frame: ClientFrame; code: string; message: string }) => void;
+  /**
+   * An acknowledgement ping without its pong is sent again after this many ms: a platform may
+   * answer only the latest of several pings (RFC 6455), or lose one. @default 1000
+   */
+  reprobeAfter?: number;
+  /** Written frames left unconfirmed this long (no matching pong): the socket is replaced. @default 60000 */
+  confirmTimeout?: number;
+  /** No confirmation within `confirmTimeout`: the connection replaces the socket (as the heartbeat does). */
+  onStalled?: (waitedMs: number) => void;
 }
 
 /** How far a `send()` waits. */
@@ -47,6 +56,10 @@ export class Delivery {
   #probe: string | undefined;
   /** Write index covered by the outstanding acknowledgement ping. */
   #ackPending: number | undefined;
+  /** Re-sends the acknowledgement ping that got no pong. */
+  #reprobeTimer: NodeJS.Timeout | undefined;
+  /** Fires when written frames stayed unconfirmed for `confirmTimeout`. */
+  #stallTimer: NodeJS.Timeout | undefined;
   #seq = 0;
   #writes = 0;
   #ended = false;
@@ -98,6 +111,7 @@ export class Delivery {
     this.#socket = undefined;
     this.#probe = undefined;
     this.#ackPending = undefined;
+    this.#clearAckTimers();
     this.#requeue([...this.#unconfirmed.values(), ...this.#inflight.values()]);
     this.#inflight.clear();
     this.#unconfirmed.clear();
@@ -107,10 +121,14 @@ export class Delivery {
   onPong(data: Buffer): void {
     const payload = data.toString();
     if (payload.startsWith(ACK) && this.#ackPending !== undefined) {
+      // Any of our acknowledgement pongs proves what was written before its ping: one lost or
+      // skipped (a platform may answer only the latest ping) must not stall the ones after it.
       const upTo = Number(payload.slice(ACK.length));
-      if (upTo === this.#ackPending) {
+      if (!Number.isInteger(upTo) || upTo > this.#writes) return;
+      this.#confirm(upTo);
+      if (upTo >= this.#ackPending) {
         this.#ackPending = undefined;
-        this.#confirm(upTo);
+        this.#clearAckTimers();
         this.#requestAck();
       }
     } else if (payload === this.#probe) {
@@ -166,6 +184,7 @@ export class Delivery {
   /** The connection ended: every frame not yet settled rejects with `error`; timers released. */
   end(error: Error): void {
     this.#ended = true;
+    this.#clearAckTimers();
     clearTimeout(this.#pauseTimer);
     this.#pauseTimer = undefined;
     this.detach();
@@ -214,11 +233,55 @@ export class Delivery {
     });
   }
 
-  /** One ping at a time asks the platform to prove it handled everything written so far. */
+  /**
+   * One ping at a time asks the platform to prove it handled everything written so far. Without its
+   * pong it is asked again (`reprobeAfter`), and a socket that proves nothing for `confirmTimeout`
+   * is given up: every reply waiting for its proof would otherwise wait forever on a socket whose
+   * heartbeat still looks healthy.
+   */
   #requestAck(): void {
     if (this.#ackPending !== undefined || this.#unconfirmed.size === 0 || !this.#socket) return;
     this.#ackPending = this.#writes;
     this.#socket.ping(`${ACK}${this.#writes}`);
+    this.#armReprobe();
+    if (this.#stallTimer === undefined) {
+      const timeout = this.#options.confirmTimeout ?? 60_000;
+      const socket = this.#socket;
+      this.#stallTimer = setTimeout(() => {
+        this.#stallTimer = undefined;
+        if (socket !== this.#socket || this.#ackPending === undefined) return;
+        this.#options.log.warn(
+          { unconfirmed: this.#unconfirmed.size, waitedMs: timeout },
+          `the platform confirmed no frame for ${timeout} ms although it was asked again; replacing the connection`,
+        );
+        this.#options.onStalled?.(timeout);
+      }, timeout);
+      this.#stallTimer.unref();
+    }
+  }
+
+  #armReprobe(): void {
+    clearTimeout(this.#reprobeTimer);
+    const socket = this.#socket;
+    this.#reprobeTimer = setTimeout(() => {
+      this.#reprobeTimer = undefined;
+      if (socket !== this.#socket || !socket || this.#ackPending === undefined) return;
+      this.#options.log.debug(
+        { unconfirmed: this.#unconfirmed.size },
+        'no pong to the delivery ping; asking the platform again',
+      );
+      this.#ackPending = this.#writes;
+      socket.ping(`${ACK}${this.#writes}`);
+      this.#armReprobe();
+    }, this.#options.reprobeAfter ?? 1_000);
+    this.#reprobeTimer.unref();
+  }
+
+  #clearAckTimers(): void {
+    clearTimeout(this.#reprobeTimer);
+    clearTimeout(this.#stallTimer);
+    this.#reprobeTimer = undefined;
+    this.#stallTimer = undefined;
   }
 
   #confirm(upTo: number): void {

@@ -24,7 +24,7 @@ export function validateUrl(url: string): string {
   return parsed.toString();
 }
 
-/** The URL with the token as query `api_key` (the header `X-API-Key` carries it too; PROTOCOL.md). */
+/** The URL with the token as query `api_key` (the header `X-API-Key` carries it too; docs/protocol.md). */
 export function socketUrl(url: string, token: string): string {
   const parsed = new URL(url);
   parsed.searchParams.set('api_key', token);

@@ -9,9 +9,12 @@ import type { ResolvedConfig } from '../config/schema.js';
 import { C4cError, isC4cError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ServerFrame } from '../protocol/frames.js';
+import type { EventOutcome } from '../runner/pipeline.js';
 import { createRunner, handlerRegistryOf, type Runner } from '../runner/runner.js';
 import type { Platform, World } from '../platform/index.js';
 import { MemoryStateStore } from '../state/memory.js';
+import { playgroundEmitter } from '../client/emit-answer.js';
+import { createStatusFeed } from './status.js';
 import { HandlerWatcher, type ReloadEvent } from './watcher.js';
 
 export interface DevOptions {
@@ -32,6 +35,8 @@ export interface DevOptions {
   dataFile?: string | undefined;
   /** Fault switches on the embedded platform. @default false */
   faults?: boolean;
+  /** Lets non-loopback clients use the embedded platform's `/dev/*` with this token. @default none */
+  devToken?: string | undefined;
   logger: Logger;
   /** Sees each config as it is loaded, before a runner is made with it (dev applies its logLevel). */
   onConfig?: (config: ResolvedConfig) => void;
@@ -42,6 +47,8 @@ export interface DevOptions {
 export interface DevEvents {
   reload: [ReloadEvent];
   frame: [ServerFrame];
+  /** What became of an event a handler ran for (dev prints it after the frame's lines). */
+  outcome: [EventOutcome];
   /** The runner was restarted after a config change (or the change was refused: `error` set). */
   restart: [{ ok: true; ms: number } | { ok: false; error: C4cError }];
   error: [Error];
@@ -75,6 +82,7 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
       ...(options.seed ? { seed: options.seed } : {}),
       ...(options.dataFile ? { dataFile: options.dataFile } : {}),
       faults: options.faults ?? false,
+      ...(options.devToken ? { devToken: options.devToken } : {}),
       // The platform's own info lines would repeat the banner; its warnings still show.
       logger: options.logger.child({ component: 'platform' }, { level: 'warn' }),
     };
@@ -115,6 +123,7 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
   }
 
   const onFrame = (frame: ServerFrame) => events.emit('frame', frame);
+  const onOutcome = (outcome: EventOutcome) => events.emit('outcome', outcome);
   // Until the caller listens (startDev has resolved), problems are kept for `startupProblems`.
   const startupProblems: C4cError[] = [];
   let listening = false;
@@ -136,6 +145,7 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
     createRunner(cfg, {
       logger: options.logger,
       onFrame,
+      onOutcome,
       onHandlerProblem,
       ...(cfg.state === undefined ? { state: devState } : {}),
     });
@@ -226,6 +236,8 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
     },
   });
   listening = true;
+  // The playground page at the platform's `/`: the handlers panel, outcomes in its log, event buttons.
+  platform?.attachPlayground({ status: createStatusFeed(session), emitter: playgroundEmitter(platform.url) });
   return session;
 }
 

@@ -70,7 +70,8 @@ export class Chat {
       employmentId: employment.id,
       senderAgentId: input.senderAgentId,
       receiverAgentId,
-      type: typeof input.metadata?.format === 'string' ? input.metadata.format : 'text',
+      // The client reads `type` as a frame type (`WebSocketMessageType`); the format stays in metadata.
+      type: 'message',
       content: input.content,
       messageId: input.messageId ?? newMessageId(),
       metadata: input.metadata ?? null,

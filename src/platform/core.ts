@@ -2,6 +2,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import type { Chat } from './chat.js';
+import type { IdDialect } from './dialect.js';
 import type { PlatformEvents } from './events.js';
 import type { FaultState, FaultSwitches } from './faults.js';
 import type { Hub } from './hub.js';
@@ -18,4 +19,6 @@ export interface Core {
   faults: FaultSwitches;
   faultsEnabled: boolean;
   logger: Logger;
+  /** How ids are written in REST data and frames (dialect.ts). */
+  idDialect: IdDialect;
 }

@@ -15,6 +15,11 @@ export interface FaultSwitches {
   rateLimit(perSecond: number | null): void;
   /** Sends `n` malformed frames of assorted kinds to every connected agent. Returns frames sent. */
   malformed(n: number): number;
+  /**
+   * For `ms`, answers every history read (`GET …/employments/:id/messages`) with 502 `BAD_GATEWAY`,
+   * as a gateway in front of a struggling platform would; 0 lifts it.
+   */
+  refuseHistory(ms: number): void;
 }
 
 /**
@@ -45,6 +50,16 @@ export class FaultState {
   #pongsStoppedUntil = 0;
   #perSecond: number | null = null;
   readonly #sent = new Map<number, number[]>();
+
+  #historyRefusedUntil = 0;
+
+  historyRefused(): boolean {
+    return Date.now() < this.#historyRefusedUntil;
+  }
+
+  refuseHistory(ms: number): void {
+    this.#historyRefusedUntil = Date.now() + ms;
+  }
 
   pongsStopped(): boolean {
     return Date.now() < this.#pongsStoppedUntil;
@@ -109,6 +124,11 @@ export function createFaultSwitches(enabled: boolean, state: FaultState, hub: Hu
       guard();
       if (perSecond !== null) count('rateLimit', perSecond, 0);
       state.rateLimit(perSecond);
+    },
+    refuseHistory(ms) {
+      guard();
+      count('refuseHistory', ms, 0);
+      state.refuseHistory(ms);
     },
     malformed(n) {
       guard();

@@ -1,5 +1,6 @@
 /** The agents' open sockets, by agent id: who is connected, and sending frames to them. */
 import type { WebSocket } from 'ws';
+import { applyDialect, type IdDialect } from './dialect.js';
 
 /** One authenticated socket. */
 export interface Client {
@@ -15,6 +16,12 @@ export class Hub {
   #serial = 0;
   /** Sockets ever opened. */
   opened = 0;
+  readonly #dialect: IdDialect;
+
+  /** `dialect`: how ids are written in the frames sent (dialect.ts); raw text is sent as is. */
+  constructor(dialect: IdDialect = 'client') {
+    this.#dialect = dialect;
+  }
 
   add(agentId: number, ws: WebSocket): Client {
     const client: Client = { id: ++this.#serial, agentId, ws, lastSeen: Date.now() };
@@ -49,7 +56,7 @@ export class Hub {
   send(agentId: number, frame: object | string): number {
     const set = this.#byAgent.get(agentId);
     if (!set) return 0;
-    const text = typeof frame === 'string' ? frame : JSON.stringify(frame);
+    const text = typeof frame === 'string' ? frame : JSON.stringify(applyDialect(frame, this.#dialect));
     let count = 0;
     for (const client of set) {
       if (client.ws.readyState !== client.ws.OPEN) continue;

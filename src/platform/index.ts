@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { refuseDevRequest } from './dev-guard.js';
 import { getRequestListener } from '@hono/node-server';
 import { C4cError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -21,8 +22,10 @@ import { Chat } from './chat.js';
 import type { Core } from './core.js';
 import type { PlatformEvents } from './events.js';
 import { createFaultSwitches, FaultState, type FaultSwitches } from './faults.js';
+import type { IdDialect } from './dialect.js';
 import { Hub } from './hub.js';
 import { createNotifier } from './notify.js';
+import { PlaygroundHost, type DevStatusFeed, type PlaygroundEmitter } from './playground/host.js';
 import { createApp } from './routes/app.js';
 import { completeEmployment, sendAs, timeoutInvocation } from './routes/dev.js';
 import { loadSeed, stateFromSeed, type SeedInput } from './seed.js';
@@ -44,8 +47,10 @@ export { seedSchema, loadSeed, validateSeed } from './seed.js';
 export type { Seed, SeedInput } from './seed.js';
 export type { PlatformEvents } from './events.js';
 export type { FaultSwitches } from './faults.js';
+export type { IdDialect } from './dialect.js';
 export { MALFORMED_FRAMES } from './faults.js';
 export type { MessageRecord, Snapshot } from './state.js';
+export type { DevStatusFeed, HandlerStatus, OutcomeStatus, PlaygroundEmitter } from './playground/host.js';
 
 /** Options of `startPlatform`. */
 export interface PlatformOptions {
@@ -57,6 +62,11 @@ export interface PlatformOptions {
   seed?: SeedInput | string;
   /** Keep state in this file across restarts (loaded on start when it exists; the seed is then ignored). */
   dataFile?: string;
+  /**
+   * Lets non-loopback clients use the dev API (`/dev/*`) when they send it in `X-C4C-Dev-Token`.
+   * @default none: `/dev/*` answers loopback clients only
+   */
+  devToken?: string;
   /** Enable the fault switches (`platform.faults`, `POST /dev/faults`). @default false */
   faults?: boolean;
   /** Server-side dead-client detection. */
@@ -68,6 +78,11 @@ export interface PlatformOptions {
   };
   /** @default a silent logger */
   logger?: Logger;
+  /**
+   * For tests: `string` or `number` sends every id in REST data and frames in that one form,
+   * instead of the form each route of the public client declares (dialect.ts). @default 'client'
+   */
+  idDialect?: IdDialect;
 }
 
 /** A running platform. */
@@ -109,6 +124,11 @@ export interface Platform {
   timeoutInvocation(invocationId: number): void;
   /** A read-only look at the state (tests). */
   readonly state: State;
+  /**
+   * Plugs into the playground page at `/`: `dev`'s status feed (the handlers panel, outcomes in the log)
+   * and an emitter (the event buttons). The platform never imports the runner; its host hands these over.
+   */
+  attachPlayground(parts: { status?: DevStatusFeed; emitter?: PlaygroundEmitter }): void;
   on<K extends keyof PlatformEvents>(event: K, listener: (...args: PlatformEvents[K]) => void): Platform;
   off<K extends keyof PlatformEvents>(event: K, listener: (...args: PlatformEvents[K]) => void): Platform;
   once<K extends keyof PlatformEvents>(event: K, listener: (...args: PlatformEvents[K]) => void): Platform;
@@ -131,7 +151,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const world = worldOf(state, saved ? undefined : seed.employments[0]!.id);
 
   const events = new EventEmitter<PlatformEvents>();
-  const hub = new Hub();
+  const idDialect = options.idDialect ?? 'client';
+  const hub = new Hub(idDialect);
   const faultState = new FaultState();
   const core: Core = {
     state,
@@ -143,6 +164,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     faults: createFaultSwitches(options.faults === true, faultState, hub),
     faultsEnabled: options.faults === true,
     logger,
+    idDialect,
   };
 
   const store = options.dataFile
@@ -157,11 +179,14 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     if (!saved) await store.flush(true);
   }
 
-  const app = createApp(core);
+  const playground = new PlaygroundHost(core);
+  const app = createApp(core, playground);
   // The platform runs inside other programs (dev mode, tests): leave their global Request/Response alone.
   const listener = getRequestListener(app.fetch, { overrideGlobalObjects: false });
   // The listener answers its own errors (500); nothing is left to await here.
-  const server: Server = createServer((req, res) => void listener(req, res));
+  const server: Server = createServer((req, res) => {
+    if (!refuseDevRequest(req, res, options.devToken)) void listener(req, res);
+  });
   const ws = attachWebSocket(server, core, heartbeat);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -201,6 +226,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       connectedAgents: () => hub.connectedAgents(),
     },
     state,
+    attachPlayground: (parts) => playground.attach(parts),
     sendMessage: (input) => sendAs(core, input),
     push: (agentId, frame) => hub.send(agentId, frame),
     notify: (agentId, name, data) => core.notify(agentId, name, data),
@@ -221,6 +247,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     close() {
       closing ??= (async () => {
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        playground.close();
         server.closeAllConnections();
         await ws.close();
         await serverClosed;

@@ -11,7 +11,22 @@ export interface AgentRecord {
   token: string;
   category: string | null;
   description: string | null;
+  /** `online`, `offline` or `busy` once the agent set it; until then, derived from its sockets. */
   status: string;
+  createdAt: string;
+  // Profile fields of the public client (register, update, publish); absent in older saves.
+  capabilities?: string[];
+  preferences?: Record<string, unknown>;
+  marketVisibility?: 'public' | 'private';
+  marketPublishedAt?: string | null;
+  lastActiveAt?: string;
+}
+
+/** A note sent with `c4c feedback`. */
+export interface FeedbackRecord {
+  id: number;
+  agentId: number;
+  content: string;
   createdAt: string;
 }
 
@@ -21,7 +36,8 @@ export interface EmploymentRecord {
   employeeAgentId: number;
   /** Decimal string, as the platform answers amounts. */
   salary: string;
-  duration: number | null;
+  /** As the employer wrote it: the public client sends text ("1 month"); older saves hold hours. */
+  duration: number | string | null;
   stakedAmount: string;
   status: EmploymentStatus;
   startTime: string | null;
@@ -152,6 +168,7 @@ const KINDS = [
   'submissions',
   'services',
   'invocations',
+  'feedbacks',
 ] as const;
 type Kind = (typeof KINDS)[number];
 
@@ -166,6 +183,7 @@ export interface Snapshot {
   submissions: SubmissionRecord[];
   services: ServiceRecord[];
   invocations: InvocationRecord[];
+  feedbacks: FeedbackRecord[];
 }
 
 /** The records, by id. Mutations go through the owner of each flow, which then calls `changed()`. */
@@ -178,6 +196,7 @@ export class State {
   readonly submissions = new Map<number, SubmissionRecord>();
   readonly services = new Map<number, ServiceRecord>();
   readonly invocations = new Map<number, InvocationRecord>();
+  readonly feedbacks = new Map<number, FeedbackRecord>();
   readonly #byToken = new Map<string, AgentRecord>();
   /**
    * Messages per employment in id order, and by `employmentId` + `messageId`: the chat's dedupe and
@@ -195,6 +214,7 @@ export class State {
     submissions: 0,
     services: 0,
     invocations: 0,
+    feedbacks: 0,
   };
   readonly #listeners = new Set<() => void>();
 
@@ -260,6 +280,7 @@ export class State {
       submissions: [...this.submissions.values()],
       services: [...this.services.values()],
       invocations: [...this.invocations.values()],
+      feedbacks: [...this.feedbacks.values()],
     };
   }
 

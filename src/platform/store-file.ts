@@ -19,6 +19,7 @@ const snapshotSchema = z.looseObject({
   submissions: z.array(z.looseObject({ id: z.number() })).default([]),
   services: z.array(z.looseObject({ id: z.number() })).default([]),
   invocations: z.array(z.looseObject({ id: z.number() })).default([]),
+  feedbacks: z.array(z.looseObject({ id: z.number() })).default([]),
 });
 
 /** Reads a saved state, or `undefined` when the file does not exist yet. */
@@ -111,7 +112,8 @@ export class FileStore {
     this.#writing = this.#writing.then(async () => {
       try {
         await mkdir(dirname(this.#file), { recursive: true });
-        await writeFile(temp, json, 'utf8');
+        // The state holds every agent's token: readable by its owner only (the rename keeps the mode).
+        await writeFile(temp, json, { encoding: 'utf8', mode: 0o600 });
         await rename(temp, this.#file);
       } catch (error) {
         this.#onError(error);

@@ -3,6 +3,7 @@
  * inbound frames (every refusal answered with an error frame, the socket kept open), control
  * ping/pong, and dead-client detection.
  */
+import { idNumber } from '../protocol/ids.js';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -128,7 +129,7 @@ export function attachWebSocket(server: Server, core: Core, heartbeat: Heartbeat
     switch (frame.type) {
       case 'message': {
         // Check the employment first, so a refused message says the most useful thing.
-        core.chat.employmentFor(client.agentId, frame.employmentId);
+        core.chat.employmentFor(client.agentId, idNumber(frame.employmentId));
         if (!core.faultState.allowMessage(client.agentId)) {
           throw new PlatformError(
             429,
@@ -140,7 +141,7 @@ export function attachWebSocket(server: Server, core: Core, heartbeat: Heartbeat
           );
         }
         core.chat.send({
-          employmentId: frame.employmentId,
+          employmentId: idNumber(frame.employmentId),
           senderAgentId: client.agentId,
           content: frame.content,
           metadata: frame.metadata ?? null,
@@ -161,7 +162,7 @@ export function attachWebSocket(server: Server, core: Core, heartbeat: Heartbeat
             },
           );
         }
-        core.chat.markRead(client.agentId, frame.employmentId, last);
+        core.chat.markRead(client.agentId, idNumber(frame.employmentId), last);
         return;
       }
       case 'ping':

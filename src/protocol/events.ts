@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { nearest } from '../suggest.js';
+import { idSchema } from './ids.js';
 import {
   errorFrameSchema,
   messageFrameSchema,
@@ -13,11 +14,12 @@ import {
 } from './frames.js';
 
 const str = z.string().optional();
-const id = z.union([z.number(), z.string()]).optional();
+/** Ids: a number or a numeric string, kept as sent (ids.ts). */
+const id = idSchema.optional();
 /** Amounts come as decimal strings in responses; accept numbers too. */
 const amount = z.union([z.string(), z.number()]).optional();
 
-/** `data` keys the public client reads, plus the ids the local platform adds (PROTOCOL.md). */
+/** `data` keys the embedded platform sends (docs/protocol.md, "Notifications"). */
 const taskData = { taskTitle: str, taskId: id, applicationId: id };
 const serviceData = { serviceTitle: str, invocationId: id, serviceId: id };
 const employmentData = { employmentId: id };
@@ -91,7 +93,12 @@ export const NOTIFICATIONS = {
   'employment-offered': {
     domain: 'employment',
     event: 'employment_offered',
-    data: z.looseObject({ ...employmentData, employerAgentName: str, salary: amount, duration: id }),
+    data: z.looseObject({
+      ...employmentData,
+      employerAgentName: str,
+      salary: amount,
+      duration: z.union([z.number(), z.string()]).optional(),
+    }),
   },
   'employment-accepted': {
     domain: 'employment',

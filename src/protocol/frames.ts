@@ -1,10 +1,11 @@
 /**
- * WebSocket frames of the Claw4Claw platform (PROTOCOL.md, "WebSocket frames").
+ * WebSocket frames of the Claw4Claw platform (docs/protocol.md, "WebSocket frames").
  *
  * Objects are loose: the real platform may send keys this project does not know, and they must
  * pass through to handlers untouched.
  */
 import { z } from 'zod';
+import { idSchema } from './ids.js';
 
 /** Largest frame, in bytes, that the runner and the embedded platform accept. @default 1 MiB */
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -24,7 +25,8 @@ export const messageMetadataSchema = z.looseObject({
 });
 export type MessageMetadata = z.infer<typeof messageMetadataSchema>;
 
-const employmentId = z.number().int().nonnegative();
+/** The public client sends a number; a numeric string is accepted too and kept as sent (ids.ts). */
+const employmentId = idSchema;
 const timestamp = z.string();
 
 /** A chat message, the same shape in both directions. */
@@ -101,7 +103,7 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
 ]);
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
 
-/** Error codes this project uses on the wire (PROTOCOL.md, "error"). The real platform may send others. */
+/** Error codes this project uses on the wire (docs/protocol.md, "WebSocket frames"). The real platform may send others. */
 export const ERROR_CODES = [
   'UNAUTHORIZED',
   'EMPLOYMENT_NOT_ACTIVE',

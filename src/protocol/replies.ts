@@ -1,5 +1,5 @@
 /**
- * What a handler may return, by event (DESIGN.md, "replies"). Each schema is checked before the
+ * What a handler may return, by event (docs/handlers.md, reply rules). Each schema is checked before the
  * reply leaves; the types are what `defineHandler` accepts as a return value.
  */
 import { z } from 'zod';

@@ -1,9 +1,10 @@
 /**
- * REST bodies and responses under `/openapi/v1` (PROTOCOL.md, "REST API"). Request bodies are
+ * REST bodies and responses under `/openapi/v1` (docs/protocol.md, "REST routes"). Request bodies are
  * strict about what they need and loose about extra keys; response data is loose, since the real
  * platform returns more keys than are public.
  */
 import { z } from 'zod';
+import { idPath, idSchema, type Id } from './ids.js';
 
 export const REST_BASE = '/openapi/v1';
 
@@ -134,7 +135,8 @@ export const markReadBodySchema = z.looseObject({ lastReadMessageId: z.string().
 export const createEmploymentBodySchema = z.looseObject({
   employeeAgentId: id,
   salary: amountIn,
-  duration: z.number().int().positive().optional(),
+  /** The public client sends text ("1 month"); a number of hours is accepted too. */
+  duration: z.union([z.number().int().positive(), z.string()]).optional(),
   stakeAmount: amountIn.optional(),
 });
 
@@ -171,20 +173,22 @@ export const createServiceBodySchema = z.looseObject({
   category: categorySchema,
   price: amountIn,
   avgResponseMs: z.number().int().nonnegative().optional(),
-  inputSchema: z.record(z.string(), z.unknown()).optional(),
-  outputSchema: z.record(z.string(), z.unknown()).optional(),
+  // The public client sends `null` when the service has no schema file.
+  inputSchema: z.record(z.string(), z.unknown()).nullish(),
+  outputSchema: z.record(z.string(), z.unknown()).nullish(),
 });
 
 export const invokeServiceBodySchema = z.looseObject({
   serviceId: id,
-  input: z.record(z.string(), z.unknown()),
+  // The public client sends `null` when invoked without an input file.
+  input: z.record(z.string(), z.unknown()).nullish(),
   maxPrice: amountIn.optional(),
   idempotencyKey: z.string().optional(),
 });
 
 export const submitInvocationBodySchema = z.looseObject({
   status: z.enum(['completed', 'failed']),
-  output: z.record(z.string(), z.unknown()).optional(),
+  output: z.record(z.string(), z.unknown()).nullish(),
   attachments: z.array(z.string()).optional(),
   error: z.string().optional(),
 });
@@ -194,6 +198,60 @@ export const reviewInvocationBodySchema = z.looseObject({
   review: z.string().optional(),
 });
 
+/** The status an agent may set on itself (`c4c manage agent status`). */
+export const AGENT_STATUSES = ['online', 'offline', 'busy'] as const;
+
+export const registerAgentBodySchema = z.looseObject({
+  name: z.string().min(1),
+  category: z.union([categorySchema, z.literal('')]).optional(),
+  description: z.string().nullish(),
+  capabilities: z.array(z.string()).nullish(),
+  preferences: z.record(z.string(), z.unknown()).nullish(),
+});
+
+export const updateAgentBodySchema = z.looseObject({
+  name: z.string().min(1).optional(),
+  description: z.string().optional(),
+  capabilities: z.array(z.string()).nullish(),
+  preferences: z.record(z.string(), z.unknown()).nullish(),
+});
+
+export const setStatusBodySchema = z.looseObject({ status: z.enum(AGENT_STATUSES) });
+
+export const publishAgentBodySchema = z.looseObject({
+  preferences: z
+    .looseObject({
+      expectedSalary: z.number().nonnegative().optional(),
+      workHours: z.string().optional(),
+      preferredTasks: z.array(z.string()).optional(),
+    })
+    .nullish(),
+});
+
+export const updateServiceBodySchema = z.looseObject({
+  title: z.string().min(1).optional(),
+  description: z.string().optional(),
+  price: amountIn.optional(),
+});
+
+export const feedbackBodySchema = z.looseObject({ content: z.string().trim().min(1) });
+
+export const acceptedTasksQuerySchema = z.looseObject({
+  status: z.enum(['all', 'in_progress', 'pending_review', 'completed']).optional(),
+  page,
+  limit,
+});
+
+export const consoleServicesQuerySchema = z.looseObject({
+  search: z.string().optional(),
+  status: z.enum(['all', 'active', 'inactive']).optional(),
+  sortBy: z.enum(['time', 'price', 'calls']).optional(),
+});
+
+export type RegisterAgentBody = z.input<typeof registerAgentBodySchema>;
+export type UpdateAgentBody = z.input<typeof updateAgentBodySchema>;
+export type PublishAgentBody = z.input<typeof publishAgentBodySchema>;
+export type UpdateServiceBody = z.input<typeof updateServiceBodySchema>;
 export type AcceptEmploymentBody = z.input<typeof acceptEmploymentBodySchema>;
 export type RejectEmploymentBody = z.input<typeof rejectEmploymentBodySchema>;
 export type TerminateEmploymentBody = z.input<typeof terminateEmploymentBodySchema>;
@@ -213,11 +271,13 @@ export type ReviewInvocationBody = z.input<typeof reviewInvocationBodySchema>;
 // Response data
 
 const num = z.number();
+/** Ids in responses: a number or a numeric string, kept in the form sent (ids.ts). */
+const anyId = idSchema;
 const text = z.string();
 const maybe = <T extends z.ZodType>(schema: T) => schema.nullish();
 
 export const agentSchema = z.looseObject({
-  id: num,
+  id: anyId,
   name: text,
   category: maybe(text),
   status: maybe(text),
@@ -226,11 +286,11 @@ export const agentSchema = z.looseObject({
 export type Agent = z.infer<typeof agentSchema>;
 
 export const employmentSchema = z.looseObject({
-  id: num,
+  id: anyId,
   role: maybe(z.enum(['employer', 'employee'])),
-  employerAgentId: num,
+  employerAgentId: anyId,
   employerAgentName: maybe(text),
-  employeeAgentId: num,
+  employeeAgentId: anyId,
   employeeAgentName: maybe(text),
   salary: z.union([text, num]),
   status: text,
@@ -247,17 +307,17 @@ export const employmentListSchema = z.looseObject({
 });
 
 export const employmentActionSchema = z.looseObject({
-  id: num,
+  id: anyId,
   status: text,
   startTime: maybe(text),
   message: maybe(text),
 });
 
 export const historyMessageSchema = z.looseObject({
-  id: num,
-  employmentId: num,
-  senderAgentId: num,
-  receiverAgentId: num,
+  id: anyId,
+  employmentId: anyId,
+  senderAgentId: anyId,
+  receiverAgentId: anyId,
   type: text,
   content: text,
   messageId: text,
@@ -277,29 +337,29 @@ export type HistoryPage = z.infer<typeof historyPageSchema>;
 export const markReadResultSchema = z.looseObject({ unreadCount: num });
 
 export const acceptedTaskSchema = z.looseObject({
-  id: num,
+  id: anyId,
   title: text,
   description: maybe(text),
   status: text,
   bounty: z.union([text, num]),
-  publisherAgentId: num,
+  publisherAgentId: anyId,
   publisherAgentName: maybe(text),
-  applicationId: num,
+  applicationId: anyId,
   startedAt: maybe(text),
 });
 export const acceptedTasksSchema = z.looseObject({ tasks: z.array(acceptedTaskSchema), total: num });
 export type AcceptedTask = z.infer<typeof acceptedTaskSchema>;
 
 export const taskSubmissionResultSchema = z.looseObject({
-  submissionId: num,
-  taskId: num,
+  submissionId: anyId,
+  taskId: anyId,
   status: text,
   submittedAt: text,
 });
 
 export const invocationSchema = z.looseObject({
-  id: num,
-  serviceId: num,
+  id: anyId,
+  serviceId: anyId,
   serviceTitle: maybe(text),
   role: maybe(z.enum(['provider', 'caller'])),
   status: text,
@@ -319,21 +379,21 @@ export const invocationListSchema = z.looseObject({
 });
 
 export const invocationSubmitResultSchema = z.looseObject({
-  invocationId: num,
+  invocationId: anyId,
   status: text,
   completedAt: text,
 });
 
 export const taskSchema = z.looseObject({
-  id: num,
+  id: anyId,
   title: text,
   description: maybe(text),
   category: maybe(text),
   status: text,
   bounty: z.union([text, num]),
   deadline: maybe(text),
-  publisherAgentId: num,
-  workerAgentId: maybe(num),
+  publisherAgentId: anyId,
+  workerAgentId: maybe(anyId),
   createdAt: maybe(text),
   updatedAt: maybe(text),
 });
@@ -343,25 +403,26 @@ export type Task = z.infer<typeof taskSchema>;
 export const paths = {
   me: () => `${REST_BASE}/agent/me`,
   employments: () => `${REST_BASE}/agent/me/employments`,
-  employment: (id: number) => `${REST_BASE}/agent/me/employments/${id}`,
-  acceptEmployment: (id: number) => `${REST_BASE}/agent/me/employments/${id}/accept`,
-  rejectEmployment: (id: number) => `${REST_BASE}/agent/me/employments/${id}/reject`,
-  terminateEmployment: (id: number) => `${REST_BASE}/agent/me/employments/${id}/terminate`,
-  messages: (id: number) => `${REST_BASE}/agent/me/employments/${id}/messages`,
-  markRead: (id: number) => `${REST_BASE}/agent/me/employments/${id}/messages/read`,
+  employment: (id: Id) => `${REST_BASE}/agent/me/employments/${idPath(id)}`,
+  acceptEmployment: (id: Id) => `${REST_BASE}/agent/me/employments/${idPath(id)}/accept`,
+  rejectEmployment: (id: Id) => `${REST_BASE}/agent/me/employments/${idPath(id)}/reject`,
+  terminateEmployment: (id: Id) => `${REST_BASE}/agent/me/employments/${idPath(id)}/terminate`,
+  messages: (id: Id) => `${REST_BASE}/agent/me/employments/${idPath(id)}/messages`,
+  markRead: (id: Id) => `${REST_BASE}/agent/me/employments/${idPath(id)}/messages/read`,
   acceptedTasks: () => `${REST_BASE}/agent/me/task-applications/accepted`,
-  submitTask: (applicationId: number) => `${REST_BASE}/agent/me/task-applications/${applicationId}/submit`,
+  submitTask: (applicationId: Id) =>
+    `${REST_BASE}/agent/me/task-applications/${idPath(applicationId)}/submit`,
   invocations: () => `${REST_BASE}/agent/me/service-invocations`,
-  invocation: (id: number) => `${REST_BASE}/agent/me/service-invocations/${id}`,
-  submitInvocation: (id: number) => `${REST_BASE}/agent/me/service-invocations/${id}/submit`,
-  reviewInvocation: (id: number) => `${REST_BASE}/agent/me/service-invocations/${id}/review`,
+  invocation: (id: Id) => `${REST_BASE}/agent/me/service-invocations/${idPath(id)}`,
+  submitInvocation: (id: Id) => `${REST_BASE}/agent/me/service-invocations/${idPath(id)}/submit`,
+  reviewInvocation: (id: Id) => `${REST_BASE}/agent/me/service-invocations/${idPath(id)}/review`,
   tasks: () => `${REST_BASE}/agent/me/tasks`,
-  task: (id: number) => `${REST_BASE}/agent/me/tasks/${id}`,
-  taskApplications: (taskId: number) => `${REST_BASE}/agent/me/tasks/${taskId}/applications`,
-  acceptApplication: (taskId: number, applicationId: number) =>
-    `${REST_BASE}/agent/me/tasks/${taskId}/applications/${applicationId}/accept`,
-  acceptTask: (taskId: number) => `${REST_BASE}/agent/me/tasks/${taskId}/accept`,
-  cancelTask: (taskId: number) => `${REST_BASE}/agent/me/tasks/${taskId}/cancel`,
+  task: (id: Id) => `${REST_BASE}/agent/me/tasks/${idPath(id)}`,
+  taskApplications: (taskId: Id) => `${REST_BASE}/agent/me/tasks/${idPath(taskId)}/applications`,
+  acceptApplication: (taskId: Id, applicationId: Id) =>
+    `${REST_BASE}/agent/me/tasks/${idPath(taskId)}/applications/${idPath(applicationId)}/accept`,
+  acceptTask: (taskId: Id) => `${REST_BASE}/agent/me/tasks/${idPath(taskId)}/accept`,
+  cancelTask: (taskId: Id) => `${REST_BASE}/agent/me/tasks/${idPath(taskId)}/cancel`,
   applications: () => `${REST_BASE}/agent/me/task-applications`,
   services: () => `${REST_BASE}/agent/me/services`,
   market: (kind: 'tasks' | 'services' | 'agents') => `${REST_BASE}/market/${kind}`,

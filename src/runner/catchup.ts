@@ -1,6 +1,6 @@
 /**
  * Catch-up: what arrived while the runner was away. The platform pushes a message only to sockets
- * open at the time (PROTOCOL.md, "Messages that arrive while an agent is offline"), so at start and
+ * open at the time (docs/protocol.md, "WebSocket frames": an offline receiver finds its messages in history), so at start and
  * after every reconnect the runner reads, for each active employment, the history messages addressed
  * to it that are still unread (the read cursor is the ledger's durable acknowledgement), and feeds
  * them to the pipeline in chronological order, as if they had just arrived. Pending service
@@ -19,6 +19,7 @@ import type { Logger } from '../log.js';
 import { wireNotification, type EventName } from '../protocol/events.js';
 import { messageFrameSchema, rfc3339, type ServerFrame } from '../protocol/frames.js';
 import type { HistoryMessage } from '../protocol/rest.js';
+import { idKey, idNumber, isId, sameId, type Id } from '../protocol/ids.js';
 
 /** What catch-up is wired to. */
 export interface CatchUpOptions {
@@ -71,11 +72,11 @@ interface UnreadPage {
 /** The messages of a page (newest first) addressed to `me` and unread, up to the first read one. */
 function unreadOf(
   messages: readonly HistoryMessage[],
-  me: number,
+  me: Id,
 ): { unread: HistoryMessage[]; reachedRead: boolean } {
   const unread: HistoryMessage[] = [];
   for (const message of messages) {
-    if (message.receiverAgentId !== me) continue;
+    if (!sameId(message.receiverAgentId, me)) continue;
     if (message.readAt) return { unread, reachedRead: true };
     unread.push(message);
   }
@@ -104,12 +105,13 @@ export class CatchUp {
   readonly #notificationLimit: number;
   /** Until the list of employments is known, every live message is held. */
   #holdAll = false;
-  #me: number | undefined;
+  #me: Id | undefined;
   #pass: Promise<void> = Promise.resolve();
   #controller: AbortController | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #retries = 0;
   #closed = false;
+  #pending = false;
 
   constructor(options: CatchUpOptions) {
     this.#o = options;
@@ -125,7 +127,7 @@ export class CatchUp {
     if (this.#closed) return false;
     if (frame.type === 'notification') return this.#liveNotification(frame);
     if (frame.type !== 'message') return false;
-    const id = frame.employmentId;
+    const id = idNumber(frame.employmentId);
     if (!this.#holdAll && !this.#holding.has(id)) return false;
     if (this.#heldCount >= this.#holdLimit) {
       // Not held, not lost: it stays unread on the platform and the next read of history finds it.
@@ -148,12 +150,19 @@ export class CatchUp {
    */
   deliver(frame: ServerFrame): void {
     if (this.filter(frame)) return;
-    if (!this.#o.accept(frame) && frame.type === 'message' && !this.#closed) this.#repair(frame.employmentId);
+    if (!this.#o.accept(frame) && frame.type === 'message' && !this.#closed)
+      this.#repair(idNumber(frame.employmentId));
+  }
+
+  /** Whether a pass is running or waiting for a retry: the readiness check's "catching up". */
+  get pending(): boolean {
+    return this.#pending;
   }
 
   /** Starts a pass (at start and after every reconnect); a pass still running is stopped first. */
   run(): void {
     if (this.#closed) return;
+    this.#pending = true;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     this.#controller?.abort();
@@ -161,6 +170,10 @@ export class CatchUp {
     this.#controller = controller;
     // Held from now: a live message must not overtake the unread ones the pass is about to find.
     this.#holdAll = true;
+    // What an earlier socket's held list says is no guide on this one: messages stored while there
+    // was no socket sit between those frames and the next live ones, in neither place. Everything
+    // held is still unread on the platform, so the pass reads it all from history, in order.
+    this.#forgetHeld();
     const previous = this.#pass;
     this.#pass = (async () => {
       await previous;
@@ -245,7 +258,10 @@ export class CatchUp {
       );
     } else logger.debug({ ms: Date.now() - started }, 'catch-up: nothing unread');
     if (failed) this.#retryLater();
-    else this.#retries = 0;
+    else {
+      this.#retries = 0;
+      this.#pending = false;
+    }
   }
 
   #retryLater(): void {
@@ -259,7 +275,7 @@ export class CatchUp {
     this.#retryTimer.unref();
   }
 
-  async #agentId(signal: AbortSignal): Promise<number> {
+  async #agentId(signal: AbortSignal): Promise<Id> {
     this.#me ??= (await this.#o.api.me({ signal })).id;
     return this.#me;
   }
@@ -272,13 +288,14 @@ export class CatchUp {
         { role: 'all', status: 'active', page, limit: PAGE },
         { signal },
       );
-      for (const e of data.employments) if (e.status === 'active' && !ids.includes(e.id)) ids.push(e.id);
+      for (const e of data.employments)
+        if (e.status === 'active' && !ids.includes(idNumber(e.id))) ids.push(idNumber(e.id));
       if (data.employments.length === 0 || page * data.limit >= data.total) return ids;
     }
   }
 
   /** One employment: its unread messages in order, then its held live frames, then live again. */
-  async #employment(id: number, me: number, signal: AbortSignal): Promise<void> {
+  async #employment(id: number, me: Id, signal: AbortSignal): Promise<void> {
     do {
       // Frames were dropped after the held ones: history has them all, in order, so it alone is used.
       if (this.#dirty.has(id)) this.#dropHeld(id);
@@ -310,7 +327,7 @@ export class CatchUp {
    * unread messages while they are few; past KEEP_UNREAD only their cursors are kept (a flood
    * while the runner was away must not fill memory) and they are read again on the way forward.
    */
-  async #walk(id: number, me: number, signal: AbortSignal): Promise<UnreadPage[]> {
+  async #walk(id: number, me: Id, signal: AbortSignal): Promise<UnreadPage[]> {
     const pages: UnreadPage[] = [];
     let kept = 0;
     let before: string | undefined;
@@ -329,7 +346,7 @@ export class CatchUp {
   /** The walked pages' unread messages, oldest first, reading again the pages that kept only a cursor. */
   async *#oldestFirst(
     id: number,
-    me: number,
+    me: Id,
     pages: UnreadPage[],
     signal: AbortSignal,
   ): AsyncGenerator<HistoryMessage> {
@@ -368,6 +385,13 @@ export class CatchUp {
   #refusedDuring(id: number): void {
     this.#dropHeld(id);
     this.#dirty.add(id);
+  }
+
+  #forgetHeld(): void {
+    for (const list of this.#held.values()) list.length = 0;
+    this.#held.clear();
+    this.#heldCount = 0;
+    this.#dirty.clear();
   }
 
   #dropHeld(id: number): void {
@@ -436,7 +460,7 @@ export class CatchUp {
           const extra = inv as { callerAgentName?: unknown };
           await this.#synthesize(
             'service-invoked',
-            `invocation:${inv.id}`,
+            `invocation:${idKey(inv.id)}`,
             inv.createdAt,
             {
               invocationId: inv.id,
@@ -460,7 +484,7 @@ export class CatchUp {
         for (const task of data.tasks) {
           await this.#synthesize(
             'task-accepted',
-            `application:${task.applicationId}`,
+            `application:${idKey(task.applicationId)}`,
             task.startedAt,
             {
               taskId: task.id,
@@ -546,10 +570,10 @@ export function notificationKey(frame: {
   const invoked = wireNotification('service-invoked');
   const accepted = wireNotification('task-accepted');
   if (frame.domain === invoked.domain && frame.event === invoked.event && isId(frame.data.invocationId)) {
-    return `invocation:${frame.data.invocationId}`;
+    return `invocation:${idKey(frame.data.invocationId)}`;
   }
   if (frame.domain === accepted.domain && frame.event === accepted.event && isId(frame.data.applicationId)) {
-    return `application:${frame.data.applicationId}`;
+    return `application:${idKey(frame.data.applicationId)}`;
   }
   return undefined;
 }
@@ -576,13 +600,6 @@ function gone(error: unknown): boolean {
   if (!(error instanceof PlatformError)) return false;
   return (
     error.status === 404 || error.status === 403 || /NOT_FOUND|FORBIDDEN|NOT_ACTIVE/.test(error.platformCode)
-  );
-}
-
-function isId(value: unknown): value is string | number {
-  return (
-    (typeof value === 'number' && Number.isInteger(value)) ||
-    (typeof value === 'string' && /^\d+$/.test(value))
   );
 }
 

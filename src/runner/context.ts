@@ -2,6 +2,7 @@
  * `ctx`: what a handler receives. Its `event` type follows from the handler's event name, through
  * the one `EventMap` of src/protocol/events.ts.
  */
+import type { Id } from '../protocol/ids.js';
 import type { ApiClient } from '../api/client.js';
 import type { Logger } from '../log.js';
 import type { EventMap, EventName } from '../protocol/events.js';
@@ -45,7 +46,7 @@ export interface BaseContext<E extends EventName = EventName> {
    */
   reply(content: MessageContent): Promise<void>;
   /** Sends a message into any employment of this agent. */
-  send(employmentId: number, content: MessageContent): Promise<void>;
+  send(employmentId: Id, content: MessageContent): Promise<void>;
   /** The platform's REST API, as this agent. */
   readonly api: ApiClient;
   /** A logger bound to this event (event, messageId, file). */

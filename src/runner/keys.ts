@@ -3,25 +3,40 @@
  * Messages: their employment. Notifications: the task, invocation or employment they are about.
  */
 import type { RoutedEvent } from '../protocol/events.js';
+import { idKey, isId, type Id } from '../protocol/ids.js';
 
 /** The key whose events run one at a time, or `undefined` for events that need no order. */
 export function orderingKey(routed: RoutedEvent): string | undefined {
   switch (routed.name) {
     case 'message':
-      return `employment:${routed.event.employmentId}`;
+      return `employment:${idKey(routed.event.employmentId)}`;
     case 'read':
     case 'error':
       return undefined;
     default: {
       const data = routed.event.data as Record<string, unknown>;
-      if (isId(data.taskId)) return `task:${data.taskId}`;
-      if (isId(data.invocationId)) return `invocation:${data.invocationId}`;
-      if (isId(data.employmentId)) return `employment:${data.employmentId}`;
+      if (isId(data.taskId)) return `task:${idKey(data.taskId)}`;
+      if (isId(data.invocationId)) return `invocation:${idKey(data.invocationId)}`;
+      if (isId(data.employmentId)) return `employment:${idKey(data.employmentId)}`;
       return undefined;
     }
   }
 }
 
-function isId(value: unknown): value is string | number {
-  return (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && value !== '');
+/**
+ * The ledger's dedupe key of an event, or `undefined` for one without an id. Message ids are the
+ * sender's and unique only within their employment (the platform drops repeats per employment), so
+ * a message's key is its conversation and its id: employer B's `msg_1` is not employer A's.
+ * Notifications keep their id (catch-up gives the ones it synthesizes `invocation:<id>` /
+ * `application:<id>`, which live copies share).
+ */
+export function dedupeKey(routed: RoutedEvent): string | undefined {
+  const id = (routed.event as { messageId?: unknown }).messageId;
+  if (typeof id !== 'string' || id === '') return undefined;
+  return routed.name === 'message' ? messageKey(routed.event.employmentId, id) : id;
+}
+
+/** The dedupe key of message `messageId` in employment `employmentId`. */
+export function messageKey(employmentId: Id, messageId: string): string {
+  return `employment:${idKey(employmentId)}/${messageId}`;
 }

@@ -7,6 +7,7 @@
  * An interface, so a durable or shared ledger (a file, Redis) can replace the in-memory one.
  */
 import type { Logger } from '../log.js';
+import { idKey, type Id } from '../protocol/ids.js';
 
 /** Dedupe and acknowledgement, behind an interface so a durable or shared backend can replace it. */
 export interface Ledger {
@@ -15,7 +16,7 @@ export interface Ledger {
   /** Forgets a claim, for an event refused before it ran, so a redelivery runs it. */
   release(id: string): void;
   /** Acknowledges a handled message. Never throws; failures are logged. */
-  acknowledge(employmentId: number, messageId: string): void;
+  acknowledge(employmentId: Id, messageId: string): void;
   /** Resolves when every acknowledgement in flight has settled. */
   flush(): Promise<void>;
 }
@@ -25,7 +26,7 @@ export interface MemoryLedgerOptions {
   /** Ids remembered; the oldest is forgotten beyond it. */
   size: number;
   /** Moves the read cursor of an employment; `undefined` turns acknowledgements off. */
-  markRead?: (employmentId: number, lastReadMessageId: string) => Promise<unknown>;
+  markRead?: (employmentId: Id, lastReadMessageId: string) => Promise<unknown>;
   /**
    * Least time between two acknowledgements of one employment, in ms. The first message of a quiet
    * employment is acknowledged at once; while it stays busy, its cursor moves at most once per
@@ -41,6 +42,8 @@ export interface MemoryLedgerOptions {
 
 /** One employment's acknowledgement: the request in flight, the newest id waiting, the pacing timer. */
 interface AckState {
+  /** The employment, in the form it came in (it is sent back that way). */
+  employmentId: Id;
   inFlight: Promise<void> | undefined;
   next: string | undefined;
   lastSent: number;
@@ -59,9 +62,10 @@ export class MemoryLedger implements Ledger {
   readonly #logger: Logger;
   readonly #interval: number;
   readonly #concurrency: number;
-  readonly #acks = new Map<number, AckState>();
+  /** By the employment's canonical id (ids.ts), so `42` and `"42"` share one cursor. */
+  readonly #acks = new Map<string, AckState>();
   /** Employments whose acknowledgement is due but waits for a free request slot, in order. */
-  readonly #ready = new Set<number>();
+  readonly #ready = new Set<string>();
   #active = 0;
   #flushing = false;
 
@@ -87,29 +91,36 @@ export class MemoryLedger implements Ledger {
     this.#seen.delete(id);
   }
 
-  acknowledge(employmentId: number, messageId: string): void {
+  acknowledge(employmentId: Id, messageId: string): void {
     if (!this.#markRead) return;
-    const state = this.#acks.get(employmentId);
+    const key = idKey(employmentId);
+    const state = this.#acks.get(key);
     // The read cursor covers every earlier message: while one request is in flight or the
     // employment was acknowledged less than an interval ago, only the newest id needs to follow.
     if (state) {
       state.next = messageId;
       return;
     }
-    const fresh: AckState = { inFlight: undefined, next: messageId, lastSent: 0, timer: undefined };
-    this.#acks.set(employmentId, fresh);
-    this.#due(employmentId);
+    const fresh: AckState = {
+      employmentId,
+      inFlight: undefined,
+      next: messageId,
+      lastSent: 0,
+      timer: undefined,
+    };
+    this.#acks.set(key, fresh);
+    this.#due(key);
   }
 
   async flush(): Promise<void> {
     this.#flushing = true;
     try {
       while (this.#acks.size > 0) {
-        for (const [employmentId, state] of this.#acks) {
+        for (const [key, state] of this.#acks) {
           if (state.timer) {
             clearTimeout(state.timer);
             state.timer = undefined;
-            this.#due(employmentId);
+            this.#due(key);
           }
         }
         const inFlight = [...this.#acks.values()].flatMap((a) => (a.inFlight ? [a.inFlight] : []));
@@ -122,21 +133,22 @@ export class MemoryLedger implements Ledger {
   }
 
   /** The employment may send now: it does if a slot is free, else it queues for one. */
-  #due(employmentId: number): void {
-    const state = this.#acks.get(employmentId);
+  #due(key: string): void {
+    const state = this.#acks.get(key);
     if (!state) return;
     if (state.next === undefined) {
-      this.#acks.delete(employmentId);
+      this.#acks.delete(key);
       return;
     }
     if (this.#active >= this.#concurrency) {
-      this.#ready.add(employmentId);
+      this.#ready.add(key);
       return;
     }
-    this.#send(employmentId, state);
+    this.#send(key, state);
   }
 
-  #send(employmentId: number, state: AckState): void {
+  #send(key: string, state: AckState): void {
+    const { employmentId } = state;
     const markRead = this.#markRead!;
     const messageId = state.next!;
     state.next = undefined;
@@ -154,7 +166,7 @@ export class MemoryLedger implements Ledger {
       .finally(() => {
         this.#active--;
         state.inFlight = undefined;
-        this.#paced(employmentId, state);
+        this.#paced(key, state);
         const waiting = this.#ready.values().next();
         if (!waiting.done) {
           this.#ready.delete(waiting.value);
@@ -164,15 +176,15 @@ export class MemoryLedger implements Ledger {
   }
 
   /** After a request: the next one of this employment waits out the interval (not when flushing). */
-  #paced(employmentId: number, state: AckState): void {
+  #paced(key: string, state: AckState): void {
     const wait = this.#flushing ? 0 : state.lastSent + this.#interval - Date.now();
     if (wait <= 0) {
-      this.#due(employmentId);
+      this.#due(key);
       return;
     }
     state.timer = setTimeout(() => {
       state.timer = undefined;
-      this.#due(employmentId);
+      this.#due(key);
     }, wait);
     state.timer.unref();
   }

@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import { toEvent, type RoutedEvent } from '../protocol/events.js';
 import type { ClientFrame, ServerFrame } from '../protocol/frames.js';
 import type { Context, MessageContent } from './context.js';
-import { orderingKey } from './keys.js';
+import { dedupeKey, orderingKey } from './keys.js';
 import type { Ledger } from './ledger.js';
 import type { HandlerEntry, HandlerRegistry } from './registry.js';
 import { replySenders, untilAborted } from './reply-ids.js';
@@ -19,6 +19,7 @@ import type { Scheduler } from './scheduler.js';
 import { agentIdOnce, withState, type StateSource } from '../state/extras.js';
 import { MemoryStateStore } from '../state/memory.js';
 import type { StateStore } from '../state/store.js';
+import { observed, observedApi } from './observe.js';
 
 /** What the pipeline is wired to. */
 export interface PipelineOptions {
@@ -150,7 +151,8 @@ export class Pipeline {
     }
     this.stats.received++;
     const id = messageIdOf(routed);
-    if (id !== undefined && !ledger.claim(id)) {
+    const key = dedupeKey(routed);
+    if (key !== undefined && !ledger.claim(key)) {
       this.stats.duplicates++;
       logger.debug({ event: routed.name, messageId: id }, 'duplicate event dropped');
       return;
@@ -165,7 +167,7 @@ export class Pipeline {
       scheduler.schedule(orderingKey(routed), () => this.#run(routed, entry));
     } catch (error) {
       this.stats.refused++;
-      if (id !== undefined) ledger.release(id);
+      if (key !== undefined) ledger.release(key);
       logger.warn(
         { err: error, event: routed.name, messageId: id, file: entry.label },
         `event refused: ${(error as Error).message}`,
@@ -189,9 +191,12 @@ export class Pipeline {
     const entry = this.#route(routed) ?? queued;
     const { logger, scheduler, ledger } = this.#o;
     const messageId = messageIdOf(routed);
+    const key = dedupeKey(routed);
+    // Every line a handler logs says which event it was about: the ids an operator searches by.
     const log = logger.child({
       event: routed.name,
       ...(messageId === undefined ? {} : { messageId }),
+      ...eventIds(routed),
       file: entry.label,
     });
     const limit = entry.timeout ?? this.#o.timeout;
@@ -274,7 +279,7 @@ export class Pipeline {
         if ((outcome.error as { retryable?: unknown } | null)?.retryable === true) {
           // "Not handled, try again later" (a webhook that stayed down): no ack, and a redelivery or catch-up runs it again.
           acknowledge = false;
-          if (messageId !== undefined) ledger.release(messageId);
+          if (key !== undefined) ledger.release(key);
           break;
         }
         await this.#fail(routed, entry, outcome.error, log);
@@ -301,7 +306,7 @@ export class Pipeline {
     if (acknowledge && routed.name === 'message')
       ledger.acknowledge(routed.event.employmentId, routed.event.messageId);
     // Not acknowledged means not done: forget the id so a redelivery or catch-up runs it again.
-    if (!acknowledge && messageId !== undefined) ledger.release(messageId);
+    if (!acknowledge && key !== undefined) ledger.release(key);
     this.#report({ ...report, routed, file: entry.label, durationMs }, log);
   }
 
@@ -370,28 +375,37 @@ export class Pipeline {
     signal: AbortSignal,
     sendFrame: PipelineOptions['send'],
   ): Context {
+    const platformApi = this.#o.api;
     const sendNow = async (employmentId: number, content: MessageContent): Promise<void> => {
       // A handler past its deadline must not send late replies that would overtake newer ones.
       if (signal.aborted) throw signal.reason;
       await sendFrame(messageFrame(employmentId, content));
       this.stats.replies++;
     };
-    // A forgotten `await` must not turn a refused send into an unhandled rejection that kills the
-    // process: the failure is observed (and logged) here, and still rejects for those who await it.
-    const observed = (promise: Promise<void>): Promise<void> => {
-      promise.catch((error: unknown) =>
-        log.warn({ err: error }, `a message from ${entry.label} was not sent: ${errorText(error)}`),
-      );
-      return promise;
+    // A forgotten `await` must not turn a refused send (or a failed API call) into an unhandled
+    // rejection that kills the process: one nobody observes is logged here against the handler and
+    // its event; those who await it still see it reject.
+    const unobserved = (error: unknown, call: string): void => {
+      if (call === 'ctx.reply' || call === 'ctx.send')
+        log.warn({ err: error }, `a message from ${entry.label} was not sent: ${errorText(error)}`);
+      else
+        log.warn(
+          { err: error, call },
+          `${call}() from ${entry.label} failed and was not awaited: ${errorText(error)}`,
+        );
     };
     const send = (employmentId: number, content: MessageContent): Promise<void> =>
-      observed(sendNow(employmentId, content));
+      observed(sendNow(employmentId, content), 'ctx.send', unobserved);
+    let api: ApiClient | undefined;
     const ctx: Omit<Context, 'state'> = {
       // The handler's own event: `notification.ts` sees 'notification' (the log binding keeps the precise one).
       name: entry.name,
       event: routed.event,
       file: entry.file,
-      api: this.#o.api,
+      // A view per event, made only for handlers that use it (most echo-like handlers do not).
+      get api() {
+        return (api ??= observedApi(platformApi, unobserved));
+      },
       log,
       signal,
       send,
@@ -399,15 +413,17 @@ export class Pipeline {
         const employmentId = employmentOf(routed);
         if (employmentId === undefined) {
           return observed(
-            Promise.reject(
+            Promise.reject<void>(
               new C4cError(
                 'E_REPLY',
                 `${entry.label}: ctx.reply() needs an event with an employment, and "${routed.name}" has none; use ctx.send(employmentId, content)`,
               ),
             ),
+            'ctx.reply',
+            unobserved,
           );
         }
-        return send(employmentId, content);
+        return observed(sendNow(employmentId, content), 'ctx.reply', unobserved);
       },
     };
     // ctx.state (built on first use) and, for messages, ctx.history().
@@ -424,6 +440,17 @@ export class Pipeline {
 function messageIdOf(routed: RoutedEvent): string | undefined {
   const id = (routed.event as { messageId?: unknown }).messageId;
   return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+/** The ids of an event's subject (employment, invocation, application, task), for log lines. */
+function eventIds(routed: RoutedEvent): Record<string, unknown> {
+  const event = routed.event as { data?: Record<string, unknown> } & Record<string, unknown>;
+  const ids: Record<string, unknown> = {};
+  for (const key of ['employmentId', 'invocationId', 'applicationId', 'taskId'] as const) {
+    const value = event[key] ?? event.data?.[key];
+    if (value !== undefined && value !== null) ids[key] = value;
+  }
+  return ids;
 }
 
 function employmentOf(routed: RoutedEvent): number | undefined {

@@ -1,5 +1,5 @@
 /**
- * A handler's return value → the platform action that fits its event (DESIGN.md, "replies").
+ * A handler's return value → the platform action that fits its event (docs/handlers.md, reply rules).
  * Every reply is checked with src/protocol/replies.ts before it leaves.
  */
 import { z } from 'zod';
@@ -8,6 +8,7 @@ import { describeValue } from '../describe.js';
 import { C4cError } from '../errors.js';
 import type { RoutedEvent } from '../protocol/events.js';
 import { messageMetadataSchema, newMessageId, rfc3339, type ClientFrame } from '../protocol/frames.js';
+import { parseId, type Id } from '../protocol/ids.js';
 import { REPLY_SCHEMAS, hasReplyRule, messageReplySchema } from '../protocol/replies.js';
 import type { MessageContent } from './context.js';
 
@@ -95,7 +96,7 @@ export async function submitFailure(
   error: unknown,
   label: string,
   api: ApiClient,
-): Promise<number | undefined> {
+): Promise<Id | undefined> {
   if (routed.name !== 'service-invoked') return undefined;
   const id = idFrom(routed.event.data, 'invocationId', label, routed.name);
   const message = error instanceof Error ? error.message : String(error);
@@ -104,7 +105,7 @@ export async function submitFailure(
 }
 
 /** A message frame for `ctx.reply`/`ctx.send` and `message` replies; checked like a returned reply. */
-export function messageFrame(employmentId: number, content: MessageContent): ClientFrame {
+export function messageFrame(employmentId: Id, content: MessageContent): ClientFrame {
   const parsed = messageReplySchema.safeParse(content);
   if (!parsed.success) {
     throw new C4cError(
@@ -125,11 +126,11 @@ export function messageFrame(employmentId: number, content: MessageContent): Cli
   };
 }
 
-/** Ids arrive as numbers or numeric strings (PROTOCOL.md leaves them to the platform). */
-export function idFrom(data: Record<string, unknown>, key: string, label: string, event: string): number {
+/** Ids arrive as numbers or numeric strings (docs/protocol.md, "Ids"); kept in the form they came in. */
+export function idFrom(data: Record<string, unknown>, key: string, label: string, event: string): Id {
   const raw = data[key];
-  const id = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
-  if (typeof id !== 'number' || !Number.isInteger(id) || id <= 0) {
+  const id = parseId(raw);
+  if (id === undefined) {
     throw new C4cError(
       'E_REPLY',
       `${label}: the ${event} event has no usable data.${key} (got ${describeValue(raw, 60)}), so its reply cannot be sent`,

@@ -2,12 +2,14 @@
  * `createRunner`: the wiring of config, registry, scheduler, ledger, pipeline and connection, with
  * an explicit lifecycle: idle → starting → running → closing → closed.
  */
+import type { Id } from '../protocol/ids.js';
 import { ApiClient } from '../api/client.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { Connection, type ConnectionState } from '../connection/connection.js';
 import { C4cError } from '../errors.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import { silentLogger, type Logger } from '../log.js';
+import { MetricsRecorder, type RecordedFigures } from './metrics.js';
 import { createCatchUp, type CatchUp, type CatchUpStats } from './catchup.js';
 import { MemoryLedger, type Ledger } from './ledger.js';
 import {
@@ -75,6 +77,18 @@ export interface RunnerStats extends PipelineStats {
   catchUp?: CatchUpStats;
 }
 
+/** Figures for dashboards and health checks: see {@link Runner.metrics}. */
+export interface RunnerMetrics extends RecordedFigures {
+  /** Where the runner is in its lifecycle. */
+  readonly state: RunnerState;
+  /** Whether the handler files are loaded (they are before the first connection). */
+  readonly handlersLoaded: boolean;
+  /** Whether a catch-up pass is running or waiting for a retry (always `false` with `ack: false`). */
+  readonly catchingUp: boolean;
+  /** The counters of {@link Runner.stats}. */
+  readonly stats: RunnerStats;
+}
+
 /** A running agent: see {@link createRunner}. */
 export interface Runner {
   /**
@@ -94,6 +108,12 @@ export interface Runner {
   readonly stats: RunnerStats;
   /** The loaded handlers, read-only. */
   readonly registry: HandlerRegistryView;
+  /**
+   * A snapshot of the runner's figures: events by name, handler outcomes and durations by event,
+   * reconnects, acknowledgements, queue, catch-up and lifecycle. The Prometheus exporter and the
+   * health checks read it; so can an embedding application.
+   */
+  metrics(): RunnerMetrics;
 }
 
 /**
@@ -115,6 +135,8 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
   let closing: Promise<void> | undefined;
   // The config's store (or the default file store) is the runner's to close; a caller's is not.
   const stateStore = options.state ?? stateStoreFor(config, 'file', logger);
+  let handlersLoaded = false;
+  const recorder = new MetricsRecorder();
   let settle!: { resolve: () => void; reject: (error: Error) => void };
   const done = new Promise<void>((resolve, reject) => {
     settle = { resolve, reject };
@@ -162,7 +184,13 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
       size: config.dedupe,
       logger,
       ...(config.ack && api
-        ? { markRead: (employmentId: number, id: string) => api.markRead(employmentId, id) }
+        ? {
+            markRead: async (employmentId: Id, id: string) => {
+              const result = await api.markRead(employmentId, id);
+              recorder.acknowledged();
+              return result;
+            },
+          }
         : {}),
     });
 
@@ -187,6 +215,13 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
     get stats() {
       return stats();
     },
+    metrics: () => ({
+      ...recorder.snapshot(),
+      state,
+      handlersLoaded,
+      catchingUp: catchUp?.pending ?? false,
+      stats: stats(),
+    }),
     close: (closeOptions) => close(closeOptions),
     async start() {
       if (state !== 'idle')
@@ -207,6 +242,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           options.handlerFiles === false
             ? []
             : await registry.loadAll(options.onHandlerProblem ? { onProblem: options.onHandlerProblem } : {});
+        handlersLoaded = true;
         const fallback =
           options.fallback ??
           (config.webhook
@@ -243,7 +279,10 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           logger,
           timeout: config.timeout,
           fallback,
-          onOutcome: options.onOutcome,
+          onOutcome: (outcome) => {
+            recorder.outcome(outcome);
+            options.onOutcome?.(outcome);
+          },
           state: stateStore,
         });
         // Without acknowledgements nothing is ever marked read, so history cannot tell what is new.
@@ -259,17 +298,22 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
             logger,
           });
         connection.on('frame', (frame) => {
+          recorder.frame(frame);
           options.onFrame?.(frame);
           if (catchUp) catchUp.deliver(frame);
           else pipeline!.accept(frame);
         });
         if (options.onConnectionState) connection.on('state', options.onConnectionState);
         connection.on('open', ({ reconnected }) => {
-          if (reconnected) logger.info('reconnected to the platform');
+          if (reconnected) {
+            recorder.reconnected();
+            logger.info('reconnected to the platform');
+          }
           // What arrived while the runner was away (stopped, or between two sockets) is read from history.
           catchUp?.run();
         });
         connection.on('undeliverable', ({ frame, code, message }) => {
+          recorder.refused();
           logger.warn(
             { code, frame: { type: frame.type, messageId: (frame as { messageId?: string }).messageId } },
             `the platform refused a reply for good: ${code}: ${message}`,

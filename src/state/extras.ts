@@ -3,6 +3,7 @@
  * never touches it costs one getter) and, for messages, `history()`.
  */
 import type { ApiClient } from '../api/client.js';
+import type { Id } from '../protocol/ids.js';
 import { conversationState, type ConversationState } from './conversation.js';
 import { readHistory, type HistoryEntry, type HistoryOptions } from './history.js';
 import { employmentStateKey, type StateStore } from './store.js';
@@ -11,7 +12,7 @@ import { employmentStateKey, type StateStore } from './store.js';
 export interface StateSource {
   store: StateStore;
   api: ApiClient;
-  agentId: () => Promise<number>;
+  agentId: () => Promise<Id>;
 }
 
 /** The event-specific parts. */
@@ -20,7 +21,7 @@ export interface StateEvent {
   label: string;
   /** The event's name. */
   name: string;
-  employmentId: number | undefined;
+  employmentId: Id | undefined;
   /** For `message` events: the message being handled. */
   messageId: string | undefined;
   signal: AbortSignal;
@@ -64,8 +65,8 @@ export function withState<C extends object>(
 }
 
 /** This agent's id, asked of the platform once (and again after a failure). */
-export function agentIdOnce(api: ApiClient): () => Promise<number> {
-  let id: Promise<number> | undefined;
+export function agentIdOnce(api: ApiClient): () => Promise<Id> {
+  let id: Promise<Id> | undefined;
   return () => {
     id ??= api.me().then(
       (me) => me.id,

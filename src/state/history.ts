@@ -5,6 +5,7 @@
  */
 import type { ApiClient } from '../api/client.js';
 import { C4cError } from '../errors.js';
+import { sameId, type Id } from '../protocol/ids.js';
 import type { HistoryMessage } from '../protocol/rest.js';
 
 /** One message of the conversation, as the agent sees it. */
@@ -33,11 +34,11 @@ const PAGE = 100;
 
 /** What {@link readHistory} needs to know about the event. */
 export interface HistoryQuery {
-  employmentId: number;
+  employmentId: Id;
   /** The message being handled: the history ends just before it. */
   messageId: string;
   /** This agent's id (messages it sent are `agent`). */
-  agentId: () => Promise<number>;
+  agentId: () => Promise<Id>;
   label: string;
 }
 
@@ -79,7 +80,7 @@ export async function readHistory(
     .slice(0, limit)
     .reverse()
     .map((m) => ({
-      role: m.senderAgentId === agentId ? 'agent' : 'employer',
+      role: sameId(m.senderAgentId, agentId) ? 'agent' : 'employer',
       content: m.content,
       at: m.createdAt,
       messageId: m.messageId,

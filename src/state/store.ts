@@ -3,6 +3,7 @@
  * text, so that a store over the network (Redis: GET, SET, DEL) is as natural as one in memory.
  * `ctx.state` is built on it (src/state/conversation.ts); the stores are memory.ts and file.ts.
  */
+import { idKey, type Id } from '../protocol/ids.js';
 
 /**
  * Where `ctx.state` keeps each employment's state. Keys are short ASCII strings
@@ -28,9 +29,9 @@ export interface StateStore {
   close?(): Promise<void>;
 }
 
-/** The key of an employment's state. */
-export function employmentStateKey(employmentId: number): string {
-  return `employment:${employmentId}`;
+/** The key of an employment's state; `42` and `"42"` (the platform sends both) are one key. */
+export function employmentStateKey(employmentId: Id): string {
+  return `employment:${idKey(employmentId)}`;
 }
 
 /** Whether a value has the shape of a {@link StateStore} (a user's store from the config). */

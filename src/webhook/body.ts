@@ -8,12 +8,13 @@
  * included; their key order is not part of the contract (it was not with the public client either),
  * so receivers compare parsed JSON and verify signatures over the raw bytes.
  */
+import type { Id } from '../protocol/ids.js';
 import type { MessageFrame, NotificationFrame } from '../protocol/frames.js';
 
 /** What a webhook receives for a chat message. */
 export interface MessageWebhookBody {
   content: string;
-  employmentId: number;
+  employmentId: Id;
   messageId: string;
   metadata?: MessageFrame['metadata'];
   timestamp: string;

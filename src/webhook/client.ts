@@ -12,6 +12,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { C4cError } from '../errors.js';
 import { MAX_FRAME_BYTES } from '../protocol/frames.js';
+import { redactUrl } from '../redact.js';
 import { encodeWebhookBody, type ForwardableFrame } from './body.js';
 import type { ForwardKind, WebhookReporter } from './report.js';
 import type { WebhookResponse } from './reply.js';
@@ -75,6 +76,7 @@ export class WebhookError extends C4cError {
 }
 
 export class WebhookClient {
+  /** The webhook URL as messages and reports show it: user info and query values redacted. */
   readonly url: string;
   readonly #secret: string | undefined;
   readonly #timeout: number;
@@ -87,7 +89,8 @@ export class WebhookClient {
 
   constructor(options: WebhookClientOptions) {
     this.#target = parseWebhookUrl(options.url);
-    this.url = options.url;
+    // A webhook URL often carries its secret (`?token=…`, `user:pass@`): only the redacted form is kept for display.
+    this.url = redactUrl(options.url);
     this.#secret = options.secret || undefined;
     this.#timeout = positive('timeout', options.timeout ?? 10_000);
     const attempts = options.retry?.attempts ?? 5;

@@ -6,7 +6,7 @@ import type { WebhookConfig, WebhookSettings } from '../config/schema.js';
 import { C4cError } from '../errors.js';
 import { MAX_TIMER } from '../limits.js';
 import type { Logger } from '../log.js';
-import { redactText } from '../redact.js';
+import { redactUrl } from '../redact.js';
 import { WebhookClient } from './client.js';
 import { createWebhookHandler, type WebhookHandlerContext } from './handler.js';
 import type { WebhookReporter } from './report.js';
@@ -30,7 +30,7 @@ export function webhookFallbackFor(settings: WebhookSettings, report?: WebhookRe
     ...(settings.timeout ? { timeout: settings.timeout } : {}),
     retry: { attempts: Number.POSITIVE_INFINITY, ...settings.retry },
   });
-  const label = `webhook ${redactText(settings.url)}`;
+  const label = `webhook ${redactUrl(settings.url)}`;
   return Object.freeze({
     file: label,
     label,
@@ -64,7 +64,7 @@ export function configWebhookFallback(config: WebhookConfig, logger: Logger): We
 /** Webhook reports as log lines: deliveries at debug, retries and refusals at warn. */
 export function logReporter(logger: Logger): WebhookReporter {
   return (report) => {
-    const url = redactText(report.url);
+    const url = redactUrl(report.url);
     switch (report.type) {
       case 'delivered':
         logger.debug(

@@ -1,5 +1,5 @@
 /**
- * From the webhook's answer to the reply of the event (DESIGN.md, "replies"): a JSON body in the
+ * From the webhook's answer to the reply of the event (docs/handlers.md, reply rules): a JSON body in the
  * reply shape of that event, or plain text (as the message's content, the invocation's result or
  * the deliverable's content). An empty 2xx sends nothing. An answer that fits no reply of the
  * event is ignored with a reason, never sent half-understood.

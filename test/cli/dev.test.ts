@@ -96,6 +96,10 @@ describe('c4c-runner dev', () => {
     expect(await ask('hello')).toBe('[v1] hello');
     await dev.waitForLine(`[Message] Employment #${state.employmentId}`);
     expect(dev.stdout()).toContain('  Content: hello\n');
+    // What the agent did, after the frame's lines, with the handler's time.
+    await dev.waitForLine(
+      new RegExp(`^  ↳ Employment #${state.employmentId}: replied in \\d+ ms: "\\[v1\\] hello"$`),
+    );
     const before = await connectionsOpened();
 
     await writeFile(
@@ -184,6 +188,60 @@ export default defineHandler('task-accepted', (ctx) => ({ content: 'deliverable 
     expect(task.status).toBe('in_progress');
   });
 
+  it('prints the outcome of a service invocation and of an accepted offer, in dev and from `emit`', async () => {
+    await writeFile(
+      join(project, 'handlers', 'service-invoked.ts'),
+      `import { defineHandler } from 'c4c-runner';
+export default defineHandler('service-invoked', (ctx) => ({ upper: String(ctx.event.data.input?.text).toUpperCase() }));
+`,
+    );
+    await writeFile(
+      join(project, 'handlers', 'employment-offered.ts'),
+      `import { defineHandler } from 'c4c-runner';
+export default defineHandler('employment-offered', () => true);
+`,
+    );
+    await dev.waitForLine(/added handlers\/service-invoked\.ts/);
+    await dev.waitForLine(/added handlers\/employment-offered\.ts/);
+
+    const invoked = spawnCli(['emit', 'service-invoked', '--input', '{"text":"shout"}'], { cwd: project });
+    expect(await invoked.exited).toBe(0);
+    const invocationId = /invocationId (\d+)/.exec(invoked.stdout())![1];
+    // emit prints the answer the caller got, read back from the platform.
+    expect(invoked.stdout()).toContain(`↳ invocation ${invocationId} completed: {"upper":"SHOUT"}`);
+    await dev.waitForLine(
+      new RegExp(
+        `^  ↳ service-invoked: invocation ${invocationId} completed in \\d+ ms: \\{"upper":"SHOUT"\\}$`,
+      ),
+    );
+
+    const offered = spawnCli(['emit', 'employment-offered'], { cwd: project });
+    expect(await offered.exited).toBe(0);
+    const employmentId = /employmentId (\d+)/.exec(offered.stdout())![1];
+    expect(offered.stdout()).toContain(`↳ employment ${employmentId} accepted`);
+    await dev.waitForLine(
+      new RegExp(`^  ↳ employment-offered: employment ${employmentId} accepted in \\d+ ms$`),
+    );
+  });
+
+  it("prints a throwing handler's outcome, and `emit` says when no answer comes", async () => {
+    await writeFile(
+      join(project, 'handlers', 'employment-offered.ts'),
+      `export default () => { throw new Error('offers are off today'); };\n`,
+    );
+    await dev.waitForLine(/reloaded handlers\/employment-offered\.ts/);
+    const offered = spawnCli(['emit', 'employment-offered', '--timeout', '1500'], { cwd: project });
+    await dev.waitForLine(
+      /^ {2}✗ employment-offered: handlers\/employment-offered\.ts threw after \d+ ms: offers are off today$/,
+    );
+    expect(await offered.exited).toBe(1);
+    expect(offered.stdout()).toMatch(/✓ employment-offered raised/);
+    expect(offered.stderr()).toContain('no answer within 1.5 s');
+    await unlink(join(project, 'handlers', 'employment-offered.ts'));
+    await unlink(join(project, 'handlers', 'service-invoked.ts'));
+    await dev.waitForLine(/removed handlers\/service-invoked\.ts/);
+  });
+
   it('lets `chat -m` and `chat -i` with piped stdin talk to it', async () => {
     const one = spawnCli(['chat', String(state.employmentId), '-m', 'via chat'], { cwd: project });
     expect(await one.exited).toBe(0);
@@ -193,6 +251,34 @@ export default defineHandler('task-accepted', (ctx) => ({ content: 'deliverable 
     many.child.stdin!.end('first\nsecond\nthird\n');
     expect(await many.exited).toBe(0);
     for (const word of ['first', 'second', 'third']) expect(many.stdout()).toContain(`Agent: v3 ${word}`);
+  });
+
+  it('lets `chat -m` print every reply of a handler that sends two', async () => {
+    await writeFile(
+      join(project, 'handlers', 'message.ts'),
+      `import { defineHandler } from 'c4c-runner';
+export default defineHandler('message', async (ctx) => {
+  await ctx.reply('first of two: ' + ctx.event.content);
+  return 'second of two';
+});
+`,
+    );
+    // Ready when the new handler answers, and its second reply is in (so it cannot reach `chat` below).
+    await waitFor(
+      async () => {
+        const second = employer.waitFor((f) => f.type === 'message' && f.content === 'second of two', {
+          timeout: 10_000,
+        });
+        second.catch(() => {});
+        if (!(await ask('ready?')).startsWith('first of two')) return false;
+        await second;
+        return true;
+      },
+      { message: 'the two-reply handler to serve' },
+    );
+    const chat = spawnCli(['chat', String(state.employmentId), '-m', 'both'], { cwd: project });
+    expect(await chat.exited).toBe(0);
+    expect(chat.stdout()).toContain('[Reply] first of two: both\n[Reply] second of two\n');
   });
 
   it('stops cleanly on Ctrl-C: exit 0, port free, state file removed', async () => {

@@ -166,9 +166,10 @@ describe('task notifications', () => {
 
     const listed = await as('boss').get(`/agent/me/tasks/${taskId}/applications`);
     expect(listed.body.data.total).toBe(2);
+    // `TaskApplication` declares its ids as strings.
     expect(listed.body.data.data[0]).toMatchObject({
-      taskId,
-      agentId: 2,
+      taskId: String(taskId),
+      agentId: '2',
       agentName: 'Worker',
       message: 'me!',
       status: 'pending',
@@ -181,7 +182,7 @@ describe('task notifications', () => {
     );
     expect(chosen.body.data).toMatchObject({
       taskId,
-      selectedAgentId: 2,
+      selectedAgentId: '2',
       status: 'in_progress',
       startedAt: expect.any(String),
     });
@@ -202,8 +203,9 @@ describe('task notifications', () => {
       total: 1,
       tasks: [
         {
-          id: taskId,
-          applicationId: mine.body.data.applicationId,
+          // `AcceptedTask` declares its ids as strings.
+          id: String(taskId),
+          applicationId: String(mine.body.data.applicationId),
           status: 'in_progress',
           publisherAgentName: 'Boss',
           bounty: '8',
@@ -233,7 +235,13 @@ describe('task notifications', () => {
       applicationId: mine.body.data.applicationId,
       submitterAgentName: 'Worker',
     });
-    expect((await as('worker').get('/agent/me/task-applications/accepted')).body.data.total).toBe(0);
+    // Delivered: no longer in progress (what catch-up asks for), still listed under every status.
+    expect(
+      (await as('worker').get('/agent/me/task-applications/accepted?status=in_progress')).body.data.total,
+    ).toBe(0);
+    expect((await as('worker').get('/agent/me/task-applications/accepted')).body.data.tasks).toMatchObject([
+      { id: String(taskId), status: 'pending_review' },
+    ]);
 
     const done = await as('boss').post(`/agent/me/tasks/${taskId}/accept`, { rating: 5, review: 'lovely' });
     expect(done.body.data).toMatchObject({
@@ -252,7 +260,7 @@ describe('task notifications', () => {
       status: 'completed',
       workerAgentId: 2,
     });
-    expect((await as('worker').get('/agent/me/tasks?role=worker')).body.data.tasks[0].id).toBe(taskId);
+    expect((await as('worker').get('/agent/me/tasks?role=worker')).body.data.data[0].id).toBe(String(taskId));
     expect((await as('worker').get('/agent/me/task-applications?status=completed')).body.data.total).toBe(1);
 
     expect(othersGot('task_application', 'boss')).toEqual([]);

@@ -54,7 +54,7 @@ describe('envelope and auth', () => {
     expect(envelopeSchema.safeParse(me.body).success).toBe(true);
     expect(me.body).toMatchObject({
       success: true,
-      data: { id: 2, name: 'Worker', status: 'active' },
+      data: { id: 2, name: 'Worker', status: 'offline' },
       traceId: expect.stringMatching(/^tr_/),
     });
     expect(JSON.stringify(me.body)).not.toContain('cl_worker');
@@ -243,13 +243,13 @@ describe('market', () => {
       total: 1,
       page: 1,
       totalPages: 1,
-      data: [{ title: 'Translate a poem', bounty: '3', publisherAgentName: 'Boss' }],
+      data: [{ title: 'Translate a poem', bounty: '3', bountyValue: '3', postedBy: 'Boss', postedById: 1 }],
     });
     expect((await worker().get('/market/tasks?search=sales')).body.data.data[0].bounty).toBe('7.5');
     expect((await worker().get('/market/services')).body.data.data[0]).toMatchObject({
       title: 'Summarise',
       price: '2',
-      providerAgentId: 2,
+      providerId: 2,
     });
     const agents = await worker().get('/market/agents?limit=2');
     expect(agents.body.data).toMatchObject({ total: 3, limit: 2, totalPages: 2 });

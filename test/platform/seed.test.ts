@@ -91,7 +91,7 @@ describe('seed', () => {
     expect((await boss.get('/market/services')).body.data.data[0]).toMatchObject({
       title: 'Echo',
       price: '1',
-      providerAgentId: 2,
+      providerId: 2,
     });
     expect((await boss.get('/market/tasks')).body.data.data[0]).toMatchObject({
       title: 'Open task',

@@ -278,7 +278,7 @@ describe('error frames', () => {
       ['{"type":"teleport","messageId":"msg_tp"}', 'unknown-type'],
       ['{"content":"no type"}', 'unknown-type'],
       ['{"type":"notification","domain":"task","event":"x","data":{}}', 'unknown-type'],
-      ['{"type":"message","employmentId":"123","content":"x","messageId":"msg_bad_id"}', 'invalid'],
+      ['{"type":"message","employmentId":"abc","content":"x","messageId":"msg_bad_id"}', 'invalid'],
       ['{"type":"message","employmentId":123}', 'invalid'],
       ['{"type":"read"}', 'invalid'],
       [

@@ -76,7 +76,7 @@ describe('server frames (platform → agent)', () => {
     ['42', 'not-object'],
     ['{"type":"mystery"}', 'unknown-type'],
     ['{"content":"no type"}', 'unknown-type'],
-    ['{"type":"message","employmentId":"123","messageId":"m","timestamp":"t","content":"x"}', 'invalid'],
+    ['{"type":"message","employmentId":"one","messageId":"m","timestamp":"t","content":"x"}', 'invalid'],
     ['{"type":"message","employmentId":-1,"messageId":"m","timestamp":"t","content":"x"}', 'invalid'],
     ['{"type":"message","employmentId":1,"timestamp":"t","content":"x"}', 'invalid'],
     [
@@ -121,7 +121,7 @@ describe('client frames (agent → platform)', () => {
     expect(decodeClientFrame(ERROR)).toMatchObject({ ok: false, reason: 'unknown-type' });
     expect(decodeClientFrame(Buffer.from(PING), true)).toMatchObject({ ok: false, reason: 'binary' });
     expect(
-      decodeClientFrame('{"type":"message","employmentId":"1","messageId":"msg_x","content":"x"}'),
+      decodeClientFrame('{"type":"message","employmentId":"one","messageId":"msg_x","content":"x"}'),
     ).toMatchObject({
       ok: false,
       reason: 'invalid',

@@ -334,6 +334,77 @@ describe('when history cannot be read', () => {
   });
 });
 
+describe('across sockets', () => {
+  const SLOW = `export default async (ctx) => { await new Promise((r) => setTimeout(r, 150)); return 'echo: ' + ctx.event.content; };\n`;
+
+  it('a drop while catch-up holds live messages: what arrives between the two sockets is answered, in order', async () => {
+    platform = await startPlatform({ seed, faults: true });
+    const replies = repliesOf(platform);
+    for (let i = 1; i <= 5; i++) platform.sendMessage({ employmentId: 1, content: `u${i}` });
+    const running = await agent({ 'message.ts': SLOW }, { concurrency: 1, backlog: 4 });
+    // Live while the backlog is still being caught up (slowly): held behind it.
+    platform.sendMessage({ employmentId: 1, content: 'l1' });
+    await waitFor(() => (running.runner.stats.catchUp?.held ?? 0) >= 1, { message: 'a held message' });
+    const reconnected = new Promise<void>((resolve) => platform.once('connection', () => resolve()));
+    expect(platform.faults.dropConnections()).toBe(1);
+    // No socket: stored unread, pushed to no one. The old socket's held list knows nothing of them.
+    platform.sendMessage({ employmentId: 1, content: 'g1' });
+    platform.sendMessage({ employmentId: 1, content: 'g2' });
+    await reconnected;
+    await waitFor(() => contents(replies, 1).includes('echo: l1'), {
+      message: "l1's reply",
+      timeout: 15_000,
+    });
+    platform.sendMessage({ employmentId: 1, content: 'n1' });
+    await waitFor(() => contents(replies, 1).includes('echo: n1'), {
+      message: "n1's reply",
+      timeout: 15_000,
+    });
+    expect(contents(replies, 1)).toEqual(
+      ['u1', 'u2', 'u3', 'u4', 'u5', 'l1', 'g1', 'g2', 'n1'].map((c) => `echo: ${c}`),
+    );
+    await running.stop();
+    agents.length = 0;
+    expect(unread(1)).toBe(0);
+  });
+
+  it('a reconnect whose history read is refused, then another drop: nothing between the sockets is skipped', async () => {
+    platform = await startPlatform({ seed, faults: true });
+    const replies = repliesOf(platform);
+    const running = await agent({ 'message.ts': ECHO }, { reconnect: { initialDelay: 20, maxDelay: 50 } });
+    platform.sendMessage({ employmentId: 1, content: 'first' });
+    await waitFor(() => replies.length === 1, { message: 'the first reply' });
+    // A gateway answers 502 for history: the reconnect's catch-up fails and holds employment 1.
+    platform.faults.refuseHistory(60_000);
+    let reconnected = new Promise<void>((resolve) => platform.once('connection', () => resolve()));
+    platform.faults.dropConnections();
+    await reconnected;
+    await waitFor(
+      () => running.lines.some((l) => String(l.msg).startsWith('could not catch up employment 1')),
+      {
+        message: 'the refused history read',
+      },
+    );
+    platform.sendMessage({ employmentId: 1, content: 'held' });
+    await waitFor(() => (running.runner.stats.catchUp?.held ?? 0) >= 1, { message: 'the held message' });
+    reconnected = new Promise<void>((resolve) => platform.once('connection', () => resolve()));
+    platform.faults.dropConnections();
+    platform.sendMessage({ employmentId: 1, content: 'between' });
+    platform.faults.refuseHistory(0);
+    await reconnected;
+    await waitFor(() => contents(replies, 1).includes('echo: held'), {
+      message: "held's reply",
+      timeout: 15_000,
+    });
+    platform.sendMessage({ employmentId: 1, content: 'last' });
+    await waitFor(() => contents(replies, 1).includes('echo: last'), {
+      message: "last's reply",
+      timeout: 15_000,
+    });
+    expect(contents(replies, 1)).toEqual(['first', 'held', 'between', 'last'].map((c) => `echo: ${c}`));
+  });
+});
+
 describe('deduplicated replies', () => {
   it('derives reply ids from the incoming id: stable, distinct per position, UUID-shaped', () => {
     const id = replyMessageId('msg_a', 0);

@@ -375,6 +375,23 @@ describe('half-open connection', () => {
     expect(written.get('echo: hung 1')).toBe(2); // re-sent on the new socket with its id; the platform dropped it
   });
 
+  it('one delivery ping without a pong: the runner asks again and goes on answering (a lost pong is not a hang)', async () => {
+    platform = await startPlatform({ faults: true, heartbeat: { interval: 3_600_000, timeout: 7_200_000 } });
+    const { agent: me, employmentId } = platform.world;
+    const replies = repliesOf(platform, me.id);
+    const { lines } = await runner(platform.url, me.token);
+    platform.faults.stopPongs(300);
+    const stoppedUntil = Date.now() + 300;
+    const first = platform.sendMessage({ employmentId, content: 'during' });
+    await waitFor(() => replies.length === 1, { message: 'the reply whose pong is lost' });
+    await waitFor(() => Date.now() > stoppedUntil, { message: 'pongs answered again' });
+    const later = [1, 2].map((i) => platform!.sendMessage({ employmentId, content: `after ${i}` }));
+    await waitFor(() => replies.length === 3, { message: 'the later replies' });
+    expect(replies.map((r) => r.content)).toEqual(['echo: during', 'echo: after 1', 'echo: after 2']);
+    await waitFor(() => [first, ...later].every((m) => m.readAt !== null), { message: 'all read' });
+    expect(lines.some((l) => String(l.msg).includes('asking the platform again'))).toBe(true);
+  });
+
   it('closing while a reply waits for a proof that never comes ends at the drain timeout, message left unread', async () => {
     platform = await startPlatform({ faults: true, heartbeat: { interval: 3_600_000, timeout: 7_200_000 } });
     const { agent: me, employmentId } = platform.world;

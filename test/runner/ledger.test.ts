@@ -4,14 +4,15 @@
  * time, and `flush()` sends whatever still waits. Fake timers drive the interval.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Id } from '../../src/protocol/ids.js';
 import { MemoryLedger } from '../../src/runner/ledger.js';
 import { memoryLogger } from '../helpers/runner.js';
 
 /** A markRead that records calls and settles each one when told to. */
 function recorder() {
-  const calls: [number, string][] = [];
+  const calls: [Id, string][] = [];
   const gates: (() => void)[] = [];
-  const markRead = (employmentId: number, id: string) => {
+  const markRead = (employmentId: Id, id: string) => {
     calls.push([employmentId, id]);
     return new Promise<void>((resolve) => gates.push(resolve));
   };
@@ -85,7 +86,7 @@ describe('MemoryLedger acknowledgement pacing', () => {
   });
 
   it('flush() sends what waits for its interval at once and resolves when every request settled', async () => {
-    const calls: [number, string][] = [];
+    const calls: [Id, string][] = [];
     const ledger = new MemoryLedger({
       size: 100,
       logger: memoryLogger().logger,
@@ -116,6 +117,22 @@ describe('MemoryLedger acknowledgement pacing', () => {
     expect(calls).toEqual([
       [1, 'm1'],
       [1, 'm3'],
+    ]);
+    await settleAll();
+    await ledger.flush();
+  });
+
+  it('treats an employment sent as a number and as a string as one, and sends back the form it first came in', async () => {
+    const { calls, markRead, settleAll } = recorder();
+    const ledger = new MemoryLedger({ size: 100, logger: memoryLogger().logger, markRead, ackInterval: 0 });
+    ledger.acknowledge('7', 'm1');
+    ledger.acknowledge(7, 'm2');
+    ledger.acknowledge('007', 'm3');
+    expect(calls).toEqual([['7', 'm1']]);
+    await settleAll();
+    expect(calls).toEqual([
+      ['7', 'm1'],
+      ['7', 'm3'],
     ]);
     await settleAll();
     await ledger.flush();

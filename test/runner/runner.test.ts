@@ -8,6 +8,7 @@ import type { EventOutcome } from '../../src/runner/pipeline.js';
 import { startPlatform, type Platform } from '../../src/platform/index.js';
 import type { MessageRecord } from '../../src/platform/index.js';
 import type { NotificationFrame } from '../../src/protocol/frames.js';
+import { connect } from '../helpers/platform.js';
 import { waitFor } from '../helpers/wait.js';
 import { as, runAgent, type RunningAgent } from '../helpers/runner.js';
 
@@ -24,6 +25,8 @@ declare global {
       }
     | undefined;
 }
+
+const ECHO_HANDLER = `export default async (ctx) => 'echo: ' + ctx.event.content;\n`;
 
 let platform: Platform;
 const agents: RunningAgent[] = [];
@@ -233,6 +236,78 @@ export default defineHandler('message', { timeout: 50, handle: async (ctx) => {
     platform.sendMessage({ employmentId, content: 'next' });
     await waitFor(() => replies.length === 1);
     expect(replies.map((r) => r.content)).toEqual(['on time']);
+  });
+
+  it('an un-awaited failing ctx.api call is logged against its handler and event, never a crash; the message is answered', async () => {
+    platform = await startPlatform({ seed: seedWith(2) });
+    const replies = repliesFrom(platform, 2);
+    const a = await agent(
+      {
+        'message.ts': `import { defineHandler } from 'c4c-runner';
+export default defineHandler('message', async (ctx) => {
+  if (ctx.event.content === 'forgot') ctx.api.employment(424242); // no await, on purpose (404)
+  if (ctx.event.content === 'caught') await ctx.api.employment(424242).catch(() => undefined);
+  return 'echo: ' + ctx.event.content;
+});`,
+      },
+      {},
+      { token: 'cl_test_worker' },
+    );
+    const forgot = platform.sendMessage({ employmentId: 1, content: 'forgot' });
+    platform.sendMessage({ employmentId: 1, content: 'caught' });
+    platform.sendMessage({ employmentId: 2, content: 'other' });
+    await waitFor(() => replies.length === 3, { message: 'three replies' });
+    const line = await waitFor(() =>
+      a.lines.find((l) => String(l.msg).startsWith('ctx.api.employment() from handlers/message.ts failed')),
+    );
+    expect(line).toMatchObject({
+      level: 40,
+      event: 'message',
+      messageId: forgot.messageId,
+      call: 'ctx.api.employment',
+    });
+    expect(String(line.msg)).toContain('was not awaited');
+    // Only the one nobody observed is reported; the awaited-and-caught one is the handler's business.
+    expect(a.lines.filter((l) => String(l.msg).includes('failed and was not awaited'))).toHaveLength(1);
+    expect(replies.map((r) => r.content).sort()).toEqual(['echo: caught', 'echo: forgot', 'echo: other']);
+    expect(a.runner.state).toBe('running');
+  });
+
+  it('two employments with the same client message id: both messages are answered (dedupe is per conversation)', async () => {
+    platform = await startPlatform({
+      seed: {
+        agents: [
+          { id: 1, name: 'Employer A', token: 'cl_test_employer_a' },
+          { id: 2, name: 'Worker', token: 'cl_test_worker' },
+          { id: 3, name: 'Employer B', token: 'cl_test_employer_b' },
+        ],
+        employments: [
+          { id: 1, employerAgentId: 1, employeeAgentId: 2, salary: '1' },
+          { id: 2, employerAgentId: 3, employeeAgentId: 2, salary: '1' },
+        ],
+      },
+    });
+    const replies = repliesFrom(platform, 2);
+    await agent({ 'message.ts': ECHO_HANDLER }, {}, { token: 'cl_test_worker' });
+    const a = await connect(platform.wsUrl, 'cl_test_employer_a');
+    const b = await connect(platform.wsUrl, 'cl_test_employer_b');
+    try {
+      a.send({ type: 'message', employmentId: 1, messageId: 'msg_1', content: 'from A' });
+      await waitFor(() => replies.length === 1, { message: "A's reply" });
+      b.send({ type: 'message', employmentId: 2, messageId: 'msg_1', content: 'from B' });
+      await waitFor(() => replies.length === 2, { message: "B's reply" });
+      expect(replies.map((r) => [r.employmentId, r.content])).toEqual([
+        [1, 'echo: from A'],
+        [2, 'echo: from B'],
+      ]);
+      // The same id again in one employment is still a duplicate (a redelivery): the platform drops it, and so would the runner.
+      a.send({ type: 'message', employmentId: 1, messageId: 'msg_1', content: 'from A' });
+      b.send({ type: 'message', employmentId: 2, messageId: 'msg_2', content: 'again' });
+      await waitFor(() => replies.length === 3, { message: "B's second reply" });
+      expect(replies[2]!.content).toBe('echo: again');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
   });
 
   it('logs a reply that does not fit its event, naming the file and what was wrong', async () => {

@@ -1,3 +1,4 @@
+import type { Id } from '../../src/protocol/ids.js';
 import { describe, expect, it } from 'vitest';
 import { isC4cError } from '../../src/errors.js';
 import { MemoryLedger } from '../../src/runner/ledger.js';
@@ -145,7 +146,7 @@ describe('MemoryLedger', () => {
   });
 
   it('acknowledges per employment with one request in flight, skipping to the newest id', async () => {
-    const calls: [number, string][] = [];
+    const calls: [Id, string][] = [];
     const gates: (() => void)[] = [];
     const ledger = new MemoryLedger({
       size: 100,

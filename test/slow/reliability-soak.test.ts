@@ -75,7 +75,8 @@ it(
     platform.on('frame', ({ agentId, frame }) => {
       if (agentId !== WORKER.id || frame.type !== 'message' || !frame.messageId) return;
       framesById.set(frame.messageId, (framesById.get(frame.messageId) ?? 0) + 1);
-      const stored = platform.state.messageByMessageId(frame.employmentId, frame.messageId) !== undefined;
+      const stored =
+        platform.state.messageByMessageId(Number(frame.employmentId), frame.messageId) !== undefined;
       if (stored) duplicates++;
       const first = lifeOf.get(frame.messageId);
       if (first === undefined) lifeOf.set(frame.messageId, lives.length);

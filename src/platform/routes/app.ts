@@ -2,6 +2,7 @@
 import { Hono } from 'hono';
 import { REST_BASE } from '../../protocol/rest.js';
 import type { Core } from '../core.js';
+import { agentRoutes } from './agent.js';
 import { devRoutes } from './dev.js';
 import { employmentRoutes } from './employments.js';
 import { marketRoutes } from './market.js';
@@ -9,10 +10,16 @@ import { messageRoutes } from './messages.js';
 import { errorHandler, fail, ok, requireAgent, traceIds, type AppEnv } from './respond.js';
 import { serviceRoutes } from './services.js';
 import { taskRoutes } from './tasks.js';
+import type { PlaygroundHost } from '../playground/host.js';
+import { playgroundRoutes } from '../playground/routes.js';
 
-export function createApp(core: Core): Hono<AppEnv> {
+export function createApp(core: Core, playground: PlaygroundHost): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use('*', traceIds);
+  app.use('*', async (c, next) => {
+    c.set('idDialect', core.idDialect);
+    await next();
+  });
   app.use('*', async (c, next) => {
     await next();
     // The path only: a query string may hold `api_key`.
@@ -24,6 +31,7 @@ export function createApp(core: Core): Hono<AppEnv> {
 
   const api = new Hono<AppEnv>();
   api.use('*', requireAgent(core.state));
+  agentRoutes(api, core);
   employmentRoutes(api, core);
   messageRoutes(api, core);
   taskRoutes(api, core);
@@ -32,17 +40,22 @@ export function createApp(core: Core): Hono<AppEnv> {
   app.route(REST_BASE, api);
 
   devRoutes(app, core);
-  app.get('/', (c) => ok(c, { name: 'c4c-runner embedded platform', rest: REST_BASE, ws: '/ws' }));
+  playgroundRoutes(app, core, playground);
   app.get('/health', (c) => ok(c, { status: 'ok' }));
 
   app.notFound((c) =>
-    fail(
-      c,
-      404,
-      'NOT_FOUND',
-      `no route for ${c.req.method} ${c.req.path}; REST calls live under ${REST_BASE}`,
-    ),
+    fail(c, 404, 'NOT_FOUND', `no route for ${c.req.method} ${c.req.path}; ${routeHint(c.req.path)}`),
   );
   app.onError(errorHandler(core.logger));
   return app;
+}
+
+/** What to say about a path with no route: the hint depends on where the path points. */
+export function routeHint(path: string): string {
+  if (path === REST_BASE || path.startsWith(`${REST_BASE}/`))
+    return 'this REST call does not exist on the platform; docs/protocol.md lists every route';
+  if (path === '/ws' || path.startsWith('/ws/'))
+    return 'the WebSocket needs an upgrade request (ws:// or wss://)';
+  if (path.startsWith('/dev/')) return 'no such dev API call; docs/platform.md lists them';
+  return `REST calls live under ${REST_BASE} (e.g. ${REST_BASE}/agent/me)`;
 }

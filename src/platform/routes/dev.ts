@@ -23,10 +23,11 @@ const faultsBodySchema = z
     stopPongs: z.number().int().nonnegative().optional(),
     rateLimit: z.looseObject({ perSecond: z.number().int().nonnegative() }).nullable().optional(),
     malformed: z.number().int().nonnegative().optional(),
+    refuseHistory: z.number().int().nonnegative().optional(),
   })
   .refine(
     (v) => Object.keys(v).length > 0,
-    'give at least one of dropConnections, stopPongs, rateLimit, malformed',
+    'give at least one of dropConnections, stopPongs, rateLimit, malformed, refuseHistory',
   );
 
 /** Sends a message as a party of an employment (the employer, unless `from` says otherwise). */
@@ -129,6 +130,10 @@ export function devRoutes(app: Hono<AppEnv>, core: Core): void {
     if (input.stopPongs !== undefined) {
       core.faults.stopPongs(input.stopPongs);
       result.stopPongs = input.stopPongs;
+    }
+    if (input.refuseHistory !== undefined) {
+      core.faults.refuseHistory(input.refuseHistory);
+      result.refuseHistory = input.refuseHistory;
     }
     if (input.malformed !== undefined) result.malformedSent = core.faults.malformed(input.malformed);
     if (input.dropConnections) result.dropped = core.faults.dropConnections();

@@ -1,4 +1,4 @@
-/** `GET /agent/me` and the employment calls of both parties (offer, accept, reject, terminate). */
+/** The employment calls of both parties (offer, accept, reject, terminate). */
 import type { Hono } from 'hono';
 import { rfc3339 } from '../../protocol/frames.js';
 import {
@@ -11,14 +11,12 @@ import {
 import type { Core } from '../core.js';
 import { forbidden, invalidState, notFound, refuse } from '../refuse.js';
 import type { EmploymentRecord } from '../state.js';
-import { agentView, employmentView } from '../views.js';
+import { employmentView, stakeStatus } from '../views.js';
 import { amount, body, idParam, ok, paginate, query, type AppEnv, type Ctx } from './respond.js';
 
 export function employmentRoutes(api: Hono<AppEnv>, core: Core): void {
   const { state, notify } = core;
   const nameOf = (id: number) => state.agents.get(id)?.name ?? `agent ${id}`;
-
-  api.get('/agent/me', (c) => ok(c, agentView(c.get('agent'))));
 
   api.get('/agent/me/employments', (c) => {
     const me = c.get('agent').id;
@@ -57,7 +55,11 @@ export function employmentRoutes(api: Hono<AppEnv>, core: Core): void {
       employeeAgentId: employee.id,
       salary: amount(input.salary),
       duration: input.duration ?? null,
-      stakedAmount: input.stakeAmount === undefined ? '0' : amount(input.stakeAmount),
+      // The public client sends "0" when no stake was given: the default is ten hours of salary.
+      stakedAmount:
+        input.stakeAmount === undefined || Number(input.stakeAmount) === 0
+          ? String(Number(input.salary) * 10)
+          : amount(input.stakeAmount),
       status: 'pending',
       startTime: null,
       endTime: null,
@@ -80,7 +82,7 @@ export function employmentRoutes(api: Hono<AppEnv>, core: Core): void {
         employeeAgentId: employment.employeeAgentId,
         salary: employment.salary,
         stakedAmount: employment.stakedAmount,
-        stakeStatus: employment.stakedAmount === '0' ? 'none' : 'staked',
+        stakeStatus: stakeStatus(employment.status),
         status: employment.status,
         createdAt: employment.createdAt,
       },
@@ -128,6 +130,7 @@ export function employmentRoutes(api: Hono<AppEnv>, core: Core): void {
         id: employment.id,
         status: employment.status,
         ...(decision === 'accept' ? { startTime: employment.startTime } : {}),
+        stakeStatus: stakeStatus(employment.status),
         message:
           typeof note === 'string'
             ? note
@@ -176,6 +179,7 @@ export function employmentRoutes(api: Hono<AppEnv>, core: Core): void {
       totalPayment: String(totalPayment),
       refundAmount: String(Math.max(0, Number(employment.stakedAmount) - totalPayment)),
       endTime: now,
+      stakeStatus: stakeStatus(employment.status),
       message: `employment terminated; ${nameOf(employment.employeeAgentId)} was notified`,
     });
   });

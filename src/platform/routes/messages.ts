@@ -14,6 +14,8 @@ export function messageRoutes(api: Hono<AppEnv>, core: Core): void {
    * It is the platform's sequence number of the oldest message on the page.
    */
   api.get('/agent/me/employments/:id/messages', (c) => {
+    if (core.faultState.historyRefused())
+      throw refuse(502, 'BAD_GATEWAY', 'history is unavailable for now (fault switch refuseHistory)');
     const me = c.get('agent').id;
     const id = idParam(c, 'id');
     const q = query(c, historyQuerySchema);

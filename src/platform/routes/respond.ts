@@ -10,15 +10,17 @@ import { z } from 'zod';
 import { PlatformError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { refuse } from '../refuse.js';
+import { applyDialect, type IdDialect } from '../dialect.js';
 import type { AgentRecord, State } from '../state.js';
 
 /** Hono's environment for the platform: the authenticated agent and the request's trace id. */
-export type AppEnv = { Variables: { agent: AgentRecord; traceId: string } };
+export type AppEnv = { Variables: { agent: AgentRecord; traceId: string; idDialect: IdDialect } };
 export type Ctx = Context<AppEnv>;
 
 /** A success envelope. */
 export function ok(c: Ctx, data: unknown, status: ContentfulStatusCode = 200): Response {
-  return c.json({ success: true, data, traceId: c.get('traceId') }, status);
+  const dialect = c.get('idDialect') ?? 'client';
+  return c.json({ success: true, data: applyDialect(data, dialect), traceId: c.get('traceId') }, status);
 }
 
 /** An error envelope. */

@@ -5,16 +5,19 @@
 import type { Hono } from 'hono';
 import { rfc3339 } from '../../protocol/frames.js';
 import {
+  consoleServicesQuerySchema,
   createServiceBodySchema,
   invocationsQuerySchema,
   invokeServiceBodySchema,
   reviewInvocationBodySchema,
   submitInvocationBodySchema,
+  updateServiceBodySchema,
 } from '../../protocol/rest.js';
 import type { Core } from '../core.js';
 import { forbidden, invalidState, notFound, refuse } from '../refuse.js';
 import type { InvocationRecord, ServiceRecord } from '../state.js';
-import { invocationView, serviceView } from '../views.js';
+import { consoleServiceDetailView, consoleServiceView, invocationView, myServiceView } from '../views.js';
+import type { Ctx } from './respond.js';
 import { amount, body, idParam, ok, paginate, query, type AppEnv } from './respond.js';
 
 export function serviceRoutes(api: Hono<AppEnv>, core: Core): void {
@@ -23,6 +26,14 @@ export function serviceRoutes(api: Hono<AppEnv>, core: Core): void {
     const found = state.invocations.get(id);
     if (!found || (found.callerAgentId !== agentId && found.providerAgentId !== agentId))
       throw notFound(`invocation ${id}`, { invocationId: id });
+    return found;
+  };
+  /** A service of the calling agent; someone else's is NOT_FOUND (no leak), as for invocations. */
+  const ownService = (c: Ctx): ServiceRecord => {
+    const id = idParam(c, 'id');
+    const found = state.services.get(id);
+    if (!found || found.providerAgentId !== c.get('agent').id)
+      throw notFound(`service ${id} of yours`, { serviceId: id });
     return found;
   };
   const title = (i: InvocationRecord) => state.services.get(i.serviceId)?.title ?? `service ${i.serviceId}`;
@@ -52,8 +63,49 @@ export function serviceRoutes(api: Hono<AppEnv>, core: Core): void {
   api.get('/agent/me/services', (c) => {
     const me = c.get('agent').id;
     const list = [...state.services.values()].filter((s) => s.providerAgentId === me);
-    return ok(c, { services: list.map((s) => serviceView(state, s)), total: list.length });
+    return ok(c, { services: list.map((s) => myServiceView(state, s)), total: list.length });
   });
+
+  /** The console's list of your services (`c4c manage service list`): `ConsoleServiceList`. */
+  api.get('/services', (c) => {
+    const me = c.get('agent').id;
+    const q = query(c, consoleServicesQuerySchema);
+    const search = q.search?.toLowerCase();
+    const list = [...state.services.values()]
+      .filter(
+        (s) =>
+          s.providerAgentId === me &&
+          (!q.status || q.status === 'all' || s.status === q.status) &&
+          (!search || `${s.title} ${s.description}`.toLowerCase().includes(search)),
+      )
+      .map((s) => consoleServiceView(state, s));
+    if (q.sortBy === 'price') list.sort((a, b) => Number(b.price) - Number(a.price));
+    else if (q.sortBy === 'calls') list.sort((a, b) => b.totalCalls - a.totalCalls);
+    else list.sort((a, b) => Number(b.id) - Number(a.id));
+    return ok(c, { data: list, total: list.length });
+  });
+
+  api.get('/services/:id', (c) => ok(c, consoleServiceDetailView(state, ownService(c))));
+
+  api.patch('/agent/me/services/:id', async (c) => {
+    const service = ownService(c);
+    const input = await body(c, updateServiceBodySchema);
+    if (input.title !== undefined) service.title = input.title;
+    if (input.description !== undefined) service.description = input.description;
+    if (input.price !== undefined) service.price = amount(input.price);
+    state.changed();
+    return ok(c, { message: `service ${service.id} updated` });
+  });
+
+  /** `activate` lists the service in the market again; `deactivate` (`service unpublish`) hides it. */
+  for (const action of ['activate', 'deactivate'] as const) {
+    api.post(`/agent/me/services/:id/${action}`, (c) => {
+      const service = ownService(c);
+      service.status = action === 'activate' ? 'active' : 'inactive';
+      state.changed();
+      return ok(c, { message: `service ${service.id} ${action}d`, status: service.status });
+    });
+  }
 
   api.post('/agent/me/service-invocations', async (c) => {
     const me = c.get('agent');
@@ -62,6 +114,13 @@ export function serviceRoutes(api: Hono<AppEnv>, core: Core): void {
     if (!service) throw notFound(`service ${input.serviceId}`, { field: 'serviceId' });
     if (service.providerAgentId === me.id)
       throw invalidState(`service ${service.id} is your own; you cannot invoke it`);
+    if (service.status !== 'active')
+      throw invalidState(
+        `service ${service.id} is ${service.status}; only an active service can be invoked`,
+        {
+          status: service.status,
+        },
+      );
     if (input.maxPrice !== undefined && Number(service.price) > Number(input.maxPrice)) {
       throw refuse(
         400,
@@ -92,7 +151,7 @@ export function serviceRoutes(api: Hono<AppEnv>, core: Core): void {
       serviceId: service.id,
       callerAgentId: me.id,
       providerAgentId: service.providerAgentId,
-      input: input.input,
+      input: input.input ?? {},
       output: null,
       attachments: [],
       error: null,

@@ -7,10 +7,10 @@ import { z } from 'zod';
 import { rfc3339 } from '../../protocol/frames.js';
 import {
   acceptApplicationBodySchema,
+  acceptedTasksQuerySchema,
   applicationsQuerySchema,
   applyTaskBodySchema,
   createTaskBodySchema,
-  pageQuerySchema,
   reviewTaskBodySchema,
   submitTaskBodySchema,
   tasksQuerySchema,
@@ -18,7 +18,13 @@ import {
 import type { Core } from '../core.js';
 import { forbidden, invalidState, notFound, refuse } from '../refuse.js';
 import { openTask, type ApplicationRecord, type TaskRecord } from '../state.js';
-import { applicationView, taskView } from '../views.js';
+import {
+  acceptedTaskView,
+  consoleTaskView,
+  myApplicationView,
+  taskApplicationView,
+  taskDetailView,
+} from '../views.js';
 import { amount, body, idParam, ok, paginate, query, type AppEnv } from './respond.js';
 
 const cancelTaskBodySchema = z.looseObject({ reason: z.string().optional() });
@@ -88,15 +94,16 @@ export function taskRoutes(api: Hono<AppEnv>, core: Core): void {
     if (q.sortBy === 'bounty') list.sort((a, b) => Number(b.bounty) - Number(a.bounty));
     else list.sort((a, b) => b.id - a.id);
     const page = paginate(list, q.page, q.limit);
+    // `ConsoleTaskList`: the `task list` command reads `data`.
     return ok(c, {
-      tasks: page.items.map((t) => taskView(state, t)),
+      data: page.items.map((t) => consoleTaskView(state, t, me)),
       total: page.total,
       page: page.page,
       limit: page.limit,
     });
   });
 
-  api.get('/agent/me/tasks/:id', (c) => ok(c, taskView(state, task(idParam(c, 'id')))));
+  api.get('/agent/me/tasks/:id', (c) => ok(c, taskDetailView(state, task(idParam(c, 'id')))));
 
   api.post('/agent/me/task-applications', async (c) => {
     const me = c.get('agent');
@@ -142,34 +149,29 @@ export function taskRoutes(api: Hono<AppEnv>, core: Core): void {
     );
     const page = paginate(list, q.page, q.limit);
     return ok(c, {
-      applications: page.items.map((a) => applicationView(state, a)),
+      applications: page.items.map((a) => myApplicationView(state, a)),
       total: page.total,
       page: page.page,
       limit: page.limit,
     });
   });
 
-  /** The tasks you were chosen for and still have to deliver (the runner's catch-up list). */
+  /**
+   * The tasks you were chosen for, by the task's status (`all` when not given). `in_progress` are
+   * the ones still to deliver: the runner's catch-up asks for those.
+   */
   api.get('/agent/me/task-applications/accepted', (c) => {
     const me = c.get('agent').id;
-    const q = query(c, pageQuerySchema);
+    const q = query(c, acceptedTasksQuerySchema);
+    const chosen = new Set(['accepted', 'submitted', 'completed']);
     const list = [...state.applications.values()]
-      .filter((a) => a.agentId === me && a.status === 'accepted')
-      .map((a) => ({ a, t: state.tasks.get(a.taskId)! }))
-      .filter(({ t }) => t && t.status === 'in_progress');
+      .filter((a) => a.agentId === me && chosen.has(a.status))
+      .map((a) => ({ a, t: state.tasks.get(a.taskId) }))
+      .filter((x): x is { a: ApplicationRecord; t: TaskRecord } => x.t !== undefined)
+      .filter(({ t }) => !q.status || q.status === 'all' || t.status === q.status);
     const page = paginate(list, q.page, q.limit);
     return ok(c, {
-      tasks: page.items.map(({ a, t }) => ({
-        id: t.id,
-        title: t.title,
-        description: t.description,
-        status: t.status,
-        bounty: t.bounty,
-        publisherAgentId: t.publisherAgentId,
-        publisherAgentName: state.agents.get(t.publisherAgentId)?.name ?? null,
-        applicationId: a.id,
-        startedAt: t.startedAt,
-      })),
+      tasks: page.items.map(({ a, t }) => acceptedTaskView(state, a, t)),
       total: page.total,
       page: page.page,
       limit: page.limit,
@@ -183,7 +185,7 @@ export function taskRoutes(api: Hono<AppEnv>, core: Core): void {
     if (t.publisherAgentId !== me)
       throw forbidden(`only the publisher of task ${t.id} can list its applications`);
     const list = applicationsOf(t.id).filter((a) => !q.status || q.status === 'all' || a.status === q.status);
-    return ok(c, { data: list.map((a) => applicationView(state, a)), total: list.length });
+    return ok(c, { data: list.map((a) => taskApplicationView(state, a)), total: list.length });
   });
 
   api.post('/agent/me/tasks/:id/applications/:applicationId/accept', async (c) => {
@@ -221,7 +223,8 @@ export function taskRoutes(api: Hono<AppEnv>, core: Core): void {
     return ok(c, {
       taskId: t.id,
       applicationId: chosen.id,
-      selectedAgentId: chosen.agentId,
+      // `AcceptApplicantResponse` declares the agent id as a string (and the task id as a number).
+      selectedAgentId: String(chosen.agentId),
       status: t.status,
       startedAt: now,
     });
