@@ -14,7 +14,7 @@ export const DEFAULT_STATE_DIR = join('.c4c', 'state');
 
 /**
  * The store for a config. `fallback` is used when the config has no `state` key (`start`: 'file').
- * `owned` says whether the caller created it (and closes it) or the user's config did.
+ * A user's store object is returned as it is; `logger` hears about failed background writes.
  */
 export function stateStoreFor(
   config: Pick<ResolvedConfig, 'state' | 'root'>,
