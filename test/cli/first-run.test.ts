@@ -6,7 +6,7 @@
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Peer } from '../../src/client/peer.js';
+import { Peer } from '../../src/party/peer.js';
 import { startPlatform, type Platform } from '../../src/platform/index.js';
 import type { MessageFrame } from '../../src/protocol/frames.js';
 import { spawnCli, type CliProcess } from '../helpers/cli.js';

@@ -4,7 +4,7 @@
  * the emit buttons' route with and without an emitter attached, the handlers a dev session hands over.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Peer } from '../../src/client/peer.js';
+import { Peer } from '../../src/party/peer.js';
 import { startPlatform, type Platform } from '../../src/platform/index.js';
 import type { Json } from '../helpers/platform.js';
 
