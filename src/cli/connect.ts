@@ -61,6 +61,7 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
     format,
     webhook,
     { C4cError },
+    { logLevelFromEnv },
   ] = await Promise.all([
     import('../config/load.js'),
     import('../config/credentials.js'),
@@ -70,6 +71,7 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
     import('./guide-format.js'),
     import('../config/webhook.js'),
     import('../errors.js'),
+    import('../config/log-level.js'),
   ]);
   const out = (lines: readonly string[]) => {
     if (lines.length) process.stdout.write(format.toText(lines));
@@ -134,7 +136,7 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
   };
 
   const logger = createLogger({
-    level: flags.verbose ? 'info' : 'warn',
+    level: logLevelFromEnv() ?? (flags.verbose ? 'info' : 'warn'),
     destination: pino.destination({ dest: 2, sync: true }),
     secrets: [token, ...(settings?.secret ? [settings.secret] : [])],
   });
@@ -142,6 +144,8 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
   const runner = createRunner(config, {
     logger,
     handlerFiles: false,
+    // connect has no project to keep them in, nor handlers to replay them with.
+    deadLetters: false,
     onConnectionState: (state, previous) => out(format.formatConnectionState(state, previous)),
     fallback: {
       file: 'c4c-runner connect',

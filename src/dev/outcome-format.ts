@@ -31,6 +31,11 @@ export function formatOutcome(outcome: EventOutcome): OutcomeLine {
     // Not "no reply": the handler may have answered with ctx.reply, which the outcome does not see.
     case 'no-reply':
       return { ok: true, text: `↳ ${who}: returned nothing in ${ms}` };
+    case 'retrying':
+      return {
+        ok: false,
+        text: `↻ ${who}: ${outcome.file} failed for a passing reason after ${ms} (attempt ${outcome.attempt ?? 1}): ${errorText(outcome.error)}; again in ${outcome.retryInMs ?? 0} ms`,
+      };
     case 'failed':
       return isC4cError(outcome.error, 'E_REPLY')
         ? { ok: false, text: `✗ ${who}: bad reply after ${ms}: ${errorText(outcome.error)}` }

@@ -10,17 +10,24 @@ import { C4cError } from '../errors.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import { silentLogger, type Logger } from '../log.js';
 import { MetricsRecorder, type RecordedFigures } from './metrics.js';
+import { loadEventTracer, type EventTracer } from './tracing.js';
 import { createCatchUp, type CatchUp, type CatchUpStats } from './catchup.js';
 import { MemoryLedger, type Ledger } from './ledger.js';
+import { DeadLetters, deadLetterPath } from './dead-letters.js';
 import {
   Pipeline,
   emptyPipelineStats,
+  type AcceptResult,
   type EventOutcome,
   type FallbackHandler,
   type PipelineStats,
 } from './pipeline.js';
+import type { HandlerFailure } from './retry.js';
 import { HandlerRegistry, type HandlerRegistryView } from './registry.js';
 import { Scheduler } from './scheduler.js';
+import { describeSettingSource } from '../config/sources.js';
+import { stateStoreFor } from '../state/from-config.js';
+import type { StateStore } from '../state/store.js';
 
 /** Options of {@link createRunner}. */
 export interface RunnerOptions {
@@ -47,8 +54,24 @@ export interface RunnerOptions {
    * aborted, unsent — with the handler's time. Dev's outcome lines and the metrics are built on it.
    */
   onOutcome?: (outcome: EventOutcome) => void;
+  /**
+   * Where `ctx.state` is kept, owned by the caller (dev keeps one memory store across restarts); the
+   * runner flushes it on close but does not close it.
+   * @default the config's `state`, else a file store in `.c4c/state/` of the project
+   */
+  state?: StateStore;
   /** Sees every connection state change (`connect` prints the public client's lines for them). */
   onConnectionState?: (state: ConnectionState, previous: ConnectionState) => void;
+  /**
+   * Writes each event that failed for good to `.c4c/dead-letters.jsonl` in the project (for
+   * `c4c-runner replay`). @default true
+   */
+  deadLetters?: boolean;
+  /**
+   * Handles the events the socket brings (and catches up what it missed). `false` connects only to
+   * send: events come from {@link Runner.dispatch} alone (`c4c-runner replay`). @default true
+   */
+  live?: boolean;
 }
 
 /** Where a runner is in its lifecycle. */
@@ -105,6 +128,11 @@ export interface Runner {
    * health checks read it; so can an embedding application.
    */
   metrics(): RunnerMetrics;
+  /**
+   * Hands a frame to the handlers as if it had just arrived (dedupe, route, schedule) and says what
+   * became of it. Throws `E_CLOSED` unless the runner is running.
+   */
+  dispatch(frame: ServerFrame): AcceptResult;
 }
 
 /**
@@ -126,6 +154,9 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
   let closing: Promise<void> | undefined;
   let handlersLoaded = false;
   const recorder = new MetricsRecorder();
+  let tracer: EventTracer | undefined;
+  // The config's store (or the default file store) is the runner's to close; a caller's is not.
+  const stateStore = options.state ?? stateStoreFor(config, 'file', logger);
   let settle!: { resolve: () => void; reject: (error: Error) => void };
   const done = new Promise<void>((resolve, reject) => {
     settle = { resolve, reject };
@@ -150,6 +181,8 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
         if (!flushed) logger.warn('some replies were still waiting to be sent when the runner closed');
       }
       await ledger.flush();
+      await deadLetters?.flush();
+      await flushState(stateStore, options.state === undefined, logger);
       await connection?.close();
       state = 'closed';
       logger.info({ stats: stats() }, 'runner closed');
@@ -182,6 +215,28 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
         : {}),
     });
 
+  const deadLetters =
+    options.deadLetters === false ? undefined : new DeadLetters(deadLetterPath(config.root));
+  /** An event failed for good: the config's `onError` sees it, then the dead-letter file keeps it. */
+  const onFailure = async (failure: HandlerFailure): Promise<void> => {
+    if (config.onError) {
+      try {
+        await config.onError(failure);
+      } catch (error) {
+        logger.error(
+          { err: error, event: failure.routed.name, file: failure.file },
+          `onError threw: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+    }
+    if (!deadLetters) return;
+    const entry = await deadLetters.add(failure);
+    logger.warn(
+      { deadLetter: entry.id, event: entry.event, file: entry.file, path: deadLetters.path },
+      `"${entry.event}" failed for good in ${entry.file}; kept in .c4c/dead-letters.jsonl — fix the handler, then run: c4c-runner replay`,
+    );
+  };
+
   const stats = (): RunnerStats => {
     const s = scheduler.stats;
     return {
@@ -211,6 +266,14 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
       stats: stats(),
     }),
     close: (closeOptions) => close(closeOptions),
+    dispatch(frame) {
+      if (state !== 'running' || !pipeline)
+        throw new C4cError(
+          'E_CLOSED',
+          `the runner is ${state}; dispatch() needs a running runner (await start() first)`,
+        );
+      return pipeline.accept(frame);
+    },
     async start() {
       if (state !== 'idle')
         throw new C4cError(
@@ -231,6 +294,8 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
             ? []
             : await registry.loadAll(options.onHandlerProblem ? { onProblem: options.onHandlerProblem } : {});
         handlersLoaded = true;
+        // A span per event when the application has @opentelemetry/api; nothing otherwise.
+        tracer = await loadEventTracer();
         const fallback =
           options.fallback ??
           (config.webhook
@@ -254,6 +319,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           // with its message already acknowledged by a later one of the same employment.
           outbox: { maxRetries: Number.POSITIVE_INFINITY, ...config.outbox },
           logger: base,
+          urlSource: describeSettingSource('url', config.platform.sources.url, config.configFile),
         });
         pipeline = new Pipeline({
           registry,
@@ -268,11 +334,16 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           fallback,
           onOutcome: (outcome) => {
             recorder.outcome(outcome);
+            tracer?.outcome(outcome);
             options.onOutcome?.(outcome);
           },
+          retry: config.retry,
+          onFailure,
+          state: stateStore,
         });
         // Without acknowledgements nothing is ever marked read, so history cannot tell what is new.
-        if (config.ack)
+        const live = options.live !== false;
+        if (config.ack && live)
           catchUp = createCatchUp({
             api,
             registry,
@@ -284,6 +355,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
             logger,
           });
         connection.on('frame', (frame) => {
+          if (!live) return;
           recorder.frame(frame);
           options.onFrame?.(frame);
           if (catchUp) catchUp.deliver(frame);
@@ -341,4 +413,13 @@ export function handlerRegistryOf(runner: Runner): HandlerRegistry {
   const registry = registries.get(runner);
   if (!registry) throw new C4cError('E_CONFIG', 'not a runner made by createRunner');
   return registry;
+}
+
+/** Writes what `ctx.state` holds back (and closes the store the runner made); a failure is logged, not thrown. */
+async function flushState(store: StateStore, close: boolean, logger: Logger): Promise<void> {
+  try {
+    await (close && store.close ? store.close() : store.flush?.());
+  } catch (error) {
+    logger.error({ err: error }, `conversation state was not saved: ${(error as Error).message}`);
+  }
 }
