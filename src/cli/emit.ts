@@ -89,6 +89,8 @@ export function registerEmit(program: Command): void {
 
       // Listening starts before the raise, so a fast answer cannot slip by.
       const watcher = flags.wait && isAnswered(event) ? await watchAnswer(event, parties) : undefined;
+      // Events that take no reply: in dev, the handler's outcome still says what it did.
+      const outcomes = flags.wait && !watcher ? await watchOutcome(parties.url, event) : undefined;
       try {
         const result = await emit(event, parties, { input, ...(flags.title ? { title: flags.title } : {}) });
         const ids = Object.entries(result)
@@ -98,7 +100,21 @@ export function registerEmit(program: Command): void {
         process.stdout.write(`✓ ${event} raised${ids ? ` (${ids})` : ''}\n`);
         if (!flags.wait) return;
         if (!watcher) {
-          process.stdout.write(`  ${event} takes no reply: nothing to wait for\n`);
+          if (outcomes === 'no-handler')
+            process.stdout.write(
+              `  the agent has no handler for ${event} (handlers/${event}.ts): nothing ran\n`,
+            );
+          else if (!outcomes) process.stdout.write(`  ${event} takes no reply: nothing to wait for\n`);
+          else {
+            const outcome = await outcomes.answer(result, timeout);
+            if (outcome) process.stdout.write(`  ${outcome.text}\n`);
+            else {
+              process.stderr.write(
+                `✗ no outcome within ${timeout / 1000} s: is the handler still running? (the dev terminal says)\n`,
+              );
+              process.exitCode = 1;
+            }
+          }
           return;
         }
         const answer = await watcher.answer(result, timeout);
@@ -114,6 +130,7 @@ export function registerEmit(program: Command): void {
         process.stdout.write(`  ${formatAnswer(answer)}\n`);
       } finally {
         await watcher?.close();
+        if (typeof outcomes === 'object') outcomes.close();
       }
     });
 }

@@ -206,3 +206,89 @@ export function playgroundEmitter(url: string): {
     },
   };
 }
+
+/** An outcome line of a `dev` session, as its platform's feed carries it. */
+export interface FeedOutcome {
+  event: string;
+  ok: boolean;
+  text: string;
+  ids?: Record<string, number>;
+}
+
+/**
+ * For events that take no reply: in `dev`, the platform's feed carries the runner's outcome of each
+ * event, so `emit` can still say what the handler did. `undefined` on a lone platform (no dev session,
+ * no outcomes); `'no-handler'` when no loaded handler file takes the event. Listening starts before
+ * the raise; past outcomes never match, since each raise creates fresh ids.
+ */
+export async function watchOutcome(
+  url: string,
+  event: string,
+): Promise<
+  | { answer(result: EmitResult, timeout: number): Promise<FeedOutcome | undefined>; close(): void }
+  | 'no-handler'
+  | undefined
+> {
+  const world = await restCall<{ handlers: { event?: string; state: string }[] | null }>(
+    { url, token: '' },
+    'GET',
+    '/dev/world',
+  );
+  if (!world.handlers) return undefined;
+  const handles = (name: string) => world.handlers!.some((h) => h.event === name);
+  if (!handles(event) && !handles('notification')) return 'no-handler';
+
+  const controller = new AbortController();
+  const response = await fetch(`${url}/dev/feed`, { signal: controller.signal });
+  if (!response.ok || !response.body)
+    throw new C4cError('E_PLATFORM', `${url}/dev/feed answered HTTP ${response.status}`);
+  const outcomes: FeedOutcome[] = [];
+  let wake: (() => void) | undefined;
+  const reading = (async () => {
+    let buffer = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const data = buffer
+          .slice(0, end)
+          .split('\n')
+          .find((line) => line.startsWith('data: '));
+        buffer = buffer.slice(end + 2);
+        if (!data) continue;
+        const entry = JSON.parse(data.slice(6)) as { type: string; outcome?: FeedOutcome };
+        if (entry.type === 'outcome' && entry.outcome) {
+          outcomes.push(entry.outcome);
+          wake?.();
+        }
+      }
+    }
+  })().catch(() => {});
+
+  return {
+    async answer(result, timeout) {
+      const fields = ['taskId', 'applicationId', 'invocationId', 'serviceId', 'employmentId'] as const;
+      const match = () =>
+        outcomes.find((o) => {
+          if (o.event !== event || !o.ids) return false;
+          const shared = fields.filter((key) => o.ids![key] !== undefined && result[key] !== undefined);
+          return shared.length > 0 && shared.every((key) => o.ids![key] === result[key]);
+        });
+      let found = match();
+      const timer = new Promise<'timeout'>((resolve) =>
+        setTimeout(() => resolve('timeout'), timeout).unref(),
+      );
+      while (!found) {
+        const next = new Promise<'outcome'>((resolve) => (wake = () => resolve('outcome')));
+        if ((await Promise.race([next, timer])) === 'timeout') return match();
+        found = match();
+      }
+      return found;
+    },
+    close() {
+      controller.abort();
+      void reading;
+    },
+  };
+}

@@ -243,6 +243,25 @@ export default defineHandler('employment-offered', () => true);
     await dev.waitForLine(/removed handlers\/service-invoked\.ts/);
   });
 
+  it('lets `emit` print the outcome of an event that takes no reply, or say that no handler takes it', async () => {
+    await writeFile(
+      join(project, 'handlers', 'task-cancelled.ts'),
+      `export default (ctx: { log: { info(m: string): void } }) => { ctx.log.info('noted'); };\n`,
+    );
+    await dev.waitForLine(/added handlers\/task-cancelled\.ts/);
+    const cancelled = spawnCli(['emit', 'task-cancelled'], { cwd: project });
+    expect(await cancelled.exited).toBe(0);
+    expect(cancelled.stdout()).toMatch(
+      /✓ task-cancelled raised \(taskId \d+, applicationId \d+\)\n {2}↳ task-cancelled: returned nothing in \d+ ms\n/,
+    );
+
+    const unhandled = spawnCli(['emit', 'employment-rejected'], { cwd: project });
+    expect(await unhandled.exited).toBe(0);
+    expect(unhandled.stdout()).toContain('the agent has no handler for employment-rejected');
+    await unlink(join(project, 'handlers', 'task-cancelled.ts'));
+    await dev.waitForLine(/removed handlers\/task-cancelled\.ts/);
+  });
+
   it('lets `chat -m` and `chat -i` with piped stdin talk to it', async () => {
     const one = spawnCli(['chat', String(state.employmentId), '-m', 'via chat'], { cwd: project });
     expect(await one.exited).toBe(0);
