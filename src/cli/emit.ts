@@ -64,7 +64,7 @@ export function registerEmit(program: Command): void {
           `emit: --agent must be an agent id (a positive integer), got "${flags.agent}"`,
         );
 
-      const { isAnswered, learnParties, watchAnswer } = await import('../party/emit-answer.js');
+      const { isAnswered, learnParties, watchAnswer, watchOutcome } = await import('../party/emit-answer.js');
       let parties;
       if (flags.url) {
         parties = await learnParties(flags.url.replace(/\/+$/, ''), agentId);

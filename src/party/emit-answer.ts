@@ -207,6 +207,14 @@ export function playgroundEmitter(url: string): {
   };
 }
 
+/** The handlers panel of `GET /dev/world`: `null` on a lone platform (no dev session). */
+const worldHandlersSchema = z.looseObject({
+  handlers: z
+    .array(z.looseObject({ event: z.string().optional(), state: z.string() }))
+    .nullable()
+    .default(null),
+});
+
 /** An outcome line of a `dev` session, as its platform's feed carries it. */
 export interface FeedOutcome {
   event: string;
@@ -229,11 +237,7 @@ export async function watchOutcome(
   | 'no-handler'
   | undefined
 > {
-  const world = await restCall<{ handlers: { event?: string; state: string }[] | null }>(
-    { url, token: '' },
-    'GET',
-    '/dev/world',
-  );
+  const world = await new PartyClient({ url, token: '' }).dev('GET', '/dev/world', worldHandlersSchema);
   if (!world.handlers) return undefined;
   const handles = (name: string) => world.handlers!.some((h) => h.event === name);
   if (!handles(event) && !handles('notification')) return 'no-handler';
