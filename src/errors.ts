@@ -14,7 +14,8 @@ export type C4cErrorCode =
   | 'E_CLOSED' // the runner or connection is closing
   | 'E_SEED' // the embedded platform's seed file is wrong
   | 'E_BACKLOG' // too many events are waiting
-  | 'E_WEBHOOK'; // the webhook could not be reached or kept failing
+  | 'E_WEBHOOK' // the webhook could not be reached or kept failing
+  | 'E_STATE'; // ctx.state could not be read, written or serialized
 
 export class C4cError extends Error {
   override name = 'C4cError';

@@ -3,12 +3,18 @@
  * @packageDocumentation
  */
 export { defineConfig } from './config/schema.js';
-export type { UserConfig, ResolvedConfig, SettingSource } from './config/schema.js';
+export type { UserConfig, ResolvedConfig, SettingSource, StateStoreLike } from './config/schema.js';
 export { loadConfig } from './config/load.js';
 export type { LoadConfigOptions } from './config/load.js';
 export { defineHandler } from './runner/define.js';
 export type { Handler, HandlerDefinition, HandlerOptions } from './runner/define.js';
-export type { Context, MessageContent } from './runner/context.js';
+export type { Context, BaseContext, MessageContextExtras, MessageContent } from './runner/context.js';
+export { MemoryStateStore } from './state/memory.js';
+export { FileStateStore } from './state/file.js';
+export type { FileStateStoreOptions } from './state/file.js';
+export type { StateStore } from './state/store.js';
+export type { ConversationState } from './state/conversation.js';
+export type { HistoryEntry, HistoryOptions } from './state/history.js';
 export { createRunner } from './runner/runner.js';
 export type { Runner, RunnerMetrics, RunnerOptions, RunnerState, RunnerStats } from './runner/runner.js';
 export type { DurationHistogram, HandlerFigures, OutcomeKind, RecordedFigures } from './runner/metrics.js';

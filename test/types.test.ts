@@ -16,6 +16,9 @@ import {
   type ReplyOf,
   type ResolvedConfig,
   type UserConfig,
+  type HistoryEntry,
+  type StateStore,
+  type StateStoreLike,
 } from 'c4c-runner';
 
 describe("ctx.event is narrowed by the handler's event", () => {
@@ -156,5 +159,35 @@ describe('config types', () => {
     const resolved = {} as ResolvedConfig;
     // @ts-expect-error read-only
     resolved.concurrency = 3;
+  });
+});
+
+describe('ctx.state and ctx.history', () => {
+  it('state is on every context, typed by the generic; history only in message handlers', () => {
+    defineHandler('message', async (ctx) => {
+      expectTypeOf(await ctx.state.get<{ n: number }>()).toEqualTypeOf<{ n: number } | undefined>();
+      expectTypeOf(await ctx.state.update<number>((n) => (n ?? 0) + 1)).toEqualTypeOf<number>();
+      expectTypeOf(await ctx.history({ limit: 5 })).toEqualTypeOf<HistoryEntry[]>();
+      expectTypeOf<HistoryEntry['role']>().toEqualTypeOf<'employer' | 'agent'>();
+      return undefined;
+    });
+    defineHandler('employment-completed', async (ctx) => {
+      await ctx.state.set({ done: true });
+      // @ts-expect-error history is for message handlers only
+      ctx.history();
+    });
+    // @ts-expect-error not on the context of every event
+    expectTypeOf<Context['history']>();
+  });
+
+  it('a StateStore is what the config accepts as `state`', () => {
+    expectTypeOf<StateStore>().toExtend<StateStoreLike>();
+    expectTypeOf<StateStoreLike>().toExtend<StateStore>();
+    const store = {} as StateStore;
+    expectTypeOf(defineConfig({ state: store })).toEqualTypeOf<UserConfig>();
+    defineConfig({ state: 'file' });
+    defineConfig({ state: { dir: './data/state' } });
+    // @ts-expect-error not a store
+    defineConfig({ state: 'redis' });
   });
 });

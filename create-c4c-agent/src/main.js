@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, relative, resolve } from 'node:path';
 import { parseCli, USAGE } from './args.js';
 import { CreateError } from './errors.js';
-import { afterwards, detectPackageManager, nextSteps } from './package-manager.js';
+import { afterwards, detectPackageManager, nextSteps, readmeSteps } from './package-manager.js';
 import { checkProjectDir, runnerSpec, scaffold, toPackageName } from './scaffold.js';
 import { DEFAULT_TEMPLATE, findTemplate, listTemplates, templatesRoot } from './templates.js';
 
@@ -83,6 +83,7 @@ export async function main(
         runner,
         force: answers.force,
         signal: controller.signal,
+        readmeSteps: readmeSteps(detectPackageManager(io.env.npm_config_user_agent)),
       });
     } finally {
       process.off('SIGINT', onSigint);

@@ -68,3 +68,24 @@ export function afterwards(pm) {
     `Its tests: ${testCommand(pm)}`,
   ];
 }
+
+/**
+ * The "Next steps" section written into the new project's README, in the commands of the package
+ * manager that created it (the README's own examples say npm).
+ * @param {PackageManager} pm
+ * @returns {string}
+ */
+export function readmeSteps(pm) {
+  const [install, dev] = nextSteps(pm, undefined);
+  return [
+    '## Next steps',
+    '',
+    '```sh',
+    `${install}`,
+    `${dev}`,
+    `${execCommand(pm)} c4c-runner chat 1 -m "hello"   # in another terminal: talk to it as its employer`,
+    `${testCommand(pm)}`,
+    '```',
+    '',
+  ].join('\n');
+}

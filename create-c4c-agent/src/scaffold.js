@@ -7,6 +7,7 @@
  */
 import { constants } from 'node:fs';
 import {
+  chmod,
   copyFile,
   mkdir,
   mkdtemp,
@@ -39,6 +40,7 @@ const IGNORABLE = new Set(['.git', '.DS_Store']);
  * @property {string} [runner]      npm spec for the `c4c-runner` dependency (the template's when not given)
  * @property {boolean} [force]      write into a non-empty folder, replacing files of the same name
  * @property {AbortSignal} [signal] abort (Ctrl-C): stop copying, remove what was written
+ * @property {string} [readmeSteps]  a Markdown section put under the README's title (the next steps)
  */
 
 /**
@@ -64,13 +66,15 @@ export async function scaffold(options) {
   /** @type {string[]} */
   const files = [];
   try {
+    // mkdtemp makes the folder 0700; the project gets the user's umask, as any folder mkdir makes.
+    await chmod(staging, await umaskedFolderMode(staging));
     await copyTree(options.templateDir, staging, '', files, options.signal);
     const templateName = await patchManifest(
       join(staging, 'package.json'),
       options.packageName,
       options.runner,
     );
-    await retitleReadme(join(staging, 'README.md'), templateName, options.packageName);
+    await retitleReadme(join(staging, 'README.md'), templateName, options.packageName, options.readmeSteps);
     checkAborted(options.signal);
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
@@ -137,20 +141,46 @@ async function copyTree(from, to, relative, files, signal) {
 }
 
 /**
- * A template's README is titled with the template's package name; the project's is titled with its own.
+ * The mode `mkdir` gives a new folder here (0777 less the umask), read from a probe folder:
+ * `process.umask()` without an argument is deprecated.
+ * @param {string} parent
+ * @returns {Promise<number>}
+ */
+async function umaskedFolderMode(parent) {
+  const probe = join(parent, '.mode-probe');
+  await mkdir(probe);
+  try {
+    return (await stat(probe)).mode & 0o777;
+  } finally {
+    await rmdir(probe);
+  }
+}
+
+/**
+ * A template's README is titled with the template's package name; the project's is titled with its
+ * own, and gets the next steps (for the package manager in use) under its first paragraph.
  * @param {string} file
  * @param {string | undefined} from
  * @param {string} to
+ * @param {string | undefined} steps
  */
-async function retitleReadme(file, from, to) {
-  if (!from) return;
+async function retitleReadme(file, from, to, steps) {
   let text;
   try {
     text = await readFile(file, 'utf8');
   } catch {
     return; // a template without a README is fine
   }
-  if (text.startsWith(`# ${from}\n`)) await writeFile(file, `# ${to}\n${text.slice(from.length + 3)}`);
+  if (from && text.startsWith(`# ${from}\n`)) text = `# ${to}\n${text.slice(from.length + 3)}`;
+  if (steps) {
+    // After the title and the paragraph that says what the project is.
+    const firstSection = text.indexOf('\n## ');
+    text =
+      firstSection < 0
+        ? `${text.trimEnd()}\n\n${steps}`
+        : `${text.slice(0, firstSection + 1)}${steps}\n${text.slice(firstSection + 1)}`;
+  }
+  await writeFile(file, text);
 }
 
 /**

@@ -61,6 +61,7 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
     format,
     webhook,
     { C4cError },
+    { logLevelFromEnv },
   ] = await Promise.all([
     import('../config/load.js'),
     import('../config/credentials.js'),
@@ -70,6 +71,7 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
     import('./guide-format.js'),
     import('../config/webhook.js'),
     import('../errors.js'),
+    import('../config/log-level.js'),
   ]);
   const out = (lines: readonly string[]) => {
     if (lines.length) process.stdout.write(format.toText(lines));
@@ -134,7 +136,7 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
   };
 
   const logger = createLogger({
-    level: flags.verbose ? 'info' : 'warn',
+    level: logLevelFromEnv() ?? (flags.verbose ? 'info' : 'warn'),
     destination: pino.destination({ dest: 2, sync: true }),
     secrets: [token, ...(settings?.secret ? [settings.secret] : [])],
   });

@@ -6,8 +6,10 @@ import pc from 'picocolors';
 import pretty from 'pino-pretty';
 import { createRequire } from 'node:module';
 import { relative } from 'node:path';
+import { logLevelFromEnv } from '../config/log-level.js';
 import { createLogger } from '../log.js';
 import { surviveStrayRejections } from './stray.js';
+import { loadDotEnv } from './env-file.js';
 import { startDev, type DevSession } from '../dev/session.js';
 import { DEFAULT_RIVAL } from '../platform/world.js';
 import type { ReloadEvent } from '../dev/watcher.js';
@@ -43,8 +45,11 @@ export async function runDev(options: RunDevOptions): Promise<void> {
     sync: true,
     destination: 1,
   });
+  loadDotEnv(options.cwd);
+  // --log-level / C4C_LOG_LEVEL win; else the config's logLevel, applied once it is read (onConfig).
+  const forcedLevel = logLevelFromEnv();
   const logger = createLogger({
-    level: process.env.C4C_LOG_LEVEL ?? 'info',
+    level: forcedLevel ?? 'info',
     destination: stream,
     secrets: process.env.C4C_API_TOKEN ? [process.env.C4C_API_TOKEN] : [],
   });
@@ -62,6 +67,9 @@ export async function runDev(options: RunDevOptions): Promise<void> {
     faults: options.faults ?? false,
     devToken: options.devToken,
     logger,
+    onConfig: (config) => {
+      if (forcedLevel === undefined) logger.level = config.logLevel;
+    },
   });
   if (!options.remote) {
     const warning = exposureWarning(options.host, options.devToken);

@@ -19,7 +19,18 @@ export function createProgram(): Command {
   const program = new Command('c4c-runner')
     .description('Run Claw4Claw service agents from handler files.')
     .version(version, '-v, --version')
-    .showHelpAfterError('(run c4c-runner --help for usage)');
+    .showHelpAfterError('(run c4c-runner --help for usage)')
+    .option(
+      '--log-level <level>',
+      "trace, debug, info, warn, error, fatal or silent, for every command (env C4C_LOG_LEVEL; default: the config's logLevel, else info)",
+    )
+    .hook('preAction', async () => {
+      // Checked before any command runs: a bad level is one line, not a stack from pino.
+      const { parseLogLevel, logLevelFromEnv } = await import('../config/log-level.js');
+      const flag = program.opts<{ logLevel?: string }>().logLevel;
+      if (flag !== undefined) process.env.C4C_LOG_LEVEL = parseLogLevel(flag, '--log-level');
+      else logLevelFromEnv();
+    });
   registerDev(program);
   registerStart(program);
   registerChat(program);

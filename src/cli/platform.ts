@@ -49,14 +49,16 @@ function parsePort(value: string): number {
 }
 
 async function runPlatform(options: PlatformCommandOptions): Promise<void> {
-  const [{ startPlatform }, { createLogger }, { pino }, { exposureWarning }] = await Promise.all([
-    import('../platform/index.js'),
-    import('../log.js'),
-    import('pino'),
-    import('./exposure.js'),
-  ]);
+  const [{ startPlatform }, { createLogger }, { pino }, { exposureWarning }, { logLevelFromEnv }] =
+    await Promise.all([
+      import('../platform/index.js'),
+      import('../log.js'),
+      import('pino'),
+      import('./exposure.js'),
+      import('../config/log-level.js'),
+    ]);
   const logger = createLogger({
-    level: options.verbose ? 'debug' : 'warn',
+    level: logLevelFromEnv() ?? (options.verbose ? 'debug' : 'warn'),
     destination: pino.destination({ dest: 2, sync: true }),
   });
   const platform = await startPlatform({

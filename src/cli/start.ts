@@ -6,6 +6,9 @@
 import type { Command } from 'commander';
 import { surviveStrayRejections } from './stray.js';
 import { C4cError } from '../errors.js';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadDotEnv } from './env-file.js';
 
 interface StartOptions {
   config?: string;
@@ -43,17 +46,21 @@ async function runStart(options: StartOptions): Promise<void> {
   // Lets the config and handlers tell production from dev (the llm template refuses to start without its key).
   process.env.C4C_RUNNER_MODE = 'start';
   // Only what production needs: no chokidar, no platform, no pino-pretty (test/cli/start.test.ts checks).
-  const [{ loadConfig }, { createRunner }, { createLogger }, { isC4cError }] = await Promise.all([
-    import('../config/load.js'),
-    import('../runner/runner.js'),
-    import('../log.js'),
-    import('../errors.js'),
-  ]);
+  const [{ loadConfig }, { createRunner }, { createLogger }, { isC4cError }, { logLevelFromEnv }] =
+    await Promise.all([
+      import('../config/load.js'),
+      import('../runner/runner.js'),
+      import('../log.js'),
+      import('../errors.js'),
+      import('../config/log-level.js'),
+    ]);
   const healthPort =
     parsePort(options.healthPort, '--health-port') ??
     parsePort(process.env.C4C_HEALTH_PORT, 'env C4C_HEALTH_PORT');
+  const cwd = resolve(options.cwd ?? '.');
+  loadDotEnv(cwd);
   const config = await loadConfig({
-    ...(options.cwd ? { cwd: options.cwd } : {}),
+    cwd,
     ...(options.config ? { configFile: options.config } : {}),
     overrides: {
       health: {
@@ -62,6 +69,13 @@ async function runStart(options: StartOptions): Promise<void> {
       },
     },
   });
+  if (config.configFile === undefined && !existsSync(config.handlers)) {
+    // Most likely started in the wrong folder: say so before "no handlers folder" or "no token".
+    throw new C4cError(
+      'E_CONFIG',
+      `no c4c.config.* in ${cwd} (and no handlers folder); run start in your agent's folder, or pass --cwd <dir> or --config <file>`,
+    );
+  }
   const token = config.platform.token;
   if (!token) {
     throw new C4cError(
@@ -69,7 +83,7 @@ async function runStart(options: StartOptions): Promise<void> {
       'no API token: set C4C_API_TOKEN, or platform.token in c4c.config.ts, or api_token in ~/.c4c/config.json; `c4c-runner dev` runs without one against the local platform',
     );
   }
-  const logger = createLogger({ level: config.logLevel, secrets: [token] });
+  const logger = createLogger({ level: logLevelFromEnv() ?? config.logLevel, secrets: [token] });
   const unguard = surviveStrayRejections(logger);
   const runner = createRunner(config, { logger });
   // Up before the connection: an orchestrator sees "live, not ready" while the runner starts.

@@ -70,6 +70,11 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     root: input.root,
     configFile: input.file,
     handlers: isAbsolute(config.handlers) ? config.handlers : resolve(input.root, config.handlers),
+    // A file store's folder, like the handlers folder, is relative to the config file.
+    state:
+      typeof config.state === 'object' && !('get' in config.state)
+        ? { dir: resolve(input.root, config.state.dir) }
+        : config.state,
     platform: {
       url,
       wsUrl: wsUrlFor(url),

@@ -4,11 +4,27 @@
  * derive from it, so a default is never written twice.
  */
 import { z } from 'zod';
-import type { HandlerFailure, RetryPredicate } from '../runner/retry.js';
+import type { RoutedEvent } from '../protocol/events.js';
 import { MAX_TIMER } from '../limits.js';
 import { RECONNECT_DEFAULTS } from '../connection/backoff.js';
 import { OUTBOX_DEFAULTS } from '../connection/outbox.js';
 import { HEARTBEAT_DEFAULTS } from '../protocol/heartbeat.js';
+
+// The failure policy's types live with its settings; src/runner/retry.ts applies them.
+/** Decides whether a handler's error is passing (worth another attempt). */
+export type RetryPredicate = (error: unknown) => boolean;
+
+/** What the config's `onError` hook is told about an event that failed for good. */
+export interface HandlerFailure {
+  /** The event as routed (its name and the validated frame). */
+  readonly routed: RoutedEvent;
+  /** The handler file (relative label) that failed. */
+  readonly file: string;
+  /** The last error (a throw, or the time limit's `E_HANDLER_TIMEOUT`). */
+  readonly error: unknown;
+  /** Attempts made. */
+  readonly attempts: number;
+}
 
 /** A check with the sentence a user reads when it fails ("must be …"). */
 const positiveInt = (hint: string) =>
@@ -17,7 +33,10 @@ const positiveInt = (hint: string) =>
     .int({ error: `must be a positive integer (${hint})` })
     .positive({ error: `must be a positive integer (${hint})` });
 
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+/** The log levels, quietest last. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const platformSchema = z.strictObject(
   {
@@ -138,6 +157,42 @@ export const webhookConfigSchema = z.strictObject({
 /** What c4c.config.ts may say under `webhook`. */
 export type WebhookConfig = z.input<typeof webhookConfigSchema>;
 
+/**
+ * A conversation-state store as the config accepts it: the shape of `StateStore` (src/state/store.ts),
+ * written here because config/ may not import state/; test/types.test.ts keeps the two in step.
+ */
+export interface StateStoreLike {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, json: string): Promise<void>;
+  delete(key: string): Promise<void>;
+  flush?(): Promise<void>;
+  close?(): Promise<void>;
+}
+
+const STATE_HINT =
+  'must be "memory", "file", { dir: "./data/state" } or a store object with get, set and delete (see docs/handlers.md#state)';
+const stateSchema = z.union(
+  [
+    z.enum(['memory', 'file'], { error: STATE_HINT }),
+    z.strictObject(
+      {
+        dir: z
+          .string({ error: 'must be a folder path such as "./data/state"' })
+          .min(1, { error: STATE_HINT }),
+      },
+      { error: STATE_HINT },
+    ),
+    z.custom<StateStoreLike>(
+      (value) =>
+        typeof value === 'object' &&
+        value !== null &&
+        ['get', 'set', 'delete'].every((m) => typeof (value as Record<string, unknown>)[m] === 'function'),
+      { error: STATE_HINT },
+    ),
+  ],
+  { error: STATE_HINT },
+);
+
 /** The schema of `c4c.config.ts` (and of every other place a config may come from). */
 export const configSchema = z.strictObject({
   /** The handlers folder, relative to the config file. @default './handlers' */
@@ -209,6 +264,12 @@ export const configSchema = z.strictObject({
       { error: 'must be an object such as { port: 9464 }' },
     )
     .prefault({}),
+  /**
+   * Where `ctx.state` is kept: `'memory'`, `'file'` (one JSON file per employment in `.c4c/state/` of
+   * the project), `{ dir }` (files in that folder, relative to the config file), or a store object of
+   * your own (`StateStore`: get, set, delete). @default 'file' in `start`, 'memory' in `dev`
+   */
+  state: stateSchema.optional(),
   /** Outgoing frames kept while the socket is down. */
   outbox: z
     .strictObject(

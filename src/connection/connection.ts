@@ -66,6 +66,11 @@ export interface ConnectionOptions {
   closeTimeout?: number;
   /** @default a silent logger */
   logger?: Logger;
+  /**
+   * Where the URL came from (`env C4C_API_ENDPOINT`), for the failures before the first open:
+   * "cannot reach ws://… (from env C4C_API_ENDPOINT)". @default not said
+   */
+  urlSource?: string;
 }
 
 /** Events of a {@link Connection}, each with plain-data arguments. */
@@ -116,6 +121,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   #opener: { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | undefined;
   #closing: Promise<void> | undefined;
   #everOpened = false;
+  readonly #urlSource: string | undefined;
   #openedAt = 0;
   readonly #counters = { opened: 0, framesIn: 0 };
 
@@ -129,6 +135,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       );
     }
     this.#token = options.token;
+    this.#urlSource = options.urlSource;
     this.#log = (options.logger ?? silentLogger()).child({ component: 'connection' });
     this.#heartbeatOptions = resolveHeartbeat(options.heartbeat);
     this.#backoff = new Backoff(options.reconnect);
@@ -374,9 +381,13 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   #scheduleReconnect(cause: string): void {
     const { attempt, delay } = this.#backoff.next();
     this.#setState('reconnecting');
+    // Never connected yet: nothing was lost; the URL (and where it came from) is what to check.
+    const url = this.#redacted(this.#url);
     this.#log.warn(
-      { attempt, delay, url: this.#redacted(this.#url) },
-      `connection to the platform lost (${cause}); reconnecting in ${delay} ms (attempt ${attempt})`,
+      { attempt, delay, url },
+      this.#everOpened
+        ? `connection to the platform lost (${cause}); reconnecting in ${delay} ms (attempt ${attempt})`
+        : `cannot reach ${url}${this.#urlSource ? ` (from ${this.#urlSource})` : ''}: ${cause}; retrying in ${delay} ms (attempt ${attempt})`,
     );
     this.#notify('retry', { attempt, delay, reason: cause });
     // Not unref()ed on purpose: while reconnecting this timer is the only thing that should keep a

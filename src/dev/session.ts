@@ -14,6 +14,7 @@ import { createRunner, handlerRegistryOf, type Runner } from '../runner/runner.j
 import type { Platform, World } from '../platform/index.js';
 import { playgroundEmitter } from '../party/emit-answer.js';
 import { createStatusFeed } from './status.js';
+import { MemoryStateStore } from '../state/memory.js';
 import { HandlerWatcher, type ReloadEvent } from './watcher.js';
 
 export interface DevOptions {
@@ -37,6 +38,8 @@ export interface DevOptions {
   /** Lets non-loopback clients use the embedded platform's `/dev/*` with this token. @default none */
   devToken?: string | undefined;
   logger: Logger;
+  /** Sees each config as it is loaded, before a runner is made with it (dev applies its logLevel). */
+  onConfig?: (config: ResolvedConfig) => void;
   /** Environment for token/endpoint in remote mode. @default process.env */
   env?: NodeJS.ProcessEnv;
 }
@@ -94,6 +97,11 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
   }
 
   const load = () =>
+    loadConfigOnly().then((loaded) => {
+      options.onConfig?.(loaded);
+      return loaded;
+    });
+  const loadConfigOnly = () =>
     loadConfig({
       cwd: options.cwd,
       ...(options.configFile ? { configFile: options.configFile } : {}),
@@ -130,8 +138,17 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
         repeated: false,
       });
   };
+  // ctx.state in memory unless the config names a store; one for the session, so it outlives the
+  // runner restarts of config changes as well as hot reloads.
+  const devState = new MemoryStateStore();
   const makeRunner = (cfg: ResolvedConfig) =>
-    createRunner(cfg, { logger: options.logger, onFrame, onOutcome, onHandlerProblem });
+    createRunner(cfg, {
+      logger: options.logger,
+      onFrame,
+      onOutcome,
+      onHandlerProblem,
+      ...(cfg.state === undefined ? { state: devState } : {}),
+    });
   let runner = makeRunner(config);
   try {
     await runner.start();

@@ -18,6 +18,9 @@ import { deliver, messageFrame, submitFailure } from './replies.js';
 import type { Scheduler } from './scheduler.js';
 import { observed, observedApi } from './observe.js';
 import { retryDelay, shouldRetry, type HandlerFailure, type RetryPolicy } from './retry.js';
+import { agentIdOnce, withState, type StateSource } from '../state/extras.js';
+import { MemoryStateStore } from '../state/memory.js';
+import type { StateStore } from '../state/store.js';
 
 /** What the pipeline is wired to. */
 export interface PipelineOptions {
@@ -40,6 +43,8 @@ export interface PipelineOptions {
    * `connect`'s printer/forwarder, or the `webhook` of c4c.config.ts. @default none (dropped)
    */
   fallback?: FallbackHandler | undefined;
+  /** Where `ctx.state` is kept. @default a new memory store */
+  state?: StateStore | undefined;
   /** Sees what became of every event a handler ran for (dev's outcome lines, metrics). Never throws into the pipeline. */
   onOutcome?: ((outcome: EventOutcome) => void) | undefined;
   /** When a failed handler runs again. @default one attempt (no retries) */
@@ -150,10 +155,13 @@ export function emptyPipelineStats(): PipelineStats {
 export class Pipeline {
   readonly stats: PipelineStats = emptyPipelineStats();
   readonly #o: PipelineOptions;
+  readonly #state: StateSource;
   #accepting = true;
 
   constructor(options: PipelineOptions) {
     this.#o = options;
+    const { api } = options;
+    this.#state = { store: options.state ?? new MemoryStateStore(), api, agentId: agentIdOnce(api) };
   }
 
   /** Stops taking events; frames arriving afterwards are ignored (and not acknowledged). */
@@ -465,7 +473,7 @@ export class Pipeline {
     const send = (employmentId: number, content: MessageContent): Promise<void> =>
       observed(sendNow(employmentId, content), 'ctx.send', unobserved);
     let api: ApiClient | undefined;
-    return {
+    const ctx: Omit<Context, 'state'> = {
       // The handler's own event: `notification.ts` sees 'notification' (the log binding keeps the precise one).
       name: entry.name,
       event: routed.event,
@@ -494,6 +502,14 @@ export class Pipeline {
         return observed(sendNow(employmentId, content), 'ctx.reply', unobserved);
       },
     };
+    // ctx.state (built on first use) and, for messages, ctx.history().
+    return withState(ctx, this.#state, {
+      label: entry.label,
+      name: routed.name,
+      employmentId: employmentOf(routed),
+      messageId: messageIdOf(routed),
+      signal,
+    });
   }
 }
 

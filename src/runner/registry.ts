@@ -10,7 +10,7 @@ import { createJiti, type Jiti } from 'jiti';
 import { MAX_TIMER } from '../limits.js';
 import { describeValue } from '../describe.js';
 import { C4cError } from '../errors.js';
-import { closestEventName, isEventName, type EventName } from '../protocol/events.js';
+import { closestEventName, isEventName, notificationEventName, type EventName } from '../protocol/events.js';
 import type { Context } from './context.js';
 import { isHandlerDefinition } from './define.js';
 import { SourceErrors, type ErrorSource } from './source-errors.js';
@@ -160,9 +160,15 @@ export class HandlerRegistry implements HandlerRegistryView {
     const label = this.#label(absolute);
     const name = basename(absolute, extname(absolute));
     if (!isEventName(name)) {
+      // The platform's own name of an event (task_application_accepted) gets the file name to use.
+      const platformName =
+        notificationEventName('', name) ?? notificationEventName('', name.replace(/-/g, '_'));
+      const dir = relative(this.#root, this.dir).split(sep).join('/') || '.';
       throw new C4cError(
         'E_HANDLER_NAME',
-        `${label}: no event is called "${name}"; did you mean "${closestEventName(name)}"?`,
+        platformName
+          ? `${label}: "${name}" is the platform's name of the event handler files call "${platformName}"; rename the file to ${dir}/${platformName}${extname(absolute)}`
+          : `${label}: no event is called "${name}"; did you mean "${closestEventName(name)}"?`,
         {
           details: { file: absolute },
         },

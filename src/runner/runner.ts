@@ -25,6 +25,9 @@ import {
 import type { HandlerFailure } from './retry.js';
 import { HandlerRegistry, type HandlerRegistryView } from './registry.js';
 import { Scheduler } from './scheduler.js';
+import { describeSettingSource } from '../config/sources.js';
+import { stateStoreFor } from '../state/from-config.js';
+import type { StateStore } from '../state/store.js';
 
 /** Options of {@link createRunner}. */
 export interface RunnerOptions {
@@ -51,6 +54,12 @@ export interface RunnerOptions {
    * aborted, unsent — with the handler's time. Dev's outcome lines and the metrics are built on it.
    */
   onOutcome?: (outcome: EventOutcome) => void;
+  /**
+   * Where `ctx.state` is kept, owned by the caller (dev keeps one memory store across restarts); the
+   * runner flushes it on close but does not close it.
+   * @default the config's `state`, else a file store in `.c4c/state/` of the project
+   */
+  state?: StateStore;
   /** Sees every connection state change (`connect` prints the public client's lines for them). */
   onConnectionState?: (state: ConnectionState, previous: ConnectionState) => void;
   /**
@@ -146,6 +155,8 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
   let handlersLoaded = false;
   const recorder = new MetricsRecorder();
   let tracer: EventTracer | undefined;
+  // The config's store (or the default file store) is the runner's to close; a caller's is not.
+  const stateStore = options.state ?? stateStoreFor(config, 'file', logger);
   let settle!: { resolve: () => void; reject: (error: Error) => void };
   const done = new Promise<void>((resolve, reject) => {
     settle = { resolve, reject };
@@ -171,6 +182,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
       }
       await ledger.flush();
       await deadLetters?.flush();
+      await flushState(stateStore, options.state === undefined, logger);
       await connection?.close();
       state = 'closed';
       logger.info({ stats: stats() }, 'runner closed');
@@ -307,6 +319,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           // with its message already acknowledged by a later one of the same employment.
           outbox: { maxRetries: Number.POSITIVE_INFINITY, ...config.outbox },
           logger: base,
+          urlSource: describeSettingSource('url', config.platform.sources.url, config.configFile),
         });
         pipeline = new Pipeline({
           registry,
@@ -326,6 +339,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           },
           retry: config.retry,
           onFailure,
+          state: stateStore,
         });
         // Without acknowledgements nothing is ever marked read, so history cannot tell what is new.
         const live = options.live !== false;
@@ -399,4 +413,13 @@ export function handlerRegistryOf(runner: Runner): HandlerRegistry {
   const registry = registries.get(runner);
   if (!registry) throw new C4cError('E_CONFIG', 'not a runner made by createRunner');
   return registry;
+}
+
+/** Writes what `ctx.state` holds back (and closes the store the runner made); a failure is logged, not thrown. */
+async function flushState(store: StateStore, close: boolean, logger: Logger): Promise<void> {
+  try {
+    await (close && store.close ? store.close() : store.flush?.());
+  } catch (error) {
+    logger.error({ err: error }, `conversation state was not saved: ${(error as Error).message}`);
+  }
 }

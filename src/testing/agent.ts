@@ -21,6 +21,9 @@ import { Inbox } from './inbox.js';
 import { problemLog, type LogLevel, type ProblemLog } from './problems.js';
 import type { Runner } from '../runner/runner.js';
 import { startTestRunner, type TestRunner } from './runner.js';
+import { conversationState } from '../state/conversation.js';
+import { MemoryStateStore } from '../state/memory.js';
+import { employmentStateKey, type StateStore } from '../state/store.js';
 
 export interface TestAgentOptions {
   /**
@@ -36,6 +39,11 @@ export interface TestAgentOptions {
   seed?: SeedInput;
   /** How long each helper waits for the agent, ms. @default 10_000 */
   timeout?: number;
+  /**
+   * Where the handlers' `ctx.state` is kept. The project's own `state` setting is not used, so a
+   * test never writes into `.c4c/state/`. @default a fresh memory store per agent
+   */
+  state?: StateStore;
   /**
    * Log level of the runner and the platform, for a test that needs to see inside.
    * @default env C4C_TEST_LOG, else 'silent'
@@ -70,6 +78,13 @@ export interface TestAgent {
   readonly runner: Runner;
   /** The employer of the agent, played by the test. */
   readonly employer: TestEmployer;
+  /**
+   * The `ctx.state` the handlers left for an employment (JSON-parsed), for assertions.
+   * @default the test employer's employment
+   */
+  stateOf<T = unknown>(employmentId?: number): Promise<T | undefined>;
+  /** Sets an employment's `ctx.state` before the agent handles anything (a returning customer). */
+  setState(value: unknown, employmentId?: number): Promise<void>;
   /**
    * Invokes the agent's service as a caller and resolves with the output its `service-invoked`
    * handler returned. Rejects with {@link ServiceInvocationError} when the handler threw.
@@ -147,7 +162,8 @@ export async function createTestAgent(options: TestAgentOptions = {}): Promise<T
       platform.on('connection', check);
       if (platform.stats.connectedAgents().includes(world.agent.id)) resolveConnected();
     });
-    const runner: TestRunner = await startTestRunner(config, logger.child({ name: 'runner' }));
+    const state = options.state ?? new MemoryStateStore();
+    const runner: TestRunner = await startTestRunner(config, logger.child({ name: 'runner' }), state);
     cleanup.push(() => runner.close());
     await withTimeout(
       connected,
@@ -168,6 +184,7 @@ export async function createTestAgent(options: TestAgentOptions = {}): Promise<T
       world,
       runner: runner.runner,
       employer,
+      state,
       inbox,
       timeout,
       problems,
@@ -184,6 +201,7 @@ function buildAgent(init: {
   world: World;
   runner: Runner;
   employer: TestEmployer;
+  state: StateStore;
   inbox: Inbox;
   timeout: number;
   problems: ProblemLog;
@@ -227,11 +245,19 @@ function buildAgent(init: {
     return serviceId;
   };
 
+  const stateOf = (employmentId = world.employmentId) =>
+    conversationState(init.state, employmentStateKey(employmentId), {
+      label: 'c4c-runner/testing',
+      event: 'test',
+    });
+
   return {
     platform,
     world,
     runner: init.runner,
     employer: init.employer,
+    stateOf: <T>(employmentId?: number) => stateOf(employmentId).get<T>(),
+    setState: (value, employmentId) => stateOf(employmentId).set(value),
 
     async invokeService(input, options = {}) {
       const id = options.serviceId ?? (await agentService());

@@ -2,6 +2,7 @@
 import type { ResolvedConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { createRunner, type Runner } from '../runner/runner.js';
+import type { StateStore } from '../state/store.js';
 
 export interface TestRunner {
   readonly runner: Runner;
@@ -14,9 +15,16 @@ export interface TestRunner {
  */
 const DRAIN_MS = 2_000;
 
-/** Creates and starts the runner; resolves once its socket is open. */
-export async function startTestRunner(config: ResolvedConfig, logger: Logger): Promise<TestRunner> {
-  const runner = createRunner(config, { logger });
+/**
+ * Creates and starts the runner; resolves once its socket is open. `state` is where `ctx.state` is
+ * kept: the test's own store, never the project's `.c4c/state/`.
+ */
+export async function startTestRunner(
+  config: ResolvedConfig,
+  logger: Logger,
+  state: StateStore,
+): Promise<TestRunner> {
+  const runner = createRunner(config, { logger, state });
   try {
     await runner.start();
   } catch (error) {

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -118,12 +118,16 @@ describe('create-c4c-agent --yes', () => {
     expect(files).toContain('handlers/message.ts');
     expect(files).toContain('.gitignore');
     expect(files).not.toContain('_gitignore');
-    // The README is titled with the project's name; the rest is the template's.
-    const readme = (await readFile(join(cwd, 'bot/README.md'), 'utf8')).split('\n');
-    const template = (await readFile(join(TEMPLATES, 'llm/README.md'), 'utf8')).split('\n');
-    expect(template[0]).toBe('# my-agent');
-    expect(readme[0]).toBe('# bot');
-    expect(readme.slice(1)).toEqual(template.slice(1));
+    // The README is titled with the project's name and gets the next steps; the rest is the template's.
+    const readme = await readFile(join(cwd, 'bot/README.md'), 'utf8');
+    const template = await readFile(join(TEMPLATES, 'llm/README.md'), 'utf8');
+    expect(template.split('\n')[0]).toBe('# my-agent');
+    expect(readme.split('\n')[0]).toBe('# bot');
+    const steps = readme.slice(
+      readme.indexOf('## Next steps'),
+      readme.indexOf('```\n', readme.indexOf('```sh') + 1) + 4,
+    );
+    expect(readme.replace(`${steps}\n`, '').split('\n').slice(1)).toEqual(template.split('\n').slice(1));
   });
 
   it('points c4c-runner at a tarball given with --runner, as an absolute file: spec', async () => {
@@ -245,8 +249,27 @@ describe('closing lines', () => {
         .map((line) => line.trim());
       expect(printed).toEqual(steps);
       expect(run.stdout).toContain(`Then, in another terminal, talk to it: ${chat} -m "hello"`);
+      // The same commands are written into the project's README.
+      const readme = await readFile(join(cwd, 'app', 'README.md'), 'utf8');
+      const section = readme.slice(readme.indexOf('## Next steps'));
+      expect(section.split('\n').slice(3, 5)).toEqual(steps.slice(1));
+      expect(section).toContain(`${chat} -m "hello"`);
     },
   );
+});
+
+describe('file modes', () => {
+  it('creates the project’s folders with the user’s umask, as mkdir would (not mkdtemp’s 0700)', async () => {
+    const cwd = await freshDir('modes');
+    await mkdir(join(cwd, 'probe'));
+    const expected = (await stat(join(cwd, 'probe'))).mode & 0o777;
+    const run = await create(['moded', '--yes'], { cwd });
+    expect(run.code).toBe(0);
+    expect(((await stat(join(cwd, 'moded'))).mode & 0o777).toString(8)).toBe(expected.toString(8));
+    expect(((await stat(join(cwd, 'moded', 'handlers'))).mode & 0o777).toString(8)).toBe(
+      expected.toString(8),
+    );
+  });
 });
 
 describe('Ctrl-C while copying', () => {

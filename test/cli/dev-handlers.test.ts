@@ -20,11 +20,13 @@ let employer: Peer;
 const HANDLER = `import { defineHandler } from 'c4c-runner';
 import { check } from '../lib/check.js';
 
-export default defineHandler('message', (ctx) => {
+export default defineHandler('message', async (ctx) => {
   ctx.log.info({ orderId: 42, items: ['a', 'b'] }, 'order seen');
   if (ctx.event.content === 'throw') {
     const limits: Record<string, number> = { max: 3 }; throw new Error(\`over \${limits.max}\`, { cause: new Error('the cause') });
   }
+  if (ctx.event.content === 'greet') return String(process.env.GREETING);
+  if (ctx.event.content === 'count') return 'count ' + (await ctx.state.update<number>((n) => (n ?? 0) + 1));
   check(ctx.event.content);
   return 'ok ' + ctx.event.content;
 });
@@ -51,7 +53,12 @@ beforeAll(async () => {
     `export function check(value: string): void {\n  if (value === 'bad') throw new RangeError('bad value');\n}\n`,
   );
   await writeFile(join(project, 'handlers', 'message.ts'), HANDLER);
-  dev = spawnCli(['dev', '--port', '0'], { cwd: project });
+  await writeFile(join(project, '.env'), 'GREETING=hello from .env\n');
+  await writeFile(join(project, 'c4c.config.json'), JSON.stringify({ logLevel: 'debug' }));
+  dev = spawnCli(['dev', '--port', '0'], {
+    cwd: project,
+    env: { C4C_LOG_LEVEL: undefined },
+  });
   await dev.waitForLine('Talk to it:');
   state = JSON.parse(await readFile(join(project, '.c4c', 'dev.json'), 'utf8')) as DevState;
   employer = new Peer({ url: state.url, token: state.employer.token });
@@ -66,6 +73,14 @@ afterAll(async () => {
   await employer?.close();
   await dev?.stop('SIGKILL');
   await rm(project, { recursive: true, force: true });
+});
+
+describe('c4c-runner dev: first run', () => {
+  it('reads .env from the project folder, and honours the config’s logLevel', async () => {
+    expect(await ask('greet')).toBe('hello from .env');
+    // logLevel: 'debug' in c4c.config.json: the runner's debug lines show.
+    await dev.waitForLine(/DEBUG: replied: message into employment/);
+  });
 });
 
 describe('c4c-runner dev: a handler’s errors and logs', () => {
@@ -98,6 +113,14 @@ describe('c4c-runner dev: a handler’s errors and logs', () => {
     const column = "  if (value === 'bad') throw new RangeError".indexOf('new') + 1;
     expect(line).toContain(`(at lib/check.ts:2:${column})`);
     await dev.waitForLine(`> 2 |   if (value === 'bad') throw new RangeError('bad value');`);
+  });
+
+  it('ctx.state (in memory) survives a hot reload of the handler', async () => {
+    expect(await ask('count')).toBe('count 1');
+    expect(await ask('count')).toBe('count 2');
+    await writeFile(join(project, 'handlers', 'message.ts'), HANDLER.replace("'count '", "'v2 count '"));
+    await dev.waitForLine(/reloaded handlers\/message\.ts in \d+ ms/);
+    expect(await ask('count')).toBe('v2 count 3');
   });
 
   it('a syntax error in an imported module names that module with its line, and the old handler keeps serving', async () => {

@@ -58,6 +58,23 @@ export default defineHandler('service-invoked', { timeout: 1234, handle: () => (
     expect(error.message).toBe('handlers/mesage.ts: no event is called "mesage"; did you mean "message"?');
   });
 
+  it.each([
+    ['task_application_accepted.ts', 'task-accepted.ts'],
+    ['task-application-accepted.ts', 'task-accepted.ts'],
+    ['service_invoked.mts', 'service-invoked.mts'],
+    ['employment_offered.ts', 'employment-offered.ts'],
+  ])(
+    'a file named after the platform’s event name (%s) is told the file name to use',
+    async (file, right) => {
+      const { registry } = await registryFor({ [`handlers/${file}`]: `export default () => undefined;` });
+      const error = await failure(registry.loadAll());
+      expect(error.code).toBe('E_HANDLER_NAME');
+      expect(error.message).toBe(
+        `handlers/${file}: "${file.replace(/\.m?ts$/, '')}" is the platform's name of the event handler files call "${right.replace(/\.m?ts$/, '')}"; rename the file to handlers/${right}`,
+      );
+    },
+  );
+
   it('refuses a handler whose declared event is not its file name', async () => {
     const { registry } = await registryFor({
       'handlers/message.ts': `import { defineHandler } from 'c4c-runner';

@@ -3,7 +3,7 @@
  * platform (the conversation is in the platform's records, not short-circuited), that its waits
  * match the right frames, and that when an agent does not answer the error says why.
  */
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -175,5 +175,30 @@ describe('close()', () => {
     expect(agent.runner.state).toBe('closed');
     expect(agent.platform.stats.connectedAgents()).toEqual([]);
     await expect(fetch(`${url}/openapi/v1/agent/me`)).rejects.toThrow();
+  });
+});
+
+describe('ctx.state and ctx.history() under the kit', () => {
+  it('seeds and reads an employment’s state, and the handler sees the conversation so far', async () => {
+    const root = await project('stateful', {
+      message: `export default async (ctx: any) => {
+  const seen = await ctx.state.update((s: { turns: number } | undefined) => ({ turns: (s?.turns ?? 0) + 1 }));
+  const earlier = await ctx.history();
+  return \`turn \${seen.turns}, \${earlier.length} earlier: \${earlier.map((m: any) => m.role + ':' + m.content).join(' | ')}\`;
+};`,
+    });
+    const agent = await createTestAgent({ root });
+    try {
+      await agent.setState({ turns: 10 });
+      expect((await agent.employer.say('one')).content).toBe('turn 11, 0 earlier: ');
+      expect((await agent.employer.say('two')).content).toBe(
+        'turn 12, 2 earlier: employer:one | agent:turn 11, 0 earlier: ',
+      );
+      expect(await agent.stateOf<{ turns: number }>()).toEqual({ turns: 12 });
+      // The kit's store is its own: nothing is written into the project.
+      await expect(readdir(join(root, '.c4c'))).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      await agent.close();
+    }
   });
 });

@@ -37,3 +37,15 @@ it("answers with the model's reply, sending the key and the conversation", async
   // The earlier turn went along, so the model can follow the conversation.
   expect(last.body.messages?.map((m) => m.content)).toContain('first question');
 });
+
+it('keeps "/system" instructions per employment in ctx.state and sends them as the system prompt', async () => {
+  vi.stubEnv('OPENAI_API_KEY', 'sk-test');
+  vi.stubEnv('OPENAI_BASE_URL', llm.url);
+
+  expect((await agent.employer.say('/system Answer in French.')).content).toBe(
+    'Understood. From now on: Answer in French.',
+  );
+  expect(await agent.stateOf()).toEqual({ systemPrompt: 'Answer in French.' });
+  await agent.employer.say('bonjour');
+  expect(llm.requests.at(-1)!.body.messages?.[0]).toEqual({ role: 'system', content: 'Answer in French.' });
+});
