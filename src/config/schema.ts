@@ -4,7 +4,7 @@
  * derive from it, so a default is never written twice.
  */
 import { z } from 'zod';
-import type { HandlerFailure, RetryPredicate } from '../runner/retry.js';
+import type { RoutedEvent } from '../protocol/events.js';
 import { MAX_TIMER } from '../limits.js';
 import { RECONNECT_DEFAULTS } from '../connection/backoff.js';
 import { OUTBOX_DEFAULTS } from '../connection/outbox.js';
@@ -61,6 +61,21 @@ const reconnectSchema = z
     error: 'must be at least reconnect.initialDelay',
     path: ['maxDelay'],
   });
+
+/** Decides whether a handler's error is passing (worth another attempt): the `retry.retryOn` key. */
+export type RetryPredicate = (error: unknown) => boolean;
+
+/** What the config's `onError` hook is told about an event that failed for good. */
+export interface HandlerFailure {
+  /** The event as routed (its name and the validated frame). */
+  readonly routed: RoutedEvent;
+  /** The handler file (relative label) that failed. */
+  readonly file: string;
+  /** The last error (a throw, or the time limit's `E_HANDLER_TIMEOUT`). */
+  readonly error: unknown;
+  /** Attempts made. */
+  readonly attempts: number;
+}
 
 const retrySchema = z
   .strictObject(

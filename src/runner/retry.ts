@@ -6,8 +6,10 @@
  * counts as failed: services are submitted `failed`, the config's `onError` sees it, and it is
  * written to the dead-letter file (`.c4c/dead-letters.jsonl`) that `c4c-runner replay` runs again.
  */
+// Declared beside the config keys that take them (config/ sits below runner/).
+export type { HandlerFailure, RetryPredicate } from '../config/schema.js';
 import { isC4cError } from '../errors.js';
-import type { RoutedEvent } from '../protocol/events.js';
+import type { RetryPredicate } from '../config/schema.js';
 
 const BRAND = Symbol.for('c4c-runner.RetryLaterError');
 
@@ -48,9 +50,6 @@ export class RetryLaterError extends Error {
   }
 }
 
-/** Decides whether a handler's error is passing (worth another attempt). */
-export type RetryPredicate = (error: unknown) => boolean;
-
 /** The retry settings of the config (`retry`), every default filled. */
 export interface RetryPolicy {
   /** Attempts in all, the first included; 1 turns retries off. */
@@ -61,18 +60,6 @@ export interface RetryPolicy {
   readonly maxDelay: number;
   /** Which errors are passing. @default {@link isPassingError} */
   readonly retryOn?: RetryPredicate | undefined;
-}
-
-/** What the config's `onError` hook is told about an event that failed for good. */
-export interface HandlerFailure {
-  /** The event as routed (its name and the validated frame). */
-  readonly routed: RoutedEvent;
-  /** The handler file (relative label) that failed. */
-  readonly file: string;
-  /** The last error (a throw, or the time limit's `E_HANDLER_TIMEOUT`). */
-  readonly error: unknown;
-  /** Attempts made. */
-  readonly attempts: number;
 }
 
 /**
