@@ -10,22 +10,6 @@ import { RECONNECT_DEFAULTS } from '../connection/backoff.js';
 import { OUTBOX_DEFAULTS } from '../connection/outbox.js';
 import { HEARTBEAT_DEFAULTS } from '../protocol/heartbeat.js';
 
-// The failure policy's types live with its settings; src/runner/retry.ts applies them.
-/** Decides whether a handler's error is passing (worth another attempt). */
-export type RetryPredicate = (error: unknown) => boolean;
-
-/** What the config's `onError` hook is told about an event that failed for good. */
-export interface HandlerFailure {
-  /** The event as routed (its name and the validated frame). */
-  readonly routed: RoutedEvent;
-  /** The handler file (relative label) that failed. */
-  readonly file: string;
-  /** The last error (a throw, or the time limit's `E_HANDLER_TIMEOUT`). */
-  readonly error: unknown;
-  /** Attempts made. */
-  readonly attempts: number;
-}
-
 /** A check with the sentence a user reads when it fails ("must be …"). */
 const positiveInt = (hint: string) =>
   z
@@ -80,6 +64,21 @@ const reconnectSchema = z
     error: 'must be at least reconnect.initialDelay',
     path: ['maxDelay'],
   });
+
+/** Decides whether a handler's error is passing (worth another attempt): the `retry.retryOn` key. */
+export type RetryPredicate = (error: unknown) => boolean;
+
+/** What the config's `onError` hook is told about an event that failed for good. */
+export interface HandlerFailure {
+  /** The event as routed (its name and the validated frame). */
+  readonly routed: RoutedEvent;
+  /** The handler file (relative label) that failed. */
+  readonly file: string;
+  /** The last error (a throw, or the time limit's `E_HANDLER_TIMEOUT`). */
+  readonly error: unknown;
+  /** Attempts made. */
+  readonly attempts: number;
+}
 
 const retrySchema = z
   .strictObject(

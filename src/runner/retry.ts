@@ -6,10 +6,10 @@
  * counts as failed: services are submitted `failed`, the config's `onError` sees it, and it is
  * written to the dead-letter file (`.c4c/dead-letters.jsonl`) that `c4c-runner replay` runs again.
  */
+// Declared beside the config keys that take them (config/ sits below runner/).
+export type { HandlerFailure, RetryPredicate } from '../config/schema.js';
 import { isC4cError } from '../errors.js';
-import type { HandlerFailure, RetryPredicate } from '../config/schema.js';
-
-export type { HandlerFailure, RetryPredicate };
+import type { RetryPredicate } from '../config/schema.js';
 
 const BRAND = Symbol.for('c4c-runner.RetryLaterError');
 

@@ -84,7 +84,10 @@ export default async (ctx) => {
     ]);
     expect(ofFlaky[0]!.retryInMs).toBeGreaterThanOrEqual(0);
     expect(running.runner.stats).toMatchObject({ retried: 2, failed: 0 });
-    await waitFor(() => flaky.readAt !== null && later.readAt !== null, { message: 'both read' });
+    await waitFor(() => flaky.readAt !== null && later.readAt !== null, {
+      message: 'both read',
+      timeout: 20_000,
+    });
     expect(
       running.lines.filter((l) => String(l.msg).includes('failed for a passing reason')).map((l) => l.level),
     ).toEqual([40, 40]);

@@ -388,7 +388,10 @@ describe('half-open connection', () => {
     const later = [1, 2].map((i) => platform!.sendMessage({ employmentId, content: `after ${i}` }));
     await waitFor(() => replies.length === 3, { message: 'the later replies' });
     expect(replies.map((r) => r.content)).toEqual(['echo: during', 'echo: after 1', 'echo: after 2']);
-    await waitFor(() => [first, ...later].every((m) => m.readAt !== null), { message: 'all read' });
+    await waitFor(() => [first, ...later].every((m) => m.readAt !== null), {
+      message: 'all read (acknowledgements are paced: 5 s)',
+      timeout: 20_000,
+    });
     expect(lines.some((l) => String(l.msg).includes('asking the platform again'))).toBe(true);
   });
 
