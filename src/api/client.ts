@@ -41,6 +41,11 @@ export interface ApiClientOptions {
   logger?: Logger;
   /** @default globalThis.fetch */
   fetch?: typeof fetch;
+  /**
+   * Largest response body read, in bytes; a bigger one is an error (`RESPONSE_TOO_LARGE`), not a
+   * process that balloons. @default 16 MiB
+   */
+  maxBodyBytes?: number;
 }
 
 /** Options every call accepts. */
@@ -59,6 +64,7 @@ export class ApiClient {
   readonly #timeout: number;
   readonly #logger: Logger | undefined;
   readonly #fetch: typeof fetch;
+  readonly #maxBody: number;
 
   constructor(options: ApiClientOptions) {
     // `fetch` refuses a URL with credentials: they go as an HTTP Basic header instead, as curl sends them.
@@ -69,6 +75,7 @@ export class ApiClient {
     this.#timeout = options.timeout ?? 15_000;
     this.#logger = options.logger;
     this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#maxBody = options.maxBodyBytes ?? 16 * 1024 * 1024;
   }
 
   /**
@@ -209,7 +216,17 @@ export class ApiClient {
         },
       );
     }
-    const text = await response.text().catch(() => '');
+    const text = await readBounded(response, this.#maxBody).catch((error: unknown) => {
+      if (error instanceof TooLarge) {
+        throw new PlatformError(
+          response.status,
+          'RESPONSE_TOO_LARGE',
+          `${method} ${path}: the platform's answer is larger than ${this.#maxBody} bytes; not read`,
+          { details: { method, path, limit: this.#maxBody } },
+        );
+      }
+      return '';
+    });
     this.#logger?.debug(
       { method, path, status: response.status, ms: Math.round(performance.now() - started) },
       'api call',
@@ -258,6 +275,32 @@ export class ApiClient {
     }
     return data.data;
   }
+}
+
+class TooLarge extends Error {}
+
+/** The body as text, refusing (and cancelling) one beyond `limit` bytes, declared or streamed. */
+async function readBounded(response: Response, limit: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) {
+    await response.body?.cancel().catch(() => {});
+    throw new TooLarge();
+  }
+  if (!response.body) return '';
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw new TooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function statusError(method: string, path: string, status: number, text: string): PlatformError {

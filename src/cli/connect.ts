@@ -144,6 +144,8 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
   const runner = createRunner(config, {
     logger,
     handlerFiles: false,
+    // connect has no project to keep them in, nor handlers to replay them with.
+    deadLetters: false,
     onConnectionState: (state, previous) => out(format.formatConnectionState(state, previous)),
     fallback: {
       file: 'c4c-runner connect',

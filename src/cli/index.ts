@@ -10,6 +10,7 @@ import { registerConnect } from './connect.js';
 import { registerDev } from './dev.js';
 import { registerEmit } from './emit.js';
 import { registerPlatform } from './platform.js';
+import { registerReplay } from './replay.js';
 import { registerStart } from './start.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -36,6 +37,7 @@ export function createProgram(): Command {
   registerEmit(program);
   registerConnect(program);
   registerPlatform(program);
+  registerReplay(program);
   return program;
 }
 

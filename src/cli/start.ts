@@ -4,11 +4,11 @@
  * `drainTimeout`), close the connection and exit 0; a second signal exits at once.
  */
 import type { Command } from 'commander';
+import { surviveStrayRejections } from './stray.js';
+import { C4cError } from '../errors.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadDotEnv } from './env-file.js';
-import { surviveStrayRejections } from './stray.js';
-import { C4cError } from '../errors.js';
 
 interface StartOptions {
   config?: string;
@@ -43,6 +43,8 @@ export function registerStart(program: Command): void {
 }
 
 async function runStart(options: StartOptions): Promise<void> {
+  // Lets the config and handlers tell production from dev (the llm template refuses to start without its key).
+  process.env.C4C_RUNNER_MODE = 'start';
   // Only what production needs: no chokidar, no platform, no pino-pretty (test/cli/start.test.ts checks).
   const [{ loadConfig }, { createRunner }, { createLogger }, { isC4cError }, { logLevelFromEnv }] =
     await Promise.all([
@@ -52,11 +54,11 @@ async function runStart(options: StartOptions): Promise<void> {
       import('../errors.js'),
       import('../config/log-level.js'),
     ]);
-  const cwd = resolve(options.cwd ?? '.');
-  loadDotEnv(cwd);
   const healthPort =
     parsePort(options.healthPort, '--health-port') ??
     parsePort(process.env.C4C_HEALTH_PORT, 'env C4C_HEALTH_PORT');
+  const cwd = resolve(options.cwd ?? '.');
+  loadDotEnv(cwd);
   const config = await loadConfig({
     cwd,
     ...(options.config ? { configFile: options.config } : {}),

@@ -4,10 +4,27 @@
  * derive from it, so a default is never written twice.
  */
 import { z } from 'zod';
+import type { RoutedEvent } from '../protocol/events.js';
 import { MAX_TIMER } from '../limits.js';
 import { RECONNECT_DEFAULTS } from '../connection/backoff.js';
 import { OUTBOX_DEFAULTS } from '../connection/outbox.js';
 import { HEARTBEAT_DEFAULTS } from '../protocol/heartbeat.js';
+
+// The failure policy's types live with its settings; src/runner/retry.ts applies them.
+/** Decides whether a handler's error is passing (worth another attempt). */
+export type RetryPredicate = (error: unknown) => boolean;
+
+/** What the config's `onError` hook is told about an event that failed for good. */
+export interface HandlerFailure {
+  /** The event as routed (its name and the validated frame). */
+  readonly routed: RoutedEvent;
+  /** The handler file (relative label) that failed. */
+  readonly file: string;
+  /** The last error (a throw, or the time limit's `E_HANDLER_TIMEOUT`). */
+  readonly error: unknown;
+  /** Attempts made. */
+  readonly attempts: number;
+}
 
 /** A check with the sentence a user reads when it fails ("must be …"). */
 const positiveInt = (hint: string) =>
@@ -61,6 +78,34 @@ const reconnectSchema = z
   )
   .refine((r) => r.maxDelay >= r.initialDelay, {
     error: 'must be at least reconnect.initialDelay',
+    path: ['maxDelay'],
+  });
+
+const retrySchema = z
+  .strictObject(
+    {
+      /** Attempts per event in all, the first included; 1 turns retries off. @default 5 */
+      attempts: positiveInt('attempts in all, e.g. 5').default(5),
+      /** Wait before the second attempt, in ms; doubles each time (equal jitter). @default 1000 */
+      initialDelay: positiveInt('milliseconds, e.g. 1000').default(1_000),
+      /** Longest wait between two attempts, in ms. @default 60000 */
+      maxDelay: positiveInt('milliseconds, e.g. 60000')
+        .max(MAX_TIMER, { error: `must be at most ${MAX_TIMER} ms` })
+        .default(60_000),
+      /**
+       * Which errors are passing (worth another attempt). @default RetryLaterError, and from ctx.api:
+       * the platform unreachable (E_NETWORK) or answering 429/5xx; a webhook that kept failing (E_WEBHOOK)
+       */
+      retryOn: z
+        .custom<RetryPredicate>((v) => typeof v === 'function', {
+          error: 'must be a function (error) => boolean',
+        })
+        .optional(),
+    },
+    { error: 'must be an object such as { attempts: 5, initialDelay: 1000, maxDelay: 60000 }' },
+  )
+  .refine((r) => r.maxDelay >= r.initialDelay, {
+    error: 'must be at least retry.initialDelay',
     path: ['maxDelay'],
   });
 
@@ -188,12 +233,17 @@ export const configSchema = z.strictObject({
   heartbeat: heartbeatSchema.prefault({}),
   /** Where events without a handler file are forwarded (`{ url, secret }`); the answer is their reply. @default none */
   webhook: webhookConfigSchema.optional(),
+  /** Handlers that fail for a passing reason (`RetryLaterError`, the platform unreachable): run again later. */
+  retry: retrySchema.prefault({}),
   /**
-   * Where `ctx.state` is kept: `'memory'`, `'file'` (one JSON file per employment in `.c4c/state/` of
-   * the project), `{ dir }` (files in that folder, relative to the config file), or a store object of
-   * your own (`StateStore`: get, set, delete). @default 'file' in `start`, 'memory' in `dev`
+   * Sees every event that failed for good (after its last attempt, or at once for an error that is
+   * not passing), before it is written to `.c4c/dead-letters.jsonl`. Errors it throws are logged. @default none
    */
-  state: stateSchema.optional(),
+  onError: z
+    .custom<(failure: HandlerFailure) => void | Promise<void>>((v) => typeof v === 'function', {
+      error: 'must be a function (failure) => void',
+    })
+    .optional(),
   /** `start`'s health and metrics port (`/healthz`, `/readyz`, `/metrics`); see docs/operations.md. */
   health: z
     .strictObject(
@@ -214,6 +264,12 @@ export const configSchema = z.strictObject({
       { error: 'must be an object such as { port: 9464 }' },
     )
     .prefault({}),
+  /**
+   * Where `ctx.state` is kept: `'memory'`, `'file'` (one JSON file per employment in `.c4c/state/` of
+   * the project), `{ dir }` (files in that folder, relative to the config file), or a store object of
+   * your own (`StateStore`: get, set, delete). @default 'file' in `start`, 'memory' in `dev`
+   */
+  state: stateSchema.optional(),
   /** Outgoing frames kept while the socket is down. */
   outbox: z
     .strictObject(
@@ -247,11 +303,13 @@ export interface WebhookSettings {
 }
 
 type Parsed = z.output<typeof configSchema>;
-type DeepReadonly<T> = T extends (infer U)[]
-  ? readonly DeepReadonly<U>[]
-  : T extends object
-    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
-    : T;
+type DeepReadonly<T> = T extends (...args: never[]) => unknown
+  ? T
+  : T extends (infer U)[]
+    ? readonly DeepReadonly<U>[]
+    : T extends object
+      ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+      : T;
 
 /** The config the runner uses: every default filled, paths absolute, sources known. Read-only. */
 export type ResolvedConfig = DeepReadonly<

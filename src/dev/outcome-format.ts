@@ -30,6 +30,11 @@ export function formatOutcome(outcome: EventOutcome): OutcomeLine {
       return { ok: true, text: `↳ ${who}: ${replied(outcome)} in ${ms}${shown(outcome)}` };
     case 'no-reply':
       return { ok: true, text: `↳ ${who}: returned nothing in ${ms} (no reply sent)` };
+    case 'retrying':
+      return {
+        ok: false,
+        text: `↻ ${who}: ${outcome.file} failed for a passing reason after ${ms} (attempt ${outcome.attempt ?? 1}): ${errorText(outcome.error)}; again in ${outcome.retryInMs ?? 0} ms`,
+      };
     case 'failed':
       return isC4cError(outcome.error, 'E_REPLY')
         ? { ok: false, text: `✗ ${who}: bad reply after ${ms}: ${errorText(outcome.error)}` }

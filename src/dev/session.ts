@@ -12,9 +12,9 @@ import type { ServerFrame } from '../protocol/frames.js';
 import type { EventOutcome } from '../runner/pipeline.js';
 import { createRunner, handlerRegistryOf, type Runner } from '../runner/runner.js';
 import type { Platform, World } from '../platform/index.js';
-import { MemoryStateStore } from '../state/memory.js';
 import { playgroundEmitter } from '../client/emit-answer.js';
 import { createStatusFeed } from './status.js';
+import { MemoryStateStore } from '../state/memory.js';
 import { HandlerWatcher, type ReloadEvent } from './watcher.js';
 
 export interface DevOptions {

@@ -43,6 +43,7 @@ export class Chat {
    * (a client resending after a reconnect) is stored and delivered once.
    */
   send(input: SendInput): { message: MessageRecord; duplicate: boolean; delivered: number } {
+    checkBounds(input);
     const employment = this.employmentFor(input.senderAgentId, input.employmentId);
     if (employment.status !== 'active') {
       throw refuse(
@@ -138,4 +139,59 @@ export class Chat {
     this.#events.emit('read', { employmentId: employment.id, readerAgentId, lastReadMessageId, unreadCount });
     return { unreadCount };
   }
+}
+
+/** Longest message content the platform stores, in UTF-8 bytes. */
+export const MAX_CONTENT_BYTES = 256 * 1024;
+/** Deepest nesting of a message's metadata (the metadata object itself is depth 1). */
+export const MAX_METADATA_DEPTH = 16;
+/** Largest metadata the platform stores, as JSON, in bytes. */
+export const MAX_METADATA_BYTES = 64 * 1024;
+
+/**
+ * What the platform stores it must be able to send, list and save: a message beyond these bounds is
+ * refused with VALIDATION_ERROR before it is stored (a 10,000-deep metadata once broke its history
+ * and its save file for good). The depth is measured without recursion, so no input can overflow it.
+ */
+function checkBounds(input: SendInput): void {
+  const details = input.messageId ? { messageId: input.messageId } : {};
+  const contentBytes = Buffer.byteLength(input.content, 'utf8');
+  if (contentBytes > MAX_CONTENT_BYTES)
+    throw refuse(
+      400,
+      'VALIDATION_ERROR',
+      `content is ${contentBytes} bytes; at most ${MAX_CONTENT_BYTES} are stored`,
+      {
+        ...details,
+        field: 'content',
+        limit: MAX_CONTENT_BYTES,
+      },
+    );
+  if (input.metadata === null || input.metadata === undefined) return;
+  const stack: [unknown, number][] = [[input.metadata, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > MAX_METADATA_DEPTH)
+      throw refuse(
+        400,
+        'VALIDATION_ERROR',
+        `metadata is nested deeper than ${MAX_METADATA_DEPTH} levels; flatten it`,
+        { ...details, field: 'metadata', limit: MAX_METADATA_DEPTH },
+      );
+    for (const child of Object.values(value))
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  const metadataBytes = Buffer.byteLength(JSON.stringify(input.metadata), 'utf8');
+  if (metadataBytes > MAX_METADATA_BYTES)
+    throw refuse(
+      400,
+      'VALIDATION_ERROR',
+      `metadata is ${metadataBytes} bytes as JSON; at most ${MAX_METADATA_BYTES} are stored`,
+      {
+        ...details,
+        field: 'metadata',
+        limit: MAX_METADATA_BYTES,
+      },
+    );
 }

@@ -107,7 +107,14 @@ export class FileStore {
   }
 
   #write(): Promise<void> {
-    const json = `${JSON.stringify(this.#snapshot())}\n`;
+    let json: string;
+    try {
+      json = `${JSON.stringify(this.#snapshot())}\n`;
+    } catch (error) {
+      // A state that cannot be written (it should not happen: chat bounds what it stores) is logged, never a crash.
+      this.#onError(error);
+      return this.#writing;
+    }
     const temp = `${this.#file}.${process.pid}.${++this.#serial}.tmp`;
     this.#writing = this.#writing.then(async () => {
       try {

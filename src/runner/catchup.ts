@@ -32,8 +32,8 @@ export interface CatchUpOptions {
   release: (key: string) => void;
   /** Whether an event has somewhere to go (a handler file, the catch-all, a fallback). */
   handles: (name: EventName) => boolean;
-  /** Whether the scheduler can take one more event now; catch-up waits while it cannot. */
-  room: () => boolean;
+  /** Resolves once the scheduler can take one more event (or `signal` aborts); catch-up waits on it. */
+  waitForRoom: (signal: AbortSignal) => Promise<void>;
   logger: Logger;
   /** Live frames held at most, over all employments; beyond it the employment is read again. @default 10_000 */
   holdLimit?: number;
@@ -62,6 +62,19 @@ const PAGE = 100;
 const KEEP_UNREAD = 1_000;
 /** Longest pause between two tries of a failed pass. */
 const MAX_RETRY_DELAY = 30_000;
+
+/**
+ * Whether page `page` (1-based) of a paged list was the last: it came back empty, or the items read
+ * so far reach `total`. Reckoned with the items actually read, never the page size the platform
+ * echoes (a `limit: 0` echoed back would otherwise never reach the total), and never past
+ * MAX_PAGES, so a platform that misreports cannot keep the runner paging for ever.
+ */
+function lastPage(page: number, items: number, read: number, total: number): boolean {
+  return items === 0 || read >= total || page >= MAX_PAGES;
+}
+
+/** Pages of one list read at most in one pass (100,000 items at 100 a page). */
+const MAX_PAGES = 1_000;
 
 /** A page of history on the way back: its cursor, and its unread messages (newest first) while few. */
 interface UnreadPage {
@@ -95,6 +108,8 @@ export class CatchUp {
   /** Employments whose held frames overflowed: their history is read again before release. */
   readonly #dirty = new Set<number>();
   #heldCount = 0;
+  /** The last catch-up problem logged per employment, so a retry that meets it again does not repeat it. */
+  readonly #problems = new Map<number, string>();
   /** Employments with a repair (a refused message: read history again) waiting or running. */
   readonly #repairing = new Set<number>();
   /**
@@ -216,6 +231,7 @@ export class CatchUp {
           if (signal.aborted) return;
           try {
             await this.#employment(id, me, signal);
+            this.#problems.delete(id);
           } catch (error) {
             if (signal.aborted) return;
             if (gone(error)) {
@@ -228,9 +244,13 @@ export class CatchUp {
             this.stats.failures++;
             // Still held: a live message handled now would be acknowledged, and the read cursor would
             // pass the unread ones history could not show. Order and nothing lost come before liveness.
-            logger.warn(
+            // The same problem again (each retry) is logged once at warn, then at debug.
+            const problem = text(error);
+            const repeated = this.#problems.get(id) === problem;
+            this.#problems.set(id, problem);
+            logger[repeated ? 'debug' : 'warn'](
               { err: error, employmentId: id },
-              `could not catch up employment ${id}: ${text(error)}; its messages wait until a retry succeeds`,
+              `could not catch up employment ${id}: ${problem}; its messages wait until a retry succeeds`,
             );
           }
         }
@@ -283,6 +303,7 @@ export class CatchUp {
   /** Active employments on either side: the platform delivers messages to employers and employees alike. */
   async #activeEmployments(signal: AbortSignal): Promise<number[]> {
     const ids: number[] = [];
+    let read = 0;
     for (let page = 1; ; page++) {
       const data = await this.#o.api.employments(
         { role: 'all', status: 'active', page, limit: PAGE },
@@ -290,7 +311,8 @@ export class CatchUp {
       );
       for (const e of data.employments)
         if (e.status === 'active' && !ids.includes(idNumber(e.id))) ids.push(idNumber(e.id));
-      if (data.employments.length === 0 || page * data.limit >= data.total) return ids;
+      read += data.employments.length;
+      if (lastPage(page, data.employments.length, read, data.total)) return ids;
     }
   }
 
@@ -329,6 +351,7 @@ export class CatchUp {
    */
   async #walk(id: number, me: Id, signal: AbortSignal): Promise<UnreadPage[]> {
     const pages: UnreadPage[] = [];
+    const cursors = new Set<string>();
     let kept = 0;
     let before: string | undefined;
     for (;;) {
@@ -339,6 +362,16 @@ export class CatchUp {
         pages.push({ before, messages: kept <= KEEP_UNREAD ? unread : undefined });
       }
       if (reachedRead || !page.hasMore || !page.nextCursor) return pages;
+      // A cursor seen before would walk in a circle for ever (and keep every page it read).
+      if (cursors.has(page.nextCursor) || page.messages.length === 0) {
+        throw new PlatformError(
+          200,
+          'CURSOR_STUCK',
+          `the history of employment ${id} says "more" but its cursor does not advance (${JSON.stringify(page.nextCursor)}); reading it again later`,
+          { details: { employmentId: id, cursor: page.nextCursor } },
+        );
+      }
+      cursors.add(page.nextCursor);
       before = page.nextCursor;
     }
   }
@@ -450,6 +483,7 @@ export class CatchUp {
   async #notifications(signal: AbortSignal): Promise<void> {
     const { api, handles } = this.#o;
     if (handles('service-invoked')) {
+      let read = 0;
       for (let page = 1; ; page++) {
         const data = await api.invocations(
           { role: 'provider', status: 'pending', page, limit: PAGE },
@@ -475,10 +509,12 @@ export class CatchUp {
             signal,
           );
         }
-        if (data.invocations.length === 0 || page * data.limit >= data.total) break;
+        read += data.invocations.length;
+        if (lastPage(page, data.invocations.length, read, data.total)) break;
       }
     }
     if (handles('task-accepted')) {
+      let read = 0;
       for (let page = 1; ; page++) {
         const data = await api.acceptedTasks({ page, limit: PAGE }, { signal });
         for (const task of data.tasks) {
@@ -495,7 +531,8 @@ export class CatchUp {
             signal,
           );
         }
-        if (data.tasks.length === 0 || data.tasks.length < PAGE || page * PAGE >= data.total) break;
+        read += data.tasks.length;
+        if (lastPage(page, data.tasks.length, read, data.total)) break;
       }
     }
   }
@@ -551,13 +588,8 @@ export class CatchUp {
     }
   }
 
-  async #waitForRoom(signal: AbortSignal): Promise<void> {
-    while (!this.#o.room() && !signal.aborted) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 20);
-        timer.unref();
-      });
-    }
+  #waitForRoom(signal: AbortSignal): Promise<void> {
+    return this.#o.waitForRoom(signal);
   }
 }
 
@@ -614,8 +646,8 @@ export interface CatchUpParts {
   registry: { get(name: EventName): unknown };
   /** The fallback handler, if any: it takes caught-up messages (not synthesized notifications). */
   fallback: unknown;
-  pipeline: { accept(frame: ServerFrame): void; readonly stats: { refused: number } };
-  scheduler: { readonly stats: { waiting: number } };
+  pipeline: { accept(frame: ServerFrame): 'accepted' | 'duplicate' | 'unhandled' | 'refused' };
+  scheduler: { waitForRoom(below: number, signal?: AbortSignal): Promise<void> };
   ledger: { claim(id: string): boolean; release(id: string): void };
   /** The scheduler's backlog limit: catch-up fills at most half of it, leaving room for live events. */
   backlog: number;
@@ -628,18 +660,14 @@ export function createCatchUp(parts: CatchUpParts): CatchUp {
   const limit = Math.max(1, Math.floor(parts.backlog / 2));
   return new CatchUp({
     api: parts.api,
-    accept: (frame) => {
-      const refused = parts.pipeline.stats.refused;
-      parts.pipeline.accept(frame);
-      return parts.pipeline.stats.refused === refused;
-    },
+    accept: (frame) => parts.pipeline.accept(frame) !== 'refused',
     claim: (key) => parts.ledger.claim(key),
     release: (key) => parts.ledger.release(key),
     handles: (name) =>
       name === 'message'
         ? Boolean(registry.get('message') ?? parts.fallback)
         : Boolean(registry.get(name) ?? registry.get('notification')),
-    room: () => parts.scheduler.stats.waiting < limit,
+    waitForRoom: (signal) => parts.scheduler.waitForRoom(limit, signal),
     logger: parts.logger,
     holdLimit: parts.backlog,
   });

@@ -16,10 +16,11 @@ import type { HandlerEntry, HandlerRegistry } from './registry.js';
 import { replySenders, untilAborted } from './reply-ids.js';
 import { deliver, messageFrame, submitFailure } from './replies.js';
 import type { Scheduler } from './scheduler.js';
+import { observed, observedApi } from './observe.js';
+import { retryDelay, shouldRetry, type HandlerFailure, type RetryPolicy } from './retry.js';
 import { agentIdOnce, withState, type StateSource } from '../state/extras.js';
 import { MemoryStateStore } from '../state/memory.js';
 import type { StateStore } from '../state/store.js';
-import { observed, observedApi } from './observe.js';
 
 /** What the pipeline is wired to. */
 export interface PipelineOptions {
@@ -46,13 +47,34 @@ export interface PipelineOptions {
   state?: StateStore | undefined;
   /** Sees what became of every event a handler ran for (dev's outcome lines, metrics). Never throws into the pipeline. */
   onOutcome?: ((outcome: EventOutcome) => void) | undefined;
+  /** When a failed handler runs again. @default one attempt (no retries) */
+  retry?: RetryPolicy | undefined;
+  /**
+   * Sees each event that failed for good (the config's `onError`, the dead-letter file). Called
+   * before the event is acknowledged; awaited. Never throws into the pipeline.
+   */
+  onFailure?: ((failure: HandlerFailure) => void | Promise<void>) | undefined;
 }
+
+/** What {@link Pipeline.accept} did with a frame. */
+export type AcceptResult =
+  /** Scheduled: a handler will run for it. */
+  | 'accepted'
+  /** Its dedupe key was already claimed (it ran, or is running or waiting). */
+  | 'duplicate'
+  /** Nothing handles it (or it is not an event, or the runner is shutting down); dropped. */
+  | 'unhandled'
+  /** The backlog is full or the scheduler closed: not taken, not claimed — it may come again. */
+  | 'refused';
 
 /**
  * What became of one event a handler ran for, reported once its reply was sent (or not):
  * - `replied`: the return value became a platform action (`action` says which);
  * - `no-reply`: the handler returned nothing (or nothing was due for its event);
- * - `failed`: it threw, or returned a reply its event does not take (`error`);
+ * - `retrying`: it threw a passing error (`RetryLaterError`, the platform unreachable…); the event
+ *   runs again in `retryInMs` while its conversation's later events wait (`attempt` says which try failed);
+ * - `failed`: it threw (on its last attempt, or an error that is not passing), or returned a reply
+ *   its event does not take (`error`); such an event goes to the dead-letter file;
  * - `timed-out`: it did not finish within its time limit;
  * - `aborted`: shutdown stopped it (the event stays unacknowledged);
  * - `unsent`: the reply could not be sent (the event stays unacknowledged).
@@ -62,7 +84,11 @@ export interface EventOutcome {
   readonly routed: RoutedEvent;
   /** The handler file (relative label) that ran. */
   readonly file: string;
-  readonly kind: 'replied' | 'no-reply' | 'failed' | 'timed-out' | 'aborted' | 'unsent';
+  readonly kind: 'replied' | 'no-reply' | 'retrying' | 'failed' | 'timed-out' | 'aborted' | 'unsent';
+  /** Which attempt this was (1 for the first run). */
+  readonly attempt?: number;
+  /** For `retrying`: the wait before the next attempt, ms. */
+  readonly retryInMs?: number;
   /** Time in the handler, ms (without the reply's delivery). */
   readonly durationMs: number;
   /** What the handler returned, for `replied` and `no-reply`. */
@@ -88,8 +114,10 @@ export interface PipelineStats {
   refused: number;
   /** Handlers that finished without throwing. */
   handled: number;
-  /** Handlers that threw. */
+  /** Handlers that threw (on their last attempt). */
   failed: number;
+  /** Attempts that threw a passing error and were scheduled again. */
+  retried: number;
   /** Handlers that did not finish in time. */
   timedOut: number;
   /** Handlers aborted by shutdown. */
@@ -115,6 +143,7 @@ export function emptyPipelineStats(): PipelineStats {
     refused: 0,
     handled: 0,
     failed: 0,
+    retried: 0,
     timedOut: 0,
     aborted: 0,
     replies: 0,
@@ -140,14 +169,14 @@ export class Pipeline {
     this.#accepting = false;
   }
 
-  /** Takes one decoded frame. Never throws. */
-  accept(frame: ServerFrame): void {
+  /** Takes one decoded frame and says what became of it. Never throws. */
+  accept(frame: ServerFrame): AcceptResult {
     const routed = toEvent(frame);
-    if (!routed) return;
+    if (!routed) return 'unhandled';
     const { logger, ledger, scheduler } = this.#o;
     if (!this.#accepting) {
       logger.debug({ event: routed.name }, 'event ignored: the runner is shutting down');
-      return;
+      return 'unhandled';
     }
     this.stats.received++;
     const id = messageIdOf(routed);
@@ -155,16 +184,18 @@ export class Pipeline {
     if (key !== undefined && !ledger.claim(key)) {
       this.stats.duplicates++;
       logger.debug({ event: routed.name, messageId: id }, 'duplicate event dropped');
-      return;
+      return 'duplicate';
     }
     const entry = this.#route(routed);
     if (!entry) {
       this.stats.unhandled++;
       logger.debug({ event: routed.name, messageId: id }, `no handler for "${routed.name}"; event dropped`);
-      return;
+      return 'unhandled';
     }
     try {
-      scheduler.schedule(orderingKey(routed), () => this.#run(routed, entry));
+      let attempt = 0;
+      scheduler.schedule(orderingKey(routed), () => this.#run(routed, entry, ++attempt));
+      return 'accepted';
     } catch (error) {
       this.stats.refused++;
       if (key !== undefined) ledger.release(key);
@@ -172,6 +203,7 @@ export class Pipeline {
         { err: error, event: routed.name, messageId: id, file: entry.label },
         `event refused: ${(error as Error).message}`,
       );
+      return 'refused';
     }
   }
 
@@ -186,7 +218,11 @@ export class Pipeline {
     return fallback ? { ...fallback, name: routed.name } : undefined;
   }
 
-  async #run(routed: RoutedEvent, queued: HandlerEntry): Promise<void> {
+  async #run(
+    routed: RoutedEvent,
+    queued: HandlerEntry,
+    attempt: number,
+  ): Promise<void | { retryAfter: number }> {
     // The newest version of the handler when its turn comes (dev reloads); once started, it keeps it.
     const entry = this.#route(routed) ?? queued;
     const { logger, scheduler, ledger } = this.#o;
@@ -198,6 +234,7 @@ export class Pipeline {
       ...(messageId === undefined ? {} : { messageId }),
       ...eventIds(routed),
       file: entry.label,
+      ...(attempt > 1 ? { attempt } : {}),
     });
     const limit = entry.timeout ?? this.#o.timeout;
     // One controller per event, aborted by its timer or by shutdown. Not `AbortSignal.any` with the
@@ -268,21 +305,39 @@ export class Pipeline {
         break;
       }
       case 'threw': {
+        const policy = this.#o.retry;
+        if (policy && shouldRetry(policy, attempt, outcome.error)) {
+          // Not done, not acknowledged, still claimed: it runs again, and its conversation waits for it.
+          this.stats.retried++;
+          const retryInMs = retryDelay(policy, attempt, outcome.error);
+          log.warn(
+            { err: outcome.error, retryInMs },
+            `${entry.label} failed for a passing reason on "${routed.name}" (attempt ${attempt} of ${policy.attempts}): ${errorText(outcome.error)}; running it again in ${retryInMs} ms`,
+          );
+          this.#report(
+            {
+              kind: 'retrying',
+              error: outcome.error,
+              attempt,
+              retryInMs,
+              routed,
+              file: entry.label,
+              durationMs,
+            },
+            log,
+          );
+          return { retryAfter: retryInMs };
+        }
         this.stats.failed++;
         // Positions in the user's TypeScript, with the lines around the failing one (`at`, `frame`).
         const source = this.#o.registry.explain(outcome.error);
         log.error(
           { err: outcome.error, ...source },
-          `${entry.label} threw while handling "${routed.name}": ${errorText(outcome.error)}${source.at ? ` (at ${source.at})` : ''}`,
+          `${entry.label} threw while handling "${routed.name}"${attempt > 1 ? ` (attempt ${attempt}, the last)` : ''}: ${errorText(outcome.error)}${source.at ? ` (at ${source.at})` : ''}`,
         );
         report = { kind: 'failed', error: outcome.error };
-        if ((outcome.error as { retryable?: unknown } | null)?.retryable === true) {
-          // "Not handled, try again later" (a webhook that stayed down): no ack, and a redelivery or catch-up runs it again.
-          acknowledge = false;
-          if (key !== undefined) ledger.release(key);
-          break;
-        }
         await this.#fail(routed, entry, outcome.error, log);
+        await this.#failedForGood(routed, entry, outcome.error, attempt, log);
         break;
       }
       case 'timeout':
@@ -293,6 +348,7 @@ export class Pipeline {
         );
         report = { kind: 'timed-out', error: outcome.error };
         await this.#fail(routed, entry, outcome.error, log);
+        await this.#failedForGood(routed, entry, outcome.error, attempt, log);
         break;
       case 'shutdown':
         this.stats.aborted++;
@@ -307,7 +363,27 @@ export class Pipeline {
       ledger.acknowledge(routed.event.employmentId, routed.event.messageId);
     // Not acknowledged means not done: forget the id so a redelivery or catch-up runs it again.
     if (!acknowledge && key !== undefined) ledger.release(key);
-    this.#report({ ...report, routed, file: entry.label, durationMs }, log);
+    this.#report({ ...report, attempt, routed, file: entry.label, durationMs }, log);
+  }
+
+  /** An event that failed for good: `onFailure` (the config's `onError`, the dead-letter file) sees it. */
+  async #failedForGood(
+    routed: RoutedEvent,
+    entry: HandlerEntry,
+    error: unknown,
+    attempts: number,
+    log: Logger,
+  ): Promise<void> {
+    const { onFailure } = this.#o;
+    if (!onFailure) return;
+    try {
+      await onFailure({ routed, file: entry.label, error, attempts });
+    } catch (failure) {
+      log.error(
+        { err: failure },
+        `the failure of ${entry.label} could not be recorded: ${errorText(failure)}`,
+      );
+    }
   }
 
   #report(outcome: EventOutcome, log: Logger): void {

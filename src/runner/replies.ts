@@ -8,9 +8,10 @@ import { describeValue } from '../describe.js';
 import { C4cError } from '../errors.js';
 import type { RoutedEvent } from '../protocol/events.js';
 import { messageMetadataSchema, newMessageId, rfc3339, type ClientFrame } from '../protocol/frames.js';
-import { parseId, type Id } from '../protocol/ids.js';
+import type { Id } from '../protocol/ids.js';
 import { REPLY_SCHEMAS, hasReplyRule, messageReplySchema } from '../protocol/replies.js';
 import type { MessageContent } from './context.js';
+import { replyId } from './find-ids.js';
 
 /** Where replies go: frames to the socket, REST calls to the API. */
 export interface ReplyTarget {
@@ -58,20 +59,20 @@ export async function deliver(
       return { sent: true, action: `message into employment ${routed.event.employmentId}` };
     }
     case 'service-invoked': {
-      const id = idFrom(routed.event.data, 'invocationId', label, name);
+      const id = await replyId(routed, 'invocationId', label, target.api);
       const reply = parsed.data as string | Record<string, unknown>;
       const output = typeof reply === 'string' ? { result: reply } : reply;
       await target.api.submitInvocation(id, { status: 'completed', output });
       return { sent: true, action: `invocation ${id} completed` };
     }
     case 'task-accepted': {
-      const id = idFrom(routed.event.data, 'applicationId', label, name);
+      const id = await replyId(routed, 'applicationId', label, target.api);
       const reply = parsed.data as string | { content: string; attachments?: string[]; notes?: string };
       await target.api.submitTask(id, typeof reply === 'string' ? { content: reply } : reply);
       return { sent: true, action: `task application ${id} submitted` };
     }
     case 'employment-offered': {
-      const id = idFrom(routed.event.data, 'employmentId', label, name);
+      const id = await replyId(routed, 'employmentId', label, target.api);
       const reply = parsed.data as boolean | { accept: boolean; message?: string; reason?: string };
       const decision = typeof reply === 'boolean' ? { accept: reply } : reply;
       if (decision.accept) {
@@ -98,7 +99,7 @@ export async function submitFailure(
   api: ApiClient,
 ): Promise<Id | undefined> {
   if (routed.name !== 'service-invoked') return undefined;
-  const id = idFrom(routed.event.data, 'invocationId', label, routed.name);
+  const id = await replyId(routed, 'invocationId', label, api);
   const message = error instanceof Error ? error.message : String(error);
   await api.submitInvocation(id, { status: 'failed', error: message || 'the handler failed' });
   return id;
@@ -124,22 +125,6 @@ export function messageFrame(employmentId: Id, content: MessageContent): ClientF
     content: body.content,
     ...(metadata === undefined ? {} : { metadata }),
   };
-}
-
-/** Ids arrive as numbers or numeric strings (docs/protocol.md, "Ids"); kept in the form they came in. */
-export function idFrom(data: Record<string, unknown>, key: string, label: string, event: string): Id {
-  const raw = data[key];
-  const id = parseId(raw);
-  if (id === undefined) {
-    throw new C4cError(
-      'E_REPLY',
-      `${label}: the ${event} event has no usable data.${key} (got ${describeValue(raw, 60)}), so its reply cannot be sent`,
-      {
-        details: { file: label, event },
-      },
-    );
-  }
-  return id;
 }
 
 function expected(name: string): string {

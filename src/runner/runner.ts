@@ -10,15 +10,19 @@ import { C4cError } from '../errors.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import { silentLogger, type Logger } from '../log.js';
 import { MetricsRecorder, type RecordedFigures } from './metrics.js';
+import { loadEventTracer, type EventTracer } from './tracing.js';
 import { createCatchUp, type CatchUp, type CatchUpStats } from './catchup.js';
 import { MemoryLedger, type Ledger } from './ledger.js';
+import { DeadLetters, deadLetterPath } from './dead-letters.js';
 import {
   Pipeline,
   emptyPipelineStats,
+  type AcceptResult,
   type EventOutcome,
   type FallbackHandler,
   type PipelineStats,
 } from './pipeline.js';
+import type { HandlerFailure } from './retry.js';
 import { HandlerRegistry, type HandlerRegistryView } from './registry.js';
 import { Scheduler } from './scheduler.js';
 import { describeSettingSource } from '../config/sources.js';
@@ -58,6 +62,16 @@ export interface RunnerOptions {
   state?: StateStore;
   /** Sees every connection state change (`connect` prints the public client's lines for them). */
   onConnectionState?: (state: ConnectionState, previous: ConnectionState) => void;
+  /**
+   * Writes each event that failed for good to `.c4c/dead-letters.jsonl` in the project (for
+   * `c4c-runner replay`). @default true
+   */
+  deadLetters?: boolean;
+  /**
+   * Handles the events the socket brings (and catches up what it missed). `false` connects only to
+   * send: events come from {@link Runner.dispatch} alone (`c4c-runner replay`). @default true
+   */
+  live?: boolean;
 }
 
 /** Where a runner is in its lifecycle. */
@@ -114,6 +128,11 @@ export interface Runner {
    * health checks read it; so can an embedding application.
    */
   metrics(): RunnerMetrics;
+  /**
+   * Hands a frame to the handlers as if it had just arrived (dedupe, route, schedule) and says what
+   * became of it. Throws `E_CLOSED` unless the runner is running.
+   */
+  dispatch(frame: ServerFrame): AcceptResult;
 }
 
 /**
@@ -133,10 +152,11 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
   let pipeline: Pipeline | undefined;
   let catchUp: CatchUp | undefined;
   let closing: Promise<void> | undefined;
-  // The config's store (or the default file store) is the runner's to close; a caller's is not.
-  const stateStore = options.state ?? stateStoreFor(config, 'file', logger);
   let handlersLoaded = false;
   const recorder = new MetricsRecorder();
+  let tracer: EventTracer | undefined;
+  // The config's store (or the default file store) is the runner's to close; a caller's is not.
+  const stateStore = options.state ?? stateStoreFor(config, 'file', logger);
   let settle!: { resolve: () => void; reject: (error: Error) => void };
   const done = new Promise<void>((resolve, reject) => {
     settle = { resolve, reject };
@@ -161,6 +181,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
         if (!flushed) logger.warn('some replies were still waiting to be sent when the runner closed');
       }
       await ledger.flush();
+      await deadLetters?.flush();
       await flushState(stateStore, options.state === undefined, logger);
       await connection?.close();
       state = 'closed';
@@ -194,6 +215,28 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
         : {}),
     });
 
+  const deadLetters =
+    options.deadLetters === false ? undefined : new DeadLetters(deadLetterPath(config.root));
+  /** An event failed for good: the config's `onError` sees it, then the dead-letter file keeps it. */
+  const onFailure = async (failure: HandlerFailure): Promise<void> => {
+    if (config.onError) {
+      try {
+        await config.onError(failure);
+      } catch (error) {
+        logger.error(
+          { err: error, event: failure.routed.name, file: failure.file },
+          `onError threw: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+    }
+    if (!deadLetters) return;
+    const entry = await deadLetters.add(failure);
+    logger.warn(
+      { deadLetter: entry.id, event: entry.event, file: entry.file, path: deadLetters.path },
+      `"${entry.event}" failed for good in ${entry.file}; kept in .c4c/dead-letters.jsonl — fix the handler, then run: c4c-runner replay`,
+    );
+  };
+
   const stats = (): RunnerStats => {
     const s = scheduler.stats;
     return {
@@ -223,6 +266,14 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
       stats: stats(),
     }),
     close: (closeOptions) => close(closeOptions),
+    dispatch(frame) {
+      if (state !== 'running' || !pipeline)
+        throw new C4cError(
+          'E_CLOSED',
+          `the runner is ${state}; dispatch() needs a running runner (await start() first)`,
+        );
+      return pipeline.accept(frame);
+    },
     async start() {
       if (state !== 'idle')
         throw new C4cError(
@@ -243,6 +294,8 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
             ? []
             : await registry.loadAll(options.onHandlerProblem ? { onProblem: options.onHandlerProblem } : {});
         handlersLoaded = true;
+        // A span per event when the application has @opentelemetry/api; nothing otherwise.
+        tracer = await loadEventTracer();
         const fallback =
           options.fallback ??
           (config.webhook
@@ -281,12 +334,16 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           fallback,
           onOutcome: (outcome) => {
             recorder.outcome(outcome);
+            tracer?.outcome(outcome);
             options.onOutcome?.(outcome);
           },
+          retry: config.retry,
+          onFailure,
           state: stateStore,
         });
         // Without acknowledgements nothing is ever marked read, so history cannot tell what is new.
-        if (config.ack)
+        const live = options.live !== false;
+        if (config.ack && live)
           catchUp = createCatchUp({
             api,
             registry,
@@ -298,6 +355,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
             logger,
           });
         connection.on('frame', (frame) => {
+          if (!live) return;
           recorder.frame(frame);
           options.onFrame?.(frame);
           if (catchUp) catchUp.deliver(frame);

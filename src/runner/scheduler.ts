@@ -9,8 +9,12 @@ import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import { C4cError } from '../errors.js';
 
-/** A unit of work. It must settle; the pipeline's jobs never reject, but the scheduler copes if one does. */
-export type Job = () => Promise<void>;
+/**
+ * A unit of work. It must settle; the pipeline's jobs never reject, but the scheduler copes if one
+ * does. Resolving `{ retryAfter }` asks for the job to run again after that many ms: its slot is
+ * free meanwhile, and the later jobs of its key wait behind it.
+ */
+export type Job = () => Promise<void | { retryAfter: number }>;
 
 /** Settings of a {@link Scheduler}. */
 export interface SchedulerOptions {
@@ -37,7 +41,11 @@ export class Scheduler {
   readonly #tails = new Map<string, Promise<void>>();
   readonly #running = new Set<Promise<void>>();
   readonly #shutdown = new AbortController();
+  /** Aborted when `close()` starts: jobs waiting to be retried are dropped, not waited for. */
+  readonly #closing = new AbortController();
   #waiting = 0;
+  /** Those waiting for `waiting` to drop below their limit (catch-up pacing itself). */
+  readonly #roomWaiters = new Set<{ below: number; resolve: () => void }>();
   #peak = 0;
   #closed = false;
   #dropped = 0;
@@ -81,15 +89,35 @@ export class Scheduler {
     }
     this.#waiting++;
     if (key === undefined) {
-      void this.#enqueue(job);
+      void this.#attempts(job);
       return;
     }
     // The first job of an idle key enters the queue at once, keeping arrival order across keys.
     const previous = this.#tails.get(key);
-    const tail = previous ? previous.then(() => this.#enqueue(job)) : this.#enqueue(job);
+    const tail = previous ? previous.then(() => this.#attempts(job)) : this.#attempts(job);
     this.#tails.set(key, tail);
     void tail.finally(() => {
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    });
+  }
+
+  /**
+   * Resolves once fewer than `below` jobs wait (at once if that is already so), or when `signal`
+   * aborts or the scheduler closes: a producer paces itself on it instead of polling.
+   */
+  waitForRoom(below: number, signal?: AbortSignal): Promise<void> {
+    if (this.#waiting < below || this.#closed || signal?.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const waiter = {
+        below,
+        resolve: () => {
+          this.#roomWaiters.delete(waiter);
+          signal?.removeEventListener('abort', waiter.resolve);
+          resolve();
+        },
+      };
+      this.#roomWaiters.add(waiter);
+      signal?.addEventListener('abort', waiter.resolve, { once: true });
     });
   }
 
@@ -107,6 +135,8 @@ export class Scheduler {
    */
   async close(drainTimeout: number): Promise<{ drained: boolean; dropped: number }> {
     this.#closed = true;
+    this.#closing.abort();
+    for (const waiter of [...this.#roomWaiters]) waiter.resolve();
     const drained = await settleWithin([...this.#running], drainTimeout);
     if (!drained) {
       this.#shutdown.abort(new C4cError('E_CLOSED', 'the runner is shutting down'));
@@ -117,22 +147,59 @@ export class Scheduler {
     return { drained, dropped: this.#dropped };
   }
 
-  #enqueue(job: Job): Promise<void> {
+  /** Runs a job, and again after each `retryAfter` it asks for, until it is done or the scheduler closes. */
+  async #attempts(job: Job): Promise<void> {
+    for (;;) {
+      const result = await this.#enqueue(job);
+      if (!result || !(result.retryAfter >= 0)) return;
+      // Counted as waiting again: it will need a slot, and the backlog bound covers it.
+      this.#waiting++;
+      await pause(result.retryAfter, this.#closing.signal);
+      if (this.#closed) {
+        this.#drop();
+        return;
+      }
+    }
+  }
+
+  #enqueue(job: Job): Promise<void | { retryAfter: number }> {
     if (this.#closed) return Promise.resolve(this.#drop());
     return this.#queue.add(() => {
       if (this.#closed) return Promise.resolve(this.#drop());
       this.#waiting--;
+      this.#roomMade();
       const running = job().catch(() => undefined);
-      this.#running.add(running);
+      const settled = running.then(() => undefined);
+      this.#running.add(settled);
       this.#peak = Math.max(this.#peak, this.#running.size);
-      return running.finally(() => this.#running.delete(running));
+      return running.finally(() => this.#running.delete(settled));
     });
   }
 
   #drop(): void {
     this.#waiting--;
     this.#dropped++;
+    this.#roomMade();
   }
+
+  #roomMade(): void {
+    for (const waiter of [...this.#roomWaiters]) if (this.#waiting < waiter.below) waiter.resolve();
+  }
+}
+
+/** Waits `ms`, or less if `signal` aborts first. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<boolean> {

@@ -25,6 +25,6 @@ export function stateStoreFor(
   if (setting === 'memory') return new MemoryStateStore();
   if (setting === 'file')
     return new FileStateStore({ dir: join(config.root, DEFAULT_STATE_DIR), ...(logger ? { logger } : {}) });
-  if ('get' in setting) return setting as StateStore;
+  if ('get' in setting) return setting;
   return new FileStateStore({ dir: setting.dir, ...(logger ? { logger } : {}) });
 }

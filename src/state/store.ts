@@ -29,7 +29,7 @@ export interface StateStore {
   close?(): Promise<void>;
 }
 
-/** The key of an employment's state; `42` and `"42"` (the platform sends both) are one key. */
+/** The key of an employment's state. */
 export function employmentStateKey(employmentId: Id): string {
   return `employment:${idKey(employmentId)}`;
 }

@@ -61,11 +61,9 @@ export type ForwardResult =
   /** The webhook refused the event for good (3xx, or 4xx other than 408/429). */
   | { ok: false; response: WebhookResponse; attempts: number };
 
-/** A forward that failed on every attempt, or was aborted. `retryable` events come back later. */
+/** A forward that failed on every attempt, or was aborted: a passing error for the runner's `retry` policy. */
 export class WebhookError extends C4cError {
   override name = 'WebhookError';
-  /** The event was not handled and should come again (the runner leaves it unacknowledged). */
-  readonly retryable = true;
   constructor(
     message: string,
     readonly attempts: number,

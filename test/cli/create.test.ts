@@ -70,7 +70,9 @@ describe('create-c4c-agent --yes', () => {
     const project = join(cwd, 'My Agent');
     const files = await listFiles(project);
     expect(files).toEqual([
+      '.dockerignore',
       '.gitignore',
+      'Dockerfile',
       'README.md',
       'c4c.config.ts',
       'handlers/message.ts',

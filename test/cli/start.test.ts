@@ -93,6 +93,10 @@ describe('c4c-runner start', () => {
     expect(modules.some((m) => /dist\/runner\/runner\.js$/.test(m))).toBe(true);
     const devOnly = modules.filter((m) => DEV_ONLY.test(m));
     expect(devOnly).toEqual([]);
+    // Without --health-port, neither the health server nor prom-client is loaded.
+    expect(
+      modules.filter((m) => /node_modules\/prom-client\/|dist\/ops\/(health|prometheus)\.js/.test(m)),
+    ).toEqual([]);
   });
 
   it('a second signal while draining exits at once with 1', async () => {

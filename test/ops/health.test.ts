@@ -150,3 +150,22 @@ export default defineHandler('message', (ctx) => 'echo: ' + ctx.event.content);`
     expect(cli.output()).toContain('env C4C_HEALTH_PORT must be a port number from 0 to 65535');
   });
 });
+
+describe('health settings', () => {
+  it('health.port in the config is checked like every key; the flag and env win over it', async () => {
+    const { loadConfig } = await import('../../src/config/load.js');
+    const project = await makeProject({ 'c4c.config.json': JSON.stringify({ health: { port: 70_000 } }) });
+    cleanups.push(() => project.remove());
+    await expect(loadConfig({ cwd: project.dir, env: {}, home: project.dir })).rejects.toThrow(
+      'c4c.config.json: health.port must be a port number from 0 to 65535, got 70000 (e.g. 9464)',
+    );
+    await project.write('c4c.config.json', JSON.stringify({ health: { port: 9464 } }));
+    const config = await loadConfig({
+      cwd: project.dir,
+      env: {},
+      home: project.dir,
+      overrides: { health: { port: 0 } },
+    });
+    expect(config.health).toEqual({ port: 0, host: '127.0.0.1' });
+  });
+});

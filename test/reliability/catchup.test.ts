@@ -405,6 +405,44 @@ describe('across sockets', () => {
   });
 });
 
+describe('when the platform misbehaves', () => {
+  it('a history that always says "more" with the same cursor: an error logged once, retried, nothing skipped', async () => {
+    platform = await startPlatform({ seed });
+    const replies = repliesOf(platform);
+    const proxy = await startHistoryBreaker(platform.port);
+    cleanup.push(() => proxy.close());
+    platform.sendMessage({ employmentId: 1, content: 'old' });
+    proxy.misbehave('stuck-cursor');
+    const project = await makeProject({ 'c4c.config.json': '{}', 'handlers/message.ts': ECHO });
+    cleanup.push(() => project.remove());
+    const log = memoryLogger('debug');
+    const running = await runnerIn(project, { url: proxy.url, logger: log.logger });
+    const stuck = (l: Record<string, unknown>) => String(l.msg).includes('its cursor does not advance');
+    await waitFor(() => (running.stats.catchUp?.failures ?? 0) >= 2, { message: 'a retry', timeout: 15_000 });
+    expect(log.lines.filter((l) => stuck(l) && l.level === 40)).toHaveLength(1);
+    expect(log.lines.filter((l) => stuck(l) && l.level === 20).length).toBeGreaterThanOrEqual(1);
+    platform.sendMessage({ employmentId: 1, content: 'live' });
+    proxy.misbehave(null);
+    await waitFor(() => contents(replies, 1).length === 2, { message: 'two replies', timeout: 15_000 });
+    expect(contents(replies, 1)).toEqual(['echo: old', 'echo: live']);
+  });
+
+  it('a list answered with limit 0 that ignores its page: paging ends at the total', async () => {
+    platform = await startPlatform({ seed });
+    const replies = repliesOf(platform);
+    const proxy = await startHistoryBreaker(platform.port);
+    cleanup.push(() => proxy.close());
+    platform.sendMessage({ employmentId: 2, content: 'away' });
+    proxy.misbehave('limit-zero');
+    const project = await makeProject({ 'c4c.config.json': '{}', 'handlers/message.ts': ECHO });
+    cleanup.push(() => project.remove());
+    await runnerIn(project, { url: proxy.url, logger: memoryLogger('debug').logger });
+    await waitFor(() => replies.length === 1, { message: 'the caught-up reply' });
+    expect(contents(replies, 2)).toEqual(['echo: away']);
+    expect(proxy.misbehaved()).toBe(1);
+  });
+});
+
 describe('deduplicated replies', () => {
   it('derives reply ids from the incoming id: stable, distinct per position, UUID-shaped', () => {
     const id = replyMessageId('msg_a', 0);
@@ -465,15 +503,49 @@ async function runnerIn(
   return runner;
 }
 
+/** What the proxy can make the platform do wrong: a history cursor that never moves, a list with limit 0 that ignores its page. */
+type Misbehaviour = 'stuck-cursor' | 'limit-zero';
+
 /**
  * An HTTP proxy before the platform whose history reads (`GET …/messages`) can be made to fail with
- * 503; every other request, and the WebSocket upgrade, pass through untouched.
+ * 503, or whose answers can be made to misbehave; every other request, and the WebSocket upgrade,
+ * pass through untouched.
  */
 async function startHistoryBreaker(port: number) {
+  let misbehaved = 0;
   let broken = false;
   let refused = 0;
+  let misbehaving: Misbehaviour | null = null;
   const server = createServer((req, res) => {
-    if (broken && req.method === 'GET' && /\/messages(\?|$)/.test(req.url ?? '')) {
+    const path = req.url ?? '';
+    if (misbehaving && req.method === 'GET') {
+      const mode = misbehaving;
+      const stuck = mode === 'stuck-cursor' && /\/employments\/1\/messages(\?|$)/.test(path);
+      const zero = mode === 'limit-zero' && /\/agent\/me\/employments(\?|$)/.test(path);
+      if (stuck || zero) {
+        // A platform that ignores the page it is asked for, and echoes limit 0 / a cursor that never moves.
+        const url = new URL(path, 'http://x');
+        if (zero) url.searchParams.set('page', '1');
+        const upstream = request(
+          { host: '127.0.0.1', port, method: 'GET', path: url.pathname + url.search, headers: req.headers },
+          (answer) => {
+            let text = '';
+            answer.setEncoding('utf8').on('data', (c: string) => (text += c));
+            answer.on('end', () => {
+              const body = JSON.parse(text) as { data: Record<string, unknown> };
+              if (stuck) Object.assign(body.data, { hasMore: true, nextCursor: '999999' });
+              if (zero) body.data.limit = 0;
+              misbehaved++;
+              res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+            });
+          },
+        );
+        upstream.on('error', () => res.destroy());
+        upstream.end();
+        return;
+      }
+    }
+    if (broken && req.method === 'GET' && /\/messages(\?|$)/.test(path)) {
       refused++;
       res.writeHead(503, { 'content-type': 'application/json' });
       res.end(
@@ -519,6 +591,10 @@ async function startHistoryBreaker(port: number) {
       broken = on;
     },
     refused: () => refused,
+    misbehave: (mode: Misbehaviour | null) => {
+      misbehaving = mode;
+    },
+    misbehaved: () => misbehaved,
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

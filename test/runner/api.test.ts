@@ -115,4 +115,39 @@ describe('ApiClient', () => {
     );
     expect(aborted.message).toMatch(/failed: aborted/);
   });
+
+  it('refuses a body beyond maxBodyBytes — declared or streamed — instead of reading it whole', async () => {
+    const big = JSON.stringify({ success: true, data: { id: 1, name: 'x'.repeat(2 * 1024 * 1024) } });
+    // Declared: Content-Length says it all.
+    const declared = await bare(200, big);
+    const client = new ApiClient({ baseUrl: declared.url, token: 'cl_x', maxBodyBytes: 1024 * 1024 });
+    const error = await failure(client.me());
+    expect(error).toBeInstanceOf(PlatformError);
+    expect((error as PlatformError).platformCode).toBe('RESPONSE_TOO_LARGE');
+    expect(error.message).toMatch(/larger than 1048576 bytes; not read/);
+    await new Promise((resolve) => server!.close(resolve));
+    // Streamed: chunked, no length; cut once the limit is passed.
+    let written = 0;
+    server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = 'x'.repeat(64 * 1024);
+      const pump = (): void => {
+        while (written < 64 * 1024 * 1024 && !res.destroyed) {
+          written += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const streamed = new ApiClient({
+      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      token: 'cl_x',
+      maxBodyBytes: 1024 * 1024,
+    });
+    const cut = await failure(streamed.me());
+    expect((cut as PlatformError).platformCode).toBe('RESPONSE_TOO_LARGE');
+    expect(written).toBeLessThan(64 * 1024 * 1024);
+  });
 });

@@ -13,6 +13,32 @@ function deferred() {
 }
 
 describe('Scheduler', () => {
+  it('waitForRoom resolves once fewer jobs wait than asked, without polling; at once on abort or close', async () => {
+    const scheduler = new Scheduler({ concurrency: 1, backlog: 10 });
+    const gate = deferred();
+    scheduler.schedule('a', () => gate.promise);
+    for (let i = 0; i < 3; i++) scheduler.schedule('b', async () => {});
+    expect(scheduler.stats.waiting).toBe(3);
+    let roomFor2 = false;
+    const two = scheduler.waitForRoom(2).then(() => (roomFor2 = true));
+    await scheduler.waitForRoom(4); // already so
+    await new Promise<void>((r) => setImmediate(r));
+    expect(roomFor2).toBe(false);
+    const aborted = new AbortController();
+    const cut = scheduler.waitForRoom(1, aborted.signal);
+    aborted.abort();
+    await cut;
+    gate.resolve();
+    await two;
+    expect(scheduler.stats.waiting).toBeLessThan(2);
+    await scheduler.onIdle();
+    scheduler.schedule('c', () => new Promise(() => {}));
+    scheduler.schedule('c', async () => {});
+    const closing = scheduler.waitForRoom(1);
+    void scheduler.close(0);
+    await closing;
+  });
+
   it('never runs more jobs than the limit, and runs them all', async () => {
     const scheduler = new Scheduler({ concurrency: 3, backlog: 1_000 });
     let running = 0;

@@ -3,7 +3,7 @@
  * answer is their reply; handler files keep their own events. In-process runner, real platform,
  * real webhook receiver, real files.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -104,7 +104,7 @@ describe('webhook in c4c.config.ts', () => {
     }
   });
 
-  it('a forward that finally fails (retry.attempts) leaves the message unacknowledged; the next one still goes through', async () => {
+  it('a forward that finally fails (retry.attempts) is run again by the runner (its retry), then dead-lettered; the next one still goes through', async () => {
     const platform = await startPlatform({ port: 0 });
     cleanup.push(() => platform.close());
     let up = false;
@@ -116,7 +116,7 @@ describe('webhook in c4c.config.ts', () => {
     });
     cleanup.push(() => hook.close());
     const dir = await project({
-      'c4c.config.ts': `export default { platform: { url: ${JSON.stringify(platform.url)}, token: 'cl_local_agent' }, webhook: { url: ${JSON.stringify(hook.url)}, retry: { attempts: 3, initialDelay: 10, maxDelay: 20 } } };\n`,
+      'c4c.config.ts': `export default { platform: { url: ${JSON.stringify(platform.url)}, token: 'cl_local_agent' }, webhook: { url: ${JSON.stringify(hook.url)}, retry: { attempts: 3, initialDelay: 10, maxDelay: 20 } }, retry: { attempts: 2, initialDelay: 10, maxDelay: 20 } };\n`,
       'handlers/.keep': '',
     });
     const runner = createRunner(await loadConfig({ cwd: dir, env: {}, home: dir }));
@@ -135,8 +135,15 @@ describe('webhook in c4c.config.ts', () => {
 
     platform.sendMessage({ employmentId, content: 'lost?' });
     await waitFor(() => runner.stats.failed === 1, { message: 'the forward to give up' });
-    expect(hook.requests).toHaveLength(3);
-    expect((await read()).find((m) => m.content === 'lost?')?.readAt).toBeNull();
+    // Three forwards per attempt, two attempts; then it is kept in the dead-letter file for replay.
+    expect(hook.requests).toHaveLength(6);
+    expect(runner.stats.retried).toBe(1);
+    await waitFor(
+      async () => (await readFile(join(dir, '.c4c', 'dead-letters.jsonl'), 'utf8')).includes('lost?'),
+      {
+        message: 'the dead letter',
+      },
+    );
 
     up = true;
     platform.sendMessage({ employmentId, content: 'next' });

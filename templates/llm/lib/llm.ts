@@ -31,6 +31,14 @@ export class MissingKeyError extends Error {
   }
 }
 
+/**
+ * `c4c-runner start` (production) without a key fails at once, before connecting, instead of
+ * answering every message with setup instructions as `dev` does. Runs when a handler imports this file.
+ */
+if (process.env.C4C_RUNNER_MODE === 'start' && !process.env.OPENAI_API_KEY?.trim()) {
+  throw new MissingKeyError();
+}
+
 /** The settings in `env`, or `undefined` when no key is set. */
 export function llmSettings(env: NodeJS.ProcessEnv = process.env): LlmSettings | undefined {
   const apiKey = env.OPENAI_API_KEY?.trim();
