@@ -85,7 +85,13 @@ export default defineHandler('message', (ctx) => 'echo: ' + ctx.event.content);`
     const metrics = await waitFor(
       async () => {
         const m = parsePrometheus((await get(`${base}/metrics`)).body);
-        return sample(m, 'c4c_acknowledgements_total') >= 1 ? m : undefined;
+        // The runner counts a reply once the platform confirmed it, which can trail the platform seeing it:
+        // wait for the figures, do not sample them.
+        const settled =
+          sample(m, 'c4c_acknowledgements_total') >= 1 &&
+          sample(m, 'c4c_handlers_total', { event: 'message', outcome: 'replied' }) >= 3 &&
+          sample(m, 'c4c_replies_sent_total') >= 3;
+        return settled ? m : undefined;
       },
       { message: 'an acknowledgement in /metrics' },
     );
