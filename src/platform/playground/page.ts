@@ -198,6 +198,8 @@ const SCRIPT = /* js */ `
         Object.keys(result).forEach(function (key) { if (typeof result[key] === 'number') ids[key] = result[key]; });
         pending = { event: name, ids: ids };
         status.textContent = '\\u2713 ' + name + ' raised ' + JSON.stringify(ids) + '\\n  waiting for the outcome\\u2026';
+        // The feed may have carried the outcome before this answer came back.
+        recent.forEach(function (o) { showOutcome(o); });
       })
       .catch(function (error) {
         status.className = 'bad';
@@ -211,6 +213,15 @@ const SCRIPT = /* js */ `
     var keys = Object.keys(pending.ids);
     return keys.length > 0 && keys.every(function (key) { return ids[key] === undefined || ids[key] === pending.ids[key]; }) &&
       keys.some(function (key) { return ids[key] === pending.ids[key]; });
+  }
+
+  var recent = []; // the last outcomes, for a raise whose answer comes back after its outcome
+  function showOutcome(o) {
+    if (!pending || pending.shown || o.event !== pending.event || !sameIds(o.ids || {})) return;
+    pending.shown = true;
+    var status = byId('emit-status');
+    status.className = o.ok ? '' : 'bad';
+    status.textContent = status.textContent.replace('\\n  waiting for the outcome\\u2026', '') + '\\n  ' + o.text;
   }
 
   function renderHandlers(handlers) {
@@ -270,11 +281,9 @@ const SCRIPT = /* js */ `
           appendTo(chatOf(o.employmentId).querySelector('.messages'),
             el('li', { class: 'outcome' + (o.ok ? '' : ' bad') }, o.text));
         }
-        if (pending && o.event === pending.event && sameIds(o.ids || {})) {
-          var status = byId('emit-status');
-          status.className = o.ok ? '' : 'bad';
-          status.textContent = status.textContent.replace('\\n  waiting for the outcome\\u2026', '') + '\\n  ' + o.text;
-        }
+        recent.push(o);
+        if (recent.length > 50) recent.shift();
+        showOutcome(o);
         break;
       }
       case 'connection':
