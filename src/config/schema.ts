@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { RoutedEvent } from '../protocol/events.js';
-import { MAX_TIMER } from '../limits.js';
+import { MAX_TIMER, LOOPBACK_HOST } from '../limits.js';
 import { RECONNECT_DEFAULTS } from '../connection/backoff.js';
 import { OUTBOX_DEFAULTS } from '../connection/outbox.js';
 import { HEARTBEAT_DEFAULTS } from '../protocol/heartbeat.js';
@@ -258,7 +258,7 @@ export const configSchema = z.strictObject({
         host: z
           .string({ error: 'must be a host or IP such as "127.0.0.1" or "0.0.0.0"' })
           .min(1, { error: 'must be a host or IP such as "127.0.0.1" or "0.0.0.0"' })
-          .default('127.0.0.1'),
+          .default(LOOPBACK_HOST),
       },
       { error: 'must be an object such as { port: 9464 }' },
     )

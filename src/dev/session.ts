@@ -3,6 +3,7 @@
  * socket, and the watcher that hot-reloads handlers. A config change restarts the runner only; the
  * platform, its state and the other party's sockets stay up.
  */
+import { LOOPBACK_HOST } from '../limits.js';
 import { EventEmitter } from 'node:events';
 import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/schema.js';
@@ -78,7 +79,7 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
   if (!options.remote) {
     const { startPlatform } = await import('../platform/index.js');
     const platformOptions = {
-      host: options.host ?? '127.0.0.1',
+      host: options.host ?? LOOPBACK_HOST,
       ...(options.seed ? { seed: options.seed } : {}),
       ...(options.dataFile ? { dataFile: options.dataFile } : {}),
       faults: options.faults ?? false,

@@ -4,6 +4,7 @@
  * `start` loads nothing it does not use. Bound to 127.0.0.1 unless told otherwise: metrics name
  * events and figures an operator may not want on a public interface.
  */
+import { LOOPBACK_HOST } from '../limits.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { C4cError } from '../errors.js';
@@ -43,7 +44,7 @@ export async function startHealthServer(
   source: MetricsSource,
   options: HealthServerOptions,
 ): Promise<HealthServer> {
-  const host = options.host ?? '127.0.0.1';
+  const host = options.host ?? LOOPBACK_HOST;
   const logger = (options.logger ?? silentLogger()).child({ component: 'health' });
   const registry = createPrometheusRegistry(source, options);
   let lastReady: string | undefined;

@@ -8,6 +8,7 @@
  * platform.sendMessage({ employmentId: platform.world.employmentId, content: 'hello' });
  * await platform.close();
  */
+import { LOOPBACK_HOST } from '../limits.js';
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -139,7 +140,7 @@ export interface Platform {
 /** Starts the platform; resolves once it listens. Throws `C4cError('E_SEED')` for a bad seed. */
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
   const logger = options.logger ?? silentLogger();
-  const host = options.host ?? '127.0.0.1';
+  const host = options.host ?? LOOPBACK_HOST;
   const heartbeat = {
     interval: options.heartbeat?.interval ?? HEARTBEAT_DEFAULTS.interval,
     timeout: options.heartbeat?.timeout ?? HEARTBEAT_DEFAULTS.timeout,
