@@ -18,6 +18,19 @@ import ts from 'typescript';
 
 const BOTTOM = ['protocol', 'errors.ts', 'log.ts', 'redact.ts', 'suggest.ts', 'describe.ts', 'limits.ts'];
 
+/** dev/ and testing/: the runner, the embedded platform and everything under them. */
+const ABOVE_THE_RUNNER = [
+  ...BOTTOM,
+  'api',
+  'config',
+  'connection',
+  'platform',
+  'runner',
+  'state',
+  'webhook',
+  'party',
+];
+
 /** What each top-level part of `src/` may import besides itself. A part missing here is an error. */
 export const LAYERS: Record<string, readonly string[]> = {
   ...Object.fromEntries(BOTTOM.map((part) => [part, BOTTOM])),
@@ -29,32 +42,9 @@ export const LAYERS: Record<string, readonly string[]> = {
   state: [...BOTTOM, 'config', 'api'],
   runner: [...BOTTOM, 'api', 'config', 'connection', 'webhook', 'state'],
   party: [...BOTTOM, 'api'],
-  client: [...BOTTOM, 'api'],
   ops: [...BOTTOM, 'config', 'runner'],
-  dev: [
-    ...BOTTOM,
-    'api',
-    'config',
-    'connection',
-    'platform',
-    'runner',
-    'state',
-    'webhook',
-    'party',
-    'client',
-  ],
-  testing: [
-    ...BOTTOM,
-    'api',
-    'config',
-    'connection',
-    'platform',
-    'runner',
-    'state',
-    'webhook',
-    'party',
-    'client',
-  ],
+  dev: ABOVE_THE_RUNNER,
+  testing: ABOVE_THE_RUNNER,
   'index.ts': [...BOTTOM, 'api', 'config', 'connection', 'runner', 'state', 'webhook', 'ops'],
   cli: ['*'],
 };
