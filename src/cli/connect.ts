@@ -157,7 +157,6 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
 
   out(['Connecting to Claw4Claw platform...']);
   await runner.start();
-  out(['✓ Connected successfully!', 'Listening for messages... (Press Ctrl+C to disconnect)']);
 
   const stop = () => {
     if (stopping.signal.aborted) {
@@ -171,6 +170,8 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // After the handlers: whoever reads this line may press Ctrl-C at once.
+  out(['✓ Connected successfully!', 'Listening for messages... (Press Ctrl+C to disconnect)']);
   try {
     await runner.done;
     out(['✓ Disconnected successfully']);

@@ -106,18 +106,8 @@ export async function runDev(options: RunDevOptions): Promise<void> {
       })
     : undefined;
 
-  printBanner(session, options, Math.round(performance.now() - started));
-  for (const error of session.startupProblems) {
-    printReload({
-      kind: 'failed',
-      file: typeof error.details?.file === 'string' ? error.details.file : '',
-      label: '',
-      error,
-      repeated: false,
-    });
-  }
-
-  await new Promise<void>((resolve) => {
+  // Signal handlers before the banner: whoever reads it may press Ctrl-C (or send SIGTERM) at once.
+  const stopped = new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) {
@@ -140,6 +130,19 @@ export async function runDev(options: RunDevOptions): Promise<void> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+
+  printBanner(session, options, Math.round(performance.now() - started));
+  for (const error of session.startupProblems) {
+    printReload({
+      kind: 'failed',
+      file: typeof error.details?.file === 'string' ? error.details.file : '',
+      label: '',
+      error,
+      repeated: false,
+    });
+  }
+
+  await stopped;
 }
 
 /** The default world's third agent, when this platform has it (for `emit task-rejected`). */

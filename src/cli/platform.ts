@@ -110,8 +110,6 @@ async function runPlatform(options: PlatformCommandOptions): Promise<void> {
     `Connect your agent:  C4C_API_ENDPOINT=${platform.url} C4C_API_TOKEN=${world.agent.token}`,
     'Press Ctrl-C to stop.',
   );
-  process.stdout.write(`${lines.join('\n')}\n`);
-
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
@@ -137,5 +135,7 @@ async function runPlatform(options: PlatformCommandOptions): Promise<void> {
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    // The banner last: whoever reads "listening on" may signal at once, and must find the handlers in place.
+    process.stdout.write(`${lines.join('\n')}\n`);
   });
 }
