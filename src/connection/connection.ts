@@ -10,6 +10,7 @@
  * can later move into a worker_thread without the rest changing.
  */
 import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { C4cError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -101,6 +102,17 @@ export type ConnectionEvents = {
 const MAX_PAYLOAD = 4 * MAX_FRAME_BYTES; // larger frames are rejected by decodeServerFrame, not by killing the socket
 const MAX_DETAIL = 500;
 
+/** Options of {@link Connection.send}. */
+export interface SendOptions {
+  /** Resolve once a socket took the frame (`written`, the default) or once the platform proved it handled it. */
+  until?: SendUntil;
+  /**
+   * Called once, when a socket first took the frame: a confirmed send's caller can go on with other
+   * work (the runner frees the handler's slot) while the proof is still on its way.
+   */
+  onWritten?: (() => void) | undefined;
+}
+
 /** One authenticated WebSocket to the platform, kept alive, with an outbox that survives reconnects. */
 export class Connection extends EventEmitter<ConnectionEvents> {
   #state: ConnectionState = 'idle';
@@ -113,6 +125,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   readonly #connectTimeout: number;
   readonly #closeTimeout: number;
   readonly #delivery: Delivery;
+  readonly #tcp = new WeakMap<WebSocket, Socket>();
   readonly #rejectedCounts = new Map<RejectReason, number>();
   #socket: WebSocket | undefined;
   #heartbeat: Heartbeat | undefined;
@@ -231,7 +244,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * Rejects with `E_BACKLOG` when the outbox is full, `E_CLOSED` (or the fatal error) on close, and a
    * `PlatformError` when a confirmed send is refused for good.
    */
-  send(frame: ClientFrame, options: { until?: SendUntil } = {}): Promise<ClientFrame> {
+  send(frame: ClientFrame, options: SendOptions = {}): Promise<ClientFrame> {
     if (this.#state === 'closing' || this.#state === 'closed') {
       return Promise.reject(
         new C4cError(
@@ -254,7 +267,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         ),
       );
     }
-    return this.#delivery.enqueue(prepared, data, options.until ?? 'written');
+    return this.#delivery.enqueue(prepared, data, options.until ?? 'written', options.onWritten);
   }
 
   /**
@@ -290,6 +303,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       followRedirects: false,
     });
     this.#socket = ws;
+    // The TCP socket under the WebSocket (the upgrade response's), so that Delivery can cork it.
+    ws.on('upgrade', (response) => {
+      this.#tcp.set(ws, response.socket);
+    });
     let refusedStatus: number | undefined;
     let lastError: Error | undefined;
     ws.on('unexpected-response', (_request, response) => {
@@ -333,7 +350,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       reconnected ? 'reconnected to the platform' : 'connected to the platform',
     );
     // Frames that waited go out before anything the runner sends from its 'open' listener.
-    this.#delivery.attach(ws);
+    this.#delivery.attach(ws, this.#tcp.get(ws));
     this.#notify('open', { reconnected });
     this.#opener?.resolve();
     this.#opener = undefined;

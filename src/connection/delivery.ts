@@ -9,6 +9,8 @@
  * this, every reply written into a half-open connection — up to the pong timeout's worth — would
  * vanish while its `send()` had already resolved.
  */
+import type { Socket } from 'node:net';
+import process from 'node:process';
 import type WebSocket from 'ws';
 import { PlatformError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -51,6 +53,10 @@ export class Delivery {
   readonly #unconfirmed = new Map<number, OutboxEntry>();
   readonly #drainWaiters = new Set<(drained: boolean) => void>();
   #socket: WebSocket | undefined;
+  /** The TCP socket under `#socket`, when known. */
+  #tcp: Socket | undefined;
+  /** Whether `#tcp` is corked until the end of the tick. */
+  #corked = false;
   #pauseTimer: NodeJS.Timeout | undefined;
   /** Payload of the ping after a retried frame; nothing else is written until its pong. */
   #probe: string | undefined;
@@ -77,7 +83,7 @@ export class Delivery {
   }
 
   /** Takes a frame; throws `E_BACKLOG` when the outbox is full. */
-  enqueue(frame: ClientFrame, data: string, until: SendUntil): Promise<ClientFrame> {
+  enqueue(frame: ClientFrame, data: string, until: SendUntil, onWritten?: () => void): Promise<ClientFrame> {
     return new Promise<ClientFrame>((resolve, reject) => {
       const entry: OutboxEntry = {
         seq: ++this.#seq,
@@ -87,6 +93,7 @@ export class Delivery {
         until,
         written: 0,
         settle: { resolve, reject },
+        onWritten,
       };
       if (this.#outbox.size === 0 && this.#writable()) {
         this.#write(entry);
@@ -100,15 +107,20 @@ export class Delivery {
     });
   }
 
-  /** A socket opened: what waited goes out first, in order. */
-  attach(socket: WebSocket): void {
+  /**
+   * A socket opened: what waited goes out first, in order. `tcp` is the connection under it: the
+   * frames written in one tick are corked into one write (see `#write`).
+   */
+  attach(socket: WebSocket, tcp?: Socket): void {
     this.#socket = socket;
+    this.#tcp = tcp;
     this.#flushOutbox();
   }
 
   /** The socket is gone: everything it did not prove delivered goes back, in order. */
   detach(): void {
     this.#socket = undefined;
+    this.#tcp = undefined;
     this.#probe = undefined;
     this.#ackPending = undefined;
     this.#clearAckTimers();
@@ -215,6 +227,18 @@ export class Delivery {
 
   #write(entry: OutboxEntry): void {
     const socket = this.#socket!;
+    const tcp = this.#tcp;
+    if (tcp && !this.#corked) {
+      // Every frame written until the current tick ends leaves in one write: the replies to a burst
+      // of messages cost one syscall, not one each (a write per reply was a fifth of the runner's CPU
+      // per reply on loopback; docs/benchmarks.md). ws corks each frame too; the counts nest.
+      this.#corked = true;
+      tcp.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        tcp.uncork();
+      });
+    }
     this.#inflight.set(entry.seq, entry);
     entry.written = ++this.#writes;
     socket.send(entry.data, (error) => {
@@ -229,6 +253,11 @@ export class Delivery {
       this.#unconfirmed.set(entry.seq, entry);
       this.#recent.add(entry);
       if (entry.until === 'written') resolveEntry(entry);
+      else if (entry.onWritten) {
+        const onWritten = entry.onWritten;
+        entry.onWritten = undefined;
+        onWritten();
+      }
       if (socket === this.#socket) this.#requestAck();
     });
   }

@@ -19,6 +19,8 @@ export interface OutboxEntry {
   readonly until: 'written' | 'confirmed';
   /** Index of the latest write of this frame to a socket (0: never written). */
   written: number;
+  /** For a confirmed send: called (then cleared) the first time a socket took the frame. */
+  onWritten?: (() => void) | undefined;
   /** Present until the caller's `send()` promise is settled. */
   settle?: { resolve: (frame: ClientFrame) => void; reject: (error: Error) => void } | undefined;
 }

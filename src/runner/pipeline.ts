@@ -15,7 +15,8 @@ import type { Ledger } from './ledger.js';
 import type { HandlerEntry, HandlerRegistry } from './registry.js';
 import { replySenders, untilAborted } from './reply-ids.js';
 import { deliver, messageFrame, submitFailure } from './replies.js';
-import type { Scheduler } from './scheduler.js';
+import type { JobResult, Scheduler } from './scheduler.js';
+import { Deadlines, type Deadline } from './deadlines.js';
 import { completeReplyId } from './find-ids.js';
 import { observed, observedApi } from './observe.js';
 import { retryDelay, shouldRetry, type HandlerFailure, type RetryPolicy } from './retry.js';
@@ -33,9 +34,11 @@ export interface PipelineOptions {
   send: (frame: ClientFrame) => Promise<unknown>;
   /**
    * Sends a handler's returned reply; resolves once the platform confirmed it, so the acknowledgement
-   * that follows never outruns the reply. @default `send`
+   * that follows never outruns the reply. Calls `onWritten` once a socket took the frame: the
+   * handler's slot is freed then, while the acknowledgement waits for the proof (a sender that never
+   * calls it frees the slot when its promise resolves). @default `send`
    */
-  sendConfirmed?: (frame: ClientFrame) => Promise<unknown>;
+  sendConfirmed?: (frame: ClientFrame, onWritten?: () => void) => Promise<unknown>;
   logger: Logger;
   /** Default per-handler time limit, ms. */
   timeout: number;
@@ -135,6 +138,85 @@ type Outcome =
   | { kind: 'timeout'; error: C4cError }
   | { kind: 'shutdown'; error: unknown };
 
+/** A reply's end: whether its event is acknowledged, and what to report. */
+interface Replied {
+  acknowledge: boolean;
+  report: Omit<EventOutcome, 'routed' | 'file' | 'durationMs'>;
+}
+
+/**
+ * One handler run's stop state. Its `AbortSignal` is made only when the handler (or `ctx.history`)
+ * reads `ctx.signal`: an AbortController per event, and a listener on it, were ~5 µs of the runner's
+ * CPU per reply, and most handlers never look at their signal.
+ */
+class HandlerRun {
+  readonly #label: string;
+  readonly #event: string;
+  readonly #limit: number;
+  #controller: AbortController | undefined;
+  #stopped: Exclude<Outcome, { kind: 'returned' | 'threw' }> | undefined;
+  #finish: ((outcome: Outcome) => void) | undefined;
+  /** Its place in the pipeline's deadline list while the handler runs. */
+  deadline: Deadline<HandlerRun> | undefined;
+
+  constructor(label: string, event: string, limit: number) {
+    this.#label = label;
+    this.#event = event;
+    this.#limit = limit;
+  }
+
+  /** Whether the deadline passed or shutdown stopped it. */
+  get stopped(): boolean {
+    return this.#stopped !== undefined;
+  }
+
+  /** Why it was stopped (the signal's reason). */
+  get reason(): unknown {
+    return this.#stopped?.error;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#stopped) this.#controller.abort(this.#stopped.error);
+    }
+    return this.#controller.signal;
+  }
+
+  /** The handler's outcome, or the stop if that comes first. */
+  race(handled: Promise<Outcome>): Promise<Outcome> {
+    return new Promise<Outcome>((resolve) => {
+      if (this.#stopped) resolve(this.#stopped);
+      else this.#finish = resolve;
+      void handled.then(resolve);
+    });
+  }
+
+  /** The deadline passed. The error is built only now: an Error (its stack) per event was ~10% of the CPU. */
+  timeout(): void {
+    this.#stop({
+      kind: 'timeout',
+      error: new C4cError('E_HANDLER_TIMEOUT', `${this.#label} did not finish within ${this.#limit} ms`, {
+        details: { file: this.#label, event: this.#event },
+      }),
+    });
+  }
+
+  /** Shutdown gave up waiting for it. */
+  shutdown(reason: unknown): void {
+    this.#stop({ kind: 'shutdown', error: reason });
+  }
+
+  #stop(outcome: Exclude<Outcome, { kind: 'returned' | 'threw' }>): void {
+    if (this.#stopped) return;
+    this.#stopped = outcome;
+    this.#controller?.abort(outcome.error);
+    const finish = this.#finish;
+    this.#finish = undefined;
+    finish?.(outcome);
+  }
+}
+
 /** Every counter at zero. */
 export function emptyPipelineStats(): PipelineStats {
   return {
@@ -157,12 +239,28 @@ export class Pipeline {
   readonly stats: PipelineStats = emptyPipelineStats();
   readonly #o: PipelineOptions;
   readonly #state: StateSource;
+  /** Every running handler's deadline: one timer per time limit, not one per event. */
+  readonly #deadlines = new Deadlines<HandlerRun>((run) => run.timeout());
+  /** The confirmed sender, wrapped once: waiting for the platform's proof ends with the drain. */
+  readonly #confirmed: NonNullable<PipelineOptions['sendConfirmed']>;
   #accepting = true;
 
   constructor(options: PipelineOptions) {
     this.#o = options;
     const { api } = options;
     this.#state = { store: options.state ?? new MemoryStateStore(), api, agentId: agentIdOnce(api) };
+    const shutdown = options.scheduler.shutdownSignal;
+    // Unproven, a reply's message stays unacknowledged.
+    this.#confirmed = untilAborted(options.sendConfirmed ?? options.send, shutdown);
+    // One listener for all running handlers (not one per event): shutdown stops those still running.
+    if (!shutdown.aborted)
+      shutdown.addEventListener(
+        'abort',
+        () => this.#deadlines.drain((run) => run.shutdown(shutdown.reason)),
+        {
+          once: true,
+        },
+      );
   }
 
   /** Stops taking events; frames arriving afterwards are ignored (and not acknowledged). */
@@ -219,82 +317,53 @@ export class Pipeline {
     return fallback ? { ...fallback, name: routed.name } : undefined;
   }
 
-  async #run(
-    routed: RoutedEvent,
-    queued: HandlerEntry,
-    attempt: number,
-  ): Promise<void | { retryAfter: number }> {
+  async #run(routed: RoutedEvent, queued: HandlerEntry, attempt: number): Promise<JobResult> {
     // The newest version of the handler when its turn comes (dev reloads); once started, it keeps it.
     const entry = this.#route(routed) ?? queued;
-    const { logger, scheduler, ledger } = this.#o;
+    const { logger } = this.#o;
     const messageId = messageIdOf(routed);
-    const key = dedupeKey(routed);
     // Every line a handler logs says which event it was about: the ids an operator searches by.
-    const log = logger.child({
-      event: routed.name,
-      ...(messageId === undefined ? {} : { messageId }),
-      ...eventIds(routed),
-      file: entry.label,
-      ...(attempt > 1 ? { attempt } : {}),
-    });
+    // Made on first use: a child logger per event (its bindings serialised and redacted by pino)
+    // was ~5 µs of the runner's CPU per reply, and most events never log (docs/benchmarks.md).
+    let child: Logger | undefined;
+    const log = (): Logger =>
+      (child ??= logger.child({
+        event: routed.name,
+        ...(messageId === undefined ? {} : { messageId }),
+        ...eventIds(routed),
+        file: entry.label,
+        ...(attempt > 1 ? { attempt } : {}),
+      }));
     const limit = entry.timeout ?? this.#o.timeout;
-    // One controller per event, aborted by its timer or by shutdown. Not `AbortSignal.any` with the
-    // long-lived shutdown signal: on Node 20 that retains ~1 KB per event for the process lifetime.
-    const controller = new AbortController();
-    // Built when the timer fires, not per event: an Error (its stack) per event was ~10% of the
-    // runner's CPU in the echo benchmark (docs/benchmarks.md).
-    let timeoutError: C4cError | undefined;
-    const timer = setTimeout(() => {
-      timeoutError = new C4cError('E_HANDLER_TIMEOUT', `${entry.label} did not finish within ${limit} ms`, {
-        details: { file: entry.label, event: routed.name },
+    const run = new HandlerRun(entry.label, routed.name, limit);
+    // The handler's returned reply is written, then proven: each proof is kept here, so the slot
+    // can be freed on the write while the acknowledgement waits for the proof.
+    const proofs: Promise<unknown>[] = [];
+    const confirmedSend = this.#confirmed;
+    const sendReply = (frame: ClientFrame): Promise<unknown> =>
+      new Promise<unknown>((written, failed) => {
+        const proof = confirmedSend(frame, () => written(undefined));
+        proofs.push(proof);
+        // A sender that cannot say when it wrote (a test's, a custom one): its promise is both.
+        proof.then(written, failed);
       });
-      controller.abort(timeoutError);
-    }, limit);
-    timer.unref();
-    const shutdown = scheduler.shutdownSignal;
-    const onShutdown = (): void => controller.abort(shutdown.reason);
-    const { signal } = controller;
     // Replies get ids derived from this event's id: a second run after a crash sends the same ids, which the platform drops.
-    // Waiting for the platform's proof ends with the drain: unproven, the message stays unacknowledged.
-    const confirmed = untilAborted(this.#o.sendConfirmed ?? this.#o.send, shutdown);
     const senders =
       messageId === undefined
-        ? { send: this.#o.send, confirmed }
-        : replySenders(this.#o.send, confirmed, messageId);
-    const ctx = this.#context(routed, entry, log, signal, senders.send);
+        ? { send: this.#o.send, confirmed: sendReply }
+        : replySenders(this.#o.send, sendReply, messageId);
+    const ctx = this.#context(routed, entry, log, run, senders.send);
 
-    let outcome: Outcome;
-    let onAbort: (() => void) | undefined;
+    const shutdown = this.#o.scheduler.shutdownSignal;
     const started = performance.now();
+    if (shutdown.aborted) run.shutdown(shutdown.reason);
+    else run.deadline = this.#deadlines.add(limit, run);
+    let outcome: Outcome;
     try {
-      if (shutdown.aborted) onShutdown();
-      else shutdown.addEventListener('abort', onShutdown, { once: true });
-      const aborted = new Promise<Outcome>((resolve) => {
-        onAbort = () =>
-          resolve(
-            timeoutError !== undefined && signal.reason === timeoutError
-              ? { kind: 'timeout', error: timeoutError }
-              : { kind: 'shutdown', error: signal.reason },
-          );
-        if (signal.aborted) onAbort();
-        else signal.addEventListener('abort', onAbort, { once: true });
-      });
-      const handled = (async (): Promise<Outcome> => {
-        try {
-          // A notification without the id its reply needs: found over REST first (find-ids.ts).
-          const lookup = completeReplyId(routed, entry.label, this.#o.api);
-          if (lookup) await lookup;
-          return { kind: 'returned', value: await entry.handle(ctx) };
-        } catch (error) {
-          return { kind: 'threw', error };
-        }
-      })();
       // A handler that ignores its signal and hangs loses its slot and its key at the deadline.
-      outcome = await Promise.race([handled, aborted]);
+      outcome = await run.race(this.#handle(routed, entry, ctx));
     } finally {
-      clearTimeout(timer);
-      shutdown.removeEventListener('abort', onShutdown);
-      if (onAbort) signal.removeEventListener('abort', onAbort);
+      if (run.deadline) this.#deadlines.remove(run.deadline);
     }
     const durationMs = performance.now() - started;
     let report: Omit<EventOutcome, 'routed' | 'file' | 'durationMs'>;
@@ -303,7 +372,16 @@ export class Pipeline {
     switch (outcome.kind) {
       case 'returned': {
         this.stats.handled++;
-        const replied = await this.#reply(routed, entry, outcome.value, log, senders.confirmed);
+        const replied = await this.#reply(routed, entry, outcome.value, log, senders.confirmed, proofs);
+        if ('proven' in replied) {
+          // Written: the slot goes to the next event now; this conversation's key (the scheduler
+          // keeps it until `after`) and the acknowledgement wait for the platform's proof.
+          return {
+            after: replied.proven.then((done) =>
+              this.#finish(routed, entry, done.acknowledge, { ...done.report, attempt, durationMs }, log),
+            ),
+          };
+        }
         acknowledge = replied.acknowledge;
         report = replied.report;
         break;
@@ -314,7 +392,7 @@ export class Pipeline {
           // Not done, not acknowledged, still claimed: it runs again, and its conversation waits for it.
           this.stats.retried++;
           const retryInMs = retryDelay(policy, attempt, outcome.error);
-          log.warn(
+          log().warn(
             { err: outcome.error, retryInMs },
             `${entry.label} failed for a passing reason on "${routed.name}" (attempt ${attempt} of ${policy.attempts}): ${errorText(outcome.error)}; running it again in ${retryInMs} ms`,
           );
@@ -335,7 +413,7 @@ export class Pipeline {
         this.stats.failed++;
         // Positions in the user's TypeScript, with the lines around the failing one (`at`, `frame`).
         const source = this.#o.registry.explain(outcome.error);
-        log.error(
+        log().error(
           { err: outcome.error, ...source },
           `${entry.label} threw while handling "${routed.name}"${attempt > 1 ? ` (attempt ${attempt}, the last)` : ''}: ${errorText(outcome.error)}${source.at ? ` (at ${source.at})` : ''}`,
         );
@@ -346,7 +424,7 @@ export class Pipeline {
       }
       case 'timeout':
         this.stats.timedOut++;
-        log.error(
+        log().error(
           { err: outcome.error },
           `${entry.label} timed out handling "${routed.name}" after ${limit} ms; its ordering key is released`,
         );
@@ -358,16 +436,42 @@ export class Pipeline {
         this.stats.aborted++;
         acknowledge = false;
         report = { kind: 'aborted', error: outcome.error };
-        log.warn(
+        log().warn(
           `${entry.label} was aborted by shutdown while handling "${routed.name}"; it was not acknowledged`,
         );
         break;
     }
+    this.#finish(routed, entry, acknowledge, { ...report, attempt, durationMs }, log);
+  }
+
+  /** Calls the handler; what it returned or threw, never a rejection. */
+  async #handle(routed: RoutedEvent, entry: HandlerEntry, ctx: Context): Promise<Outcome> {
+    try {
+      // A notification without the id its reply needs: found over REST first (find-ids.ts).
+      const lookup = completeReplyId(routed, entry.label, this.#o.api);
+      if (lookup) await lookup;
+      return { kind: 'returned', value: await entry.handle(ctx) };
+    } catch (error) {
+      return { kind: 'threw', error };
+    }
+  }
+
+  /** The end of an event: acknowledged (or its claim released) and reported. */
+  #finish(
+    routed: RoutedEvent,
+    entry: HandlerEntry,
+    acknowledge: boolean,
+    report: Omit<EventOutcome, 'routed' | 'file'>,
+    log: () => Logger,
+  ): void {
     if (acknowledge && routed.name === 'message')
-      ledger.acknowledge(routed.event.employmentId, routed.event.messageId);
+      this.#o.ledger.acknowledge(routed.event.employmentId, routed.event.messageId);
     // Not acknowledged means not done: forget the id so a redelivery or catch-up runs it again.
-    if (!acknowledge && key !== undefined) ledger.release(key);
-    this.#report({ ...report, attempt, routed, file: entry.label, durationMs }, log);
+    if (!acknowledge) {
+      const key = dedupeKey(routed);
+      if (key !== undefined) this.#o.ledger.release(key);
+    }
+    this.#report({ ...report, routed, file: entry.label }, log);
   }
 
   /** An event that failed for good: `onFailure` (the config's `onError`, the dead-letter file) sees it. */
@@ -376,72 +480,88 @@ export class Pipeline {
     entry: HandlerEntry,
     error: unknown,
     attempts: number,
-    log: Logger,
+    log: () => Logger,
   ): Promise<void> {
     const { onFailure } = this.#o;
     if (!onFailure) return;
     try {
       await onFailure({ routed, file: entry.label, error, attempts });
     } catch (failure) {
-      log.error(
+      log().error(
         { err: failure },
         `the failure of ${entry.label} could not be recorded: ${errorText(failure)}`,
       );
     }
   }
 
-  #report(outcome: EventOutcome, log: Logger): void {
+  #report(outcome: EventOutcome, log: () => Logger): void {
     const { onOutcome } = this.#o;
     if (!onOutcome) return;
     try {
       onOutcome(outcome);
     } catch (error) {
-      log.warn({ err: error }, `an outcome observer threw: ${errorText(error)}`);
+      log().warn({ err: error }, `an outcome observer threw: ${errorText(error)}`);
     }
   }
 
-  /** Sends the reply; `false` when it could not be sent (the event then stays unacknowledged). */
+  /**
+   * Sends the reply. Settled at once (`acknowledge: false` when it could not be sent: the event then
+   * stays unacknowledged), or — once a confirmed frame was written — `proven` when its proof comes.
+   */
   async #reply(
     routed: RoutedEvent,
     entry: HandlerEntry,
     value: unknown,
-    log: Logger,
+    log: () => Logger,
     send: PipelineOptions['send'],
-  ): Promise<{ acknowledge: boolean; report: Omit<EventOutcome, 'routed' | 'file' | 'durationMs'> }> {
+    proofs: Promise<unknown>[],
+  ): Promise<Replied | { proven: Promise<Replied> }> {
     try {
       const result = await deliver(routed, value, entry.label, { send, api: this.#o.api });
-      if (result.sent) {
+      if (!result.sent) return { acknowledge: true, report: { kind: 'no-reply', value } };
+      const replied = (): Replied => {
         this.stats.replies++;
-        log.debug(`replied: ${result.action}`);
+        if (this.#o.logger.isLevelEnabled('debug')) log().debug(`replied: ${result.action}`);
         return { acknowledge: true, report: { kind: 'replied', value, action: result.action } };
-      }
-      return { acknowledge: true, report: { kind: 'no-reply', value } };
+      };
+      if (proofs.length === 0) return replied();
+      return {
+        proven: Promise.all(proofs).then(replied, (error: unknown) =>
+          this.#unsent(routed, entry, error, log),
+        ),
+      };
     } catch (error) {
-      this.stats.replyErrors++;
       if (isC4cError(error, 'E_REPLY')) {
-        log.error({ err: error }, error.message);
+        this.stats.replyErrors++;
+        log().error({ err: error }, error.message);
         // The caller of a service waits for a result: an output that cannot be sent is a failure.
         await this.#fail(routed, entry, error, log);
         return { acknowledge: true, report: { kind: 'failed', error } };
       }
-      log.error(
-        { err: error },
-        `the reply of ${entry.label} to "${routed.name}" could not be sent: ${errorText(error)}`,
-      );
-      return { acknowledge: false, report: { kind: 'unsent', error } };
+      return this.#unsent(routed, entry, error, log);
     }
   }
 
+  /** A reply that could not be sent (or was not proven): the event stays unacknowledged. */
+  #unsent(routed: RoutedEvent, entry: HandlerEntry, error: unknown, log: () => Logger): Replied {
+    this.stats.replyErrors++;
+    log().error(
+      { err: error },
+      `the reply of ${entry.label} to "${routed.name}" could not be sent: ${errorText(error)}`,
+    );
+    return { acknowledge: false, report: { kind: 'unsent', error } };
+  }
+
   /** A failed service invocation is submitted as `failed`, so its caller is not left waiting. */
-  async #fail(routed: RoutedEvent, entry: HandlerEntry, error: unknown, log: Logger): Promise<void> {
+  async #fail(routed: RoutedEvent, entry: HandlerEntry, error: unknown, log: () => Logger): Promise<void> {
     if (routed.name !== 'service-invoked') return;
     try {
       const id = await submitFailure(routed, error, entry.label, this.#o.api);
       this.stats.replies++;
-      log.info(`invocation ${id} submitted as failed`);
+      log().info(`invocation ${id} submitted as failed`);
     } catch (submitError) {
       this.stats.replyErrors++;
-      log.error(
+      log().error(
         { err: submitError },
         `could not submit the failure of "${routed.name}" from ${entry.label}: ${errorText(submitError)}`,
       );
@@ -451,14 +571,14 @@ export class Pipeline {
   #context(
     routed: RoutedEvent,
     entry: HandlerEntry,
-    log: Logger,
-    signal: AbortSignal,
+    log: () => Logger,
+    run: HandlerRun,
     sendFrame: PipelineOptions['send'],
   ): Context {
     const platformApi = this.#o.api;
     const sendNow = async (employmentId: number, content: MessageContent): Promise<void> => {
       // A handler past its deadline must not send late replies that would overtake newer ones.
-      if (signal.aborted) throw signal.reason;
+      if (run.stopped) throw run.reason;
       await sendFrame(messageFrame(employmentId, content));
       this.stats.replies++;
     };
@@ -467,9 +587,9 @@ export class Pipeline {
     // its event; those who await it still see it reject.
     const unobserved = (error: unknown, call: string): void => {
       if (call === 'ctx.reply' || call === 'ctx.send')
-        log.warn({ err: error }, `a message from ${entry.label} was not sent: ${errorText(error)}`);
+        log().warn({ err: error }, `a message from ${entry.label} was not sent: ${errorText(error)}`);
       else
-        log.warn(
+        log().warn(
           { err: error, call },
           `${call}() from ${entry.label} failed and was not awaited: ${errorText(error)}`,
         );
@@ -486,8 +606,13 @@ export class Pipeline {
       get api() {
         return (api ??= observedApi(platformApi, unobserved));
       },
-      log,
-      signal,
+      // Both made on first use: most handlers never read them.
+      get log() {
+        return log();
+      },
+      get signal() {
+        return run.signal;
+      },
       send,
       reply: (content) => {
         const employmentId = employmentOf(routed);
@@ -512,7 +637,9 @@ export class Pipeline {
       name: routed.name,
       employmentId: employmentOf(routed),
       messageId: messageIdOf(routed),
-      signal,
+      get signal() {
+        return run.signal;
+      },
     });
   }
 }

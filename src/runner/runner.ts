@@ -328,7 +328,8 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           api,
           send: (frame) => connection!.send(frame),
           // A returned reply is confirmed, not just written: the acknowledgement that follows must not outrun it.
-          sendConfirmed: (frame) => connection!.send(frame, { until: 'confirmed' }),
+          // Once written, the handler's slot is free; the acknowledgement still waits for the proof.
+          sendConfirmed: (frame, onWritten) => connection!.send(frame, { until: 'confirmed', onWritten }),
           logger,
           timeout: config.timeout,
           fallback,

@@ -1,20 +1,29 @@
 /**
- * The scheduler: p-queue holds the global concurrency limit; events with the same key run one at
- * a time in arrival order through a promise chain per key that feeds the queue, so a busy key
- * never blocks the others. The backlog (events accepted but not started) is bounded.
+ * The scheduler: a slot count holds the global concurrency limit; events with the same key run one
+ * at a time in arrival order (a FIFO per busy key), so a busy key never blocks the others. The
+ * backlog (events accepted but not started) is bounded.
+ *
+ * A job whose key is idle and for which a slot is free starts synchronously inside `schedule`: the
+ * frame that brought an event reaches its handler in the same tick, with no promise hop per stage
+ * (p-queue's job wrapper, a promise chain per key and their microtasks were ~10% of the runner's
+ * CPU per reply; docs/benchmarks.md).
  *
  * Kept behind this small surface so a later backend (several processes, a broker) can replace it.
  */
 import { setMaxListeners } from 'node:events';
-import PQueue from 'p-queue';
 import { C4cError } from '../errors.js';
 
 /**
  * A unit of work. It must settle; the pipeline's jobs never reject, but the scheduler copes if one
  * does. Resolving `{ retryAfter }` asks for the job to run again after that many ms: its slot is
- * free meanwhile, and the later jobs of its key wait behind it.
+ * free meanwhile, and the later jobs of its key wait behind it. Resolving `{ after }` frees the
+ * slot but keeps the key until `after` settles (a reply written, its proof of delivery still on
+ * its way: the next event of the conversation waits for it, other conversations do not).
  */
-export type Job = () => Promise<void | { retryAfter: number }>;
+export type Job = () => Promise<JobResult>;
+
+/** What a {@link Job} resolves to. */
+export type JobResult = void | { retryAfter: number } | { after: Promise<void> };
 
 /** Settings of a {@link Scheduler}. */
 export interface SchedulerOptions {
@@ -34,26 +43,45 @@ export interface SchedulerStats {
   peak: number;
 }
 
+/** A job on its way: its key (held from `schedule` until the job is done) and the job. */
+interface Task {
+  readonly key: string | undefined;
+  readonly job: Job;
+}
+
 /** Global concurrency, per-key order and a bounded backlog for jobs. */
 export class Scheduler {
-  readonly #queue: PQueue;
+  readonly #concurrency: number;
   readonly #backlog: number;
-  readonly #tails = new Map<string, Promise<void>>();
+  /** Busy keys, each with the tasks waiting behind its current one (FIFO). */
+  readonly #keys = new Map<string, Task[]>();
+  /** Tasks whose key is theirs, waiting for a slot, in the order they became ready. */
+  #ready: Task[] = [];
+  #readyHead = 0;
+  /** Slots in use. */
+  #slots = 0;
+  /** Running jobs (each holds a slot), as promises that settle with them. */
   readonly #running = new Set<Promise<void>>();
+  /** Jobs that gave their slot back but still hold their key (`{ after }`). */
+  readonly #holding = new Set<Promise<void>>();
+  /** Jobs pausing before they run again (`{ retryAfter }`): neither running nor holding a slot. */
+  #pausing = 0;
   readonly #shutdown = new AbortController();
   /** Aborted when `close()` starts: jobs waiting to be retried are dropped, not waited for. */
   readonly #closing = new AbortController();
   #waiting = 0;
   /** Those waiting for `waiting` to drop below their limit (catch-up pacing itself). */
   readonly #roomWaiters = new Set<{ below: number; resolve: () => void }>();
+  /** Those waiting for `onIdle`. */
+  readonly #idleWaiters = new Set<() => void>();
   #peak = 0;
   #closed = false;
   #dropped = 0;
 
   constructor(options: SchedulerOptions) {
-    this.#queue = new PQueue({ concurrency: options.concurrency });
+    this.#concurrency = options.concurrency;
     this.#backlog = options.backlog;
-    // Every running job listens to the shutdown signal: one listener per slot is expected, not a leak.
+    // Every running job may listen to the shutdown signal: one listener per slot is expected, not a leak.
     setMaxListeners(0, this.#shutdown.signal);
   }
 
@@ -67,13 +95,13 @@ export class Scheduler {
   }
 
   get stats(): SchedulerStats {
-    return { running: this.#running.size, waiting: this.#waiting, peak: this.#peak };
+    return { running: this.#slots, waiting: this.#waiting, peak: this.#peak };
   }
 
   /**
    * Accepts a job. Jobs with the same `key` run one at a time in the order they were scheduled;
-   * jobs without a key only wait for a free slot. Throws `E_BACKLOG` when too many are waiting
-   * and `E_CLOSED` after `close()`.
+   * jobs without a key only wait for a free slot. A job that can start now starts before this
+   * returns. Throws `E_BACKLOG` when too many are waiting and `E_CLOSED` after `close()`.
    */
   schedule(key: string | undefined, job: Job): void {
     if (this.#closed)
@@ -88,17 +116,16 @@ export class Scheduler {
       );
     }
     this.#waiting++;
-    if (key === undefined) {
-      void this.#attempts(job);
-      return;
+    const task: Task = { key, job };
+    if (key !== undefined) {
+      const behind = this.#keys.get(key);
+      if (behind) {
+        behind.push(task);
+        return;
+      }
+      this.#keys.set(key, []);
     }
-    // The first job of an idle key enters the queue at once, keeping arrival order across keys.
-    const previous = this.#tails.get(key);
-    const tail = previous ? previous.then(() => this.#attempts(job)) : this.#attempts(job);
-    this.#tails.set(key, tail);
-    void tail.finally(() => {
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
-    });
+    this.#offer(task);
   }
 
   /**
@@ -121,11 +148,10 @@ export class Scheduler {
     });
   }
 
-  /** Resolves when nothing is running or waiting. */
-  async onIdle(): Promise<void> {
-    while (this.#waiting > 0 || this.#running.size > 0 || this.#tails.size > 0) {
-      await Promise.allSettled([...this.#running, ...this.#tails.values(), this.#queue.onIdle()]);
-    }
+  /** Resolves when nothing is running, holding its key, pausing for a retry or waiting. */
+  onIdle(): Promise<void> {
+    if (this.#idle()) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#idleWaiters.add(resolve));
   }
 
   /**
@@ -134,46 +160,117 @@ export class Scheduler {
    * Resolves `{ drained: true }` when every running job finished before the deadline.
    */
   async close(drainTimeout: number): Promise<{ drained: boolean; dropped: number }> {
-    this.#closed = true;
-    this.#closing.abort();
-    for (const waiter of [...this.#roomWaiters]) waiter.resolve();
-    const drained = await settleWithin([...this.#running], drainTimeout);
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#closing.abort();
+      // What has not started never will: the tasks waiting for a slot and those behind a busy key.
+      for (let i = this.#readyHead; i < this.#ready.length; i++) this.#drop();
+      this.#ready = [];
+      this.#readyHead = 0;
+      for (const behind of this.#keys.values()) {
+        for (let i = 0; i < behind.length; i++) this.#drop();
+        behind.length = 0;
+      }
+      for (const waiter of [...this.#roomWaiters]) waiter.resolve();
+    }
+    // A job that freed its slot but waits for its reply's proof still counts for the drain.
+    const drained = await settleWithin([...this.#running, ...this.#holding], drainTimeout);
     if (!drained) {
       this.#shutdown.abort(new C4cError('E_CLOSED', 'the runner is shutting down'));
-      await Promise.allSettled([...this.#running]);
+      await Promise.allSettled([...this.#running, ...this.#holding]);
     }
-    // Jobs whose turn comes after close see `closed` and are dropped without running.
-    await Promise.allSettled([...this.#tails.values(), this.#queue.onIdle()]);
+    // Jobs pausing for a retry see `closed` as their pause ends (at once: closing aborted it).
+    await this.onIdle();
     return { drained, dropped: this.#dropped };
   }
 
-  /** Runs a job, and again after each `retryAfter` it asks for, until it is done or the scheduler closes. */
-  async #attempts(job: Job): Promise<void> {
-    for (;;) {
-      const result = await this.#enqueue(job);
-      if (!result || !(result.retryAfter >= 0)) return;
+  /** A task that holds its key (or has none): it starts if a slot is free, else waits for one. */
+  #offer(task: Task): void {
+    if (this.#slots < this.#concurrency) this.#start(task);
+    else this.#ready.push(task);
+  }
+
+  #start(task: Task): void {
+    this.#waiting--;
+    this.#slots++;
+    this.#peak = Math.max(this.#peak, this.#slots);
+    this.#roomMade();
+    let result: Promise<JobResult>;
+    try {
+      result = task.job();
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    const done: Promise<void> = result.then(
+      (value) => this.#done(task, value, done),
+      () => this.#done(task, undefined, done),
+    );
+    this.#running.add(done);
+  }
+
+  /** A job settled: its slot goes to the next ready task; its key follows what it asked for. */
+  #done(task: Task, result: JobResult, done: Promise<void>): void {
+    this.#slots--;
+    this.#running.delete(done);
+    this.#next();
+    if (result && 'after' in result) {
+      const held: Promise<void> = result.after.then(
+        () => this.#unhold(task, held),
+        () => this.#unhold(task, held),
+      );
+      this.#holding.add(held);
+      return;
+    }
+    if (result && result.retryAfter >= 0) {
       // Counted as waiting again: it will need a slot, and the backlog bound covers it.
       this.#waiting++;
-      await pause(result.retryAfter, this.#closing.signal);
-      if (this.#closed) {
+      this.#pausing++;
+      void pause(result.retryAfter, this.#closing.signal).then(() => {
+        this.#pausing--;
+        if (!this.#closed) {
+          this.#offer(task);
+          return;
+        }
         this.#drop();
-        return;
-      }
+        this.#release(task.key);
+      });
+      return;
+    }
+    this.#release(task.key);
+  }
+
+  #unhold(task: Task, held: Promise<void>): void {
+    this.#holding.delete(held);
+    this.#release(task.key);
+  }
+
+  /** Starts the oldest ready tasks in the slots that are free. */
+  #next(): void {
+    while (this.#slots < this.#concurrency && this.#readyHead < this.#ready.length) {
+      const next = this.#ready[this.#readyHead]!;
+      this.#ready[this.#readyHead] = undefined as unknown as Task; // let it be collected
+      this.#readyHead++;
+      this.#start(next);
+    }
+    // A head index instead of `Array#shift` keeps a long queue linear; compacted now and then.
+    if (this.#readyHead === this.#ready.length) {
+      this.#ready = [];
+      this.#readyHead = 0;
+    } else if (this.#readyHead >= 1024 && this.#readyHead * 2 >= this.#ready.length) {
+      this.#ready = this.#ready.slice(this.#readyHead);
+      this.#readyHead = 0;
     }
   }
 
-  #enqueue(job: Job): Promise<void | { retryAfter: number }> {
-    if (this.#closed) return Promise.resolve(this.#drop());
-    return this.#queue.add(() => {
-      if (this.#closed) return Promise.resolve(this.#drop());
-      this.#waiting--;
-      this.#roomMade();
-      const running = job().catch(() => undefined);
-      const settled = running.then(() => undefined);
-      this.#running.add(settled);
-      this.#peak = Math.max(this.#peak, this.#running.size);
-      return running.finally(() => this.#running.delete(settled));
-    });
+  /** A key's job is done: the next task behind it gets its turn, or the key is idle. */
+  #release(key: string | undefined): void {
+    if (key !== undefined) {
+      const behind = this.#keys.get(key);
+      const next = behind?.shift();
+      if (next) this.#offer(next);
+      else this.#keys.delete(key);
+    }
+    this.#checkIdle();
   }
 
   #drop(): void {
@@ -183,7 +280,18 @@ export class Scheduler {
   }
 
   #roomMade(): void {
+    if (this.#roomWaiters.size === 0) return;
     for (const waiter of [...this.#roomWaiters]) if (this.#waiting < waiter.below) waiter.resolve();
+  }
+
+  #idle(): boolean {
+    return this.#waiting === 0 && this.#slots === 0 && this.#holding.size === 0 && this.#pausing === 0;
+  }
+
+  #checkIdle(): void {
+    if (this.#idleWaiters.size === 0 || !this.#idle()) return;
+    for (const resolve of [...this.#idleWaiters]) resolve();
+    this.#idleWaiters.clear();
   }
 }
 

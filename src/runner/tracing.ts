@@ -55,9 +55,9 @@ export async function loadEventTracer(version?: string): Promise<EventTracer | u
         'c4c.outcome': outcome.kind,
         'c4c.handler.duration_ms': Math.round(outcome.durationMs * 1000) / 1000,
       };
-      for (const key of ['messageId', 'employmentId', 'invocationId', 'applicationId', 'taskId']) {
+      for (const [key, attribute] of ID_ATTRIBUTES) {
         const value = event[key] ?? event.data?.[key];
-        if (typeof value === 'string' || typeof value === 'number') attributes[`c4c.${snake(key)}`] = value;
+        if (typeof value === 'string' || typeof value === 'number') attributes[attribute] = value;
       }
       if (outcome.action) attributes['c4c.reply.action'] = outcome.action;
       // Handler time is measured; the reply's delivery came after it, up to now.
@@ -82,3 +82,8 @@ export async function loadEventTracer(version?: string): Promise<EventTracer | u
 function snake(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
+
+/** The event ids a span carries, with their attribute names (built once, not per event). */
+const ID_ATTRIBUTES = ['messageId', 'employmentId', 'invocationId', 'applicationId', 'taskId'].map(
+  (key) => [key, `c4c.${snake(key)}`] as const,
+);

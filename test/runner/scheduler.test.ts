@@ -84,6 +84,50 @@ describe('Scheduler', () => {
     expect(order.filter((x) => x.startsWith('a'))).toEqual(['a1 start', 'a1 end', 'a2', 'a3']);
   });
 
+  it('a job that resolves { after } frees its slot at once and keeps its key until `after` settles', async () => {
+    const scheduler = new Scheduler({ concurrency: 1, backlog: 10 });
+    const proof = deferred();
+    const order: string[] = [];
+    scheduler.schedule('a', async () => {
+      order.push('a1');
+      return { after: proof.promise };
+    });
+    scheduler.schedule('a', async () => void order.push('a2'));
+    scheduler.schedule('b', async () => void order.push('b1'));
+    await waitFor(() => order.includes('b1'));
+    expect(order).toEqual(['a1', 'b1']);
+    expect(scheduler.stats.running).toBe(0);
+    let idle = false;
+    const idling = scheduler.onIdle().then(() => (idle = true));
+    await new Promise<void>((r) => setImmediate(r));
+    expect(idle).toBe(false); // a key still held is not idle
+    proof.resolve();
+    await idling;
+    expect(order).toEqual(['a1', 'b1', 'a2']);
+  });
+
+  it('close waits for a held key within the drain timeout, then aborts the shutdown signal', async () => {
+    const scheduler = new Scheduler({ concurrency: 1, backlog: 10 });
+    scheduler.schedule('a', async () => ({
+      after: new Promise<void>((resolve) =>
+        scheduler.shutdownSignal.addEventListener('abort', () => resolve()),
+      ),
+    }));
+    await waitFor(() => scheduler.stats.running === 0);
+    const result = await scheduler.close(5);
+    expect(result.drained).toBe(false);
+    expect(scheduler.shutdownSignal.aborted).toBe(true);
+  });
+
+  it('starts a job synchronously when its key is idle and a slot is free', () => {
+    const scheduler = new Scheduler({ concurrency: 1, backlog: 10 });
+    const ran: string[] = [];
+    scheduler.schedule('a', async () => void ran.push('a'));
+    expect(ran).toEqual(['a']);
+    scheduler.schedule('b', async () => void ran.push('b'));
+    expect(ran).toEqual(['a']); // no slot: it waits
+  });
+
   it('a job that rejects does not stop its key', async () => {
     const scheduler = new Scheduler({ concurrency: 1, backlog: 10 });
     const seen: number[] = [];
