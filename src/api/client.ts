@@ -1,10 +1,12 @@
 /**
- * A typed client for the agent-side REST calls of docs/protocol.md, over `fetch`. It unwraps the
+ * A typed client for the agent-side REST calls of docs/protocol.md, over `node:http` with a
+ * keep-alive agent (src/api/http.ts), or a `fetch` of the caller's. It unwraps the
  * platform's envelope, checks the data with the schemas of src/protocol/rest.ts and throws
  * `PlatformError` (the platform refused) or `C4cError('E_NETWORK')` (it could not be reached).
  * The token travels in `X-API-Key` and is never logged or put into an error.
  */
 import { z } from 'zod';
+import { HttpTransport, TooLarge, type HttpAnswer } from './http.js';
 import { C4cError, PlatformError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { splitCredentials } from '../redact.js';
@@ -39,7 +41,10 @@ export interface ApiClientOptions {
   timeout?: number;
   /** For debug lines (method, path, status, duration); never sees the token. */
   logger?: Logger;
-  /** @default globalThis.fetch */
+  /**
+   * A `fetch` to send the calls with (a proxy's, a test's). @default `node:http`, one keep-alive
+   * agent per client (connections reused; Node's undici-based `fetch` is never loaded)
+   */
   fetch?: typeof fetch;
   /**
    * Largest response body read, in bytes; a bigger one is an error (`RESPONSE_TOO_LARGE`), not a
@@ -63,7 +68,8 @@ export class ApiClient {
   readonly #token: string;
   readonly #timeout: number;
   readonly #logger: Logger | undefined;
-  readonly #fetch: typeof fetch;
+  readonly #fetch: typeof fetch | undefined;
+  readonly #http = new HttpTransport();
   readonly #maxBody: number;
 
   constructor(options: ApiClientOptions) {
@@ -74,7 +80,7 @@ export class ApiClient {
     this.#token = options.token;
     this.#timeout = options.timeout ?? 15_000;
     this.#logger = options.logger;
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#fetch = options.fetch;
     this.#maxBody = options.maxBodyBytes ?? 16 * 1024 * 1024;
   }
 
@@ -201,20 +207,33 @@ export class ApiClient {
       if (value !== undefined) url.searchParams.set(key, String(value));
     const timeout = AbortSignal.timeout(this.#timeout);
     const started = performance.now();
-    let response: Response;
+    const headers: Record<string, string> = {
+      'X-API-Key': this.#token,
+      ...(this.#authorization ? { authorization: this.#authorization } : {}),
+      accept: 'application/json',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    };
+    const init = {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    };
+    let response: { status: number; ok: boolean; text: string };
     try {
-      response = await this.#fetch(url, {
-        method,
-        headers: {
-          'X-API-Key': this.#token,
-          ...(this.#authorization ? { authorization: this.#authorization } : {}),
-          accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? null : JSON.stringify(body),
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
+      const answer = this.#fetch
+        ? await fetchText(this.#fetch, url, init, this.#maxBody)
+        : await this.#http.request(url, init, this.#maxBody);
+      response = { ...answer, ok: answer.status >= 200 && answer.status < 300 };
     } catch (error) {
+      if (error instanceof TooLarge) {
+        throw new PlatformError(
+          error.status,
+          'RESPONSE_TOO_LARGE',
+          `${method} ${path}: the platform's answer is larger than ${this.#maxBody} bytes; not read`,
+          { details: { method, path, limit: this.#maxBody } },
+        );
+      }
       const why = timeout.aborted
         ? `no answer within ${this.#timeout} ms`
         : signal?.aborted
@@ -229,17 +248,7 @@ export class ApiClient {
         },
       );
     }
-    const text = await readBounded(response, this.#maxBody).catch((error: unknown) => {
-      if (error instanceof TooLarge) {
-        throw new PlatformError(
-          response.status,
-          'RESPONSE_TOO_LARGE',
-          `${method} ${path}: the platform's answer is larger than ${this.#maxBody} bytes; not read`,
-          { details: { method, path, limit: this.#maxBody } },
-        );
-      }
-      return '';
-    });
+    const { text } = response;
     this.#logger?.debug(
       { method, path, status: response.status, ms: Math.round(performance.now() - started) },
       'api call',
@@ -290,14 +299,27 @@ export class ApiClient {
   }
 }
 
-class TooLarge extends Error {}
+/** A caller's own `fetch` (tests, proxies): the answer as text, bounded like the default transport's. */
+async function fetchText(
+  fetchFn: typeof fetch,
+  url: URL,
+  init: { method: string; headers: Record<string, string>; body: string | undefined; signal: AbortSignal },
+  limit: number,
+): Promise<HttpAnswer> {
+  const response = await fetchFn(url, { ...init, body: init.body ?? null });
+  const text = await readBounded(response, limit).catch((error: unknown) => {
+    if (error instanceof TooLarge) throw new TooLarge(response.status);
+    return '';
+  });
+  return { status: response.status, text };
+}
 
 /** The body as text, refusing (and cancelling) one beyond `limit` bytes, declared or streamed. */
 async function readBounded(response: Response, limit: number): Promise<string> {
   const declared = Number(response.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > limit) {
     await response.body?.cancel().catch(() => {});
-    throw new TooLarge();
+    throw new TooLarge(response.status);
   }
   if (!response.body) return '';
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
@@ -309,7 +331,7 @@ async function readBounded(response: Response, limit: number): Promise<string> {
     size += value.byteLength;
     if (size > limit) {
       await reader.cancel().catch(() => {});
-      throw new TooLarge();
+      throw new TooLarge(response.status);
     }
     chunks.push(value);
   }
@@ -335,6 +357,9 @@ function hintFor(status: number): string {
 }
 
 function describeNetworkError(error: unknown): string {
+  // node:http's errors carry their code; fetch's wrap the socket's error as `cause`.
+  const own = (error as { code?: unknown }).code;
+  if (typeof own === 'string' && own !== 'ABORT_ERR') return own;
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);
 }

@@ -1,12 +1,14 @@
 /**
- * Finding and reading the config: cosmiconfig looks in the project folder, jiti loads TypeScript
- * and ESM config files, then `resolveConfig` checks and fills it.
+ * Finding and reading the config: the first of {@link CONFIG_FILES} in the project folder, loaded
+ * natively when it is JavaScript or JSON, through jiti when it is TypeScript (or JavaScript Node
+ * cannot load as it is), through cosmiconfig for the rest (`.c4crc` in YAML); then `resolveConfig`
+ * checks and fills it. jiti and cosmiconfig are imported only when needed: together they were
+ * ~20–30 ms of `c4c-runner start`'s start-up (docs/benchmarks.md, "Start-up").
  */
-import { access, stat } from 'node:fs/promises';
+import { access, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, dirname, relative, resolve } from 'node:path';
-import { cosmiconfig, type Loader } from 'cosmiconfig';
-import { createJiti } from 'jiti';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { C4cError } from '../errors.js';
 import { readCredentials } from './credentials.js';
 import { resolveConfig } from './resolve.js';
@@ -45,14 +47,6 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Resol
   const home = options.home ?? env.HOME ?? homedir();
   await assertFolder(cwd);
 
-  const explorer = cosmiconfig('c4c', {
-    searchPlaces: [...CONFIG_FILES],
-    searchStrategy: 'none',
-    packageProp: 'c4c',
-    cache: false,
-    loaders: { '.ts': loadModule, '.mts': loadModule, '.js': loadModule, '.mjs': loadModule },
-  });
-
   let result;
   let file: string | undefined;
   if (options.configFile) {
@@ -70,7 +64,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Resol
     }
   }
   try {
-    result = file ? await explorer.load(file) : await explorer.search(cwd);
+    result = file ? await loadFile(file) : await search(cwd);
   } catch (error) {
     if (error instanceof C4cError) throw error;
     const where = file ?? (error as { filepath?: string }).filepath;
@@ -96,8 +90,85 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Resol
   return resolveConfig({ user, file: found, label, root, credentials });
 }
 
-/** TypeScript and ESM config files, loaded fresh each time (a changed config is seen on restart of dev). */
-const loadModule: Loader = async (filepath) => {
+/** What a config file held: `isEmpty` for an empty file (or a module that exports nothing). */
+interface Found {
+  filepath: string;
+  config: unknown;
+  isEmpty: boolean;
+}
+
+/** The first config in the folder, in {@link CONFIG_FILES} order; package.json only with a "c4c" key. */
+async function search(cwd: string): Promise<Found | undefined> {
+  for (const name of CONFIG_FILES) {
+    const file = join(cwd, name);
+    if (!(await isFile(file))) continue;
+    if (name === 'package.json') {
+      let pkg: { c4c?: unknown } | null;
+      try {
+        pkg = JSON.parse(await readFile(file, 'utf8')) as { c4c?: unknown } | null;
+      } catch (error) {
+        throw Object.assign(error as Error, { filepath: file });
+      }
+      if (pkg?.c4c === undefined) continue;
+      return { filepath: file, config: pkg.c4c, isEmpty: false };
+    }
+    return loadFile(file);
+  }
+  return undefined;
+}
+
+const MODULE_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs']);
+
+/** Loads one config file; an error says which file (`filepath`), as the caller reports it. */
+async function loadFile(file: string): Promise<Found> {
+  try {
+    return await readConfigFile(file);
+  } catch (error) {
+    throw error instanceof Error
+      ? Object.assign(error, { filepath: file })
+      : Object.assign(new Error(String(error)), { filepath: file });
+  }
+}
+
+async function readConfigFile(file: string): Promise<Found> {
+  const extension = extname(file);
+  if (MODULE_EXTENSIONS.has(extension)) {
+    const config = await loadModule(file);
+    return { filepath: file, config, isEmpty: config === undefined };
+  }
+  if (basename(file) !== 'package.json' && (extension === '.json' || basename(file) === '.c4crc')) {
+    const text = await readFile(file, 'utf8');
+    if (text.trim() === '') return { filepath: file, config: undefined, isEmpty: true };
+    try {
+      return { filepath: file, config: JSON.parse(text) as unknown, isEmpty: false };
+    } catch (error) {
+      if (extension === '.json') throw error;
+      // `.c4crc` may be YAML: cosmiconfig reads it.
+    }
+  }
+  const { cosmiconfig } = await import('cosmiconfig');
+  const explorer = cosmiconfig('c4c', { packageProp: 'c4c', cache: false, searchStrategy: 'none' });
+  const result = await explorer.load(file);
+  return { filepath: file, config: result?.config, isEmpty: !result || result.isEmpty === true };
+}
+
+/**
+ * A config module, loaded fresh each time (a changed config is seen on restart of dev). JavaScript
+ * is imported natively; TypeScript, and JavaScript Node cannot load as it is (ESM syntax in a
+ * CommonJS package), go through jiti.
+ */
+async function loadModule(filepath: string): Promise<unknown> {
+  if (/\.[cm]?js$/.test(filepath)) {
+    try {
+      const module = (await import(`${pathToFileURL(filepath).href}?t=${Date.now()}`)) as {
+        default?: unknown;
+      };
+      return module.default ?? module;
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
+    }
+  }
+  const { createJiti } = await import('jiti');
   // `c4c-runner` (for defineConfig) is imported natively, not evaluated a second time through jiti.
   const jiti = createJiti(import.meta.url, {
     moduleCache: false,
@@ -105,7 +176,15 @@ const loadModule: Loader = async (filepath) => {
     nativeModules: ['c4c-runner'],
   });
   return jiti.import(filepath, { default: true });
-};
+}
+
+async function isFile(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}
 
 async function assertFolder(cwd: string): Promise<void> {
   try {

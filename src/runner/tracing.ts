@@ -30,14 +30,29 @@ export interface EventTracer {
   outcome(outcome: EventOutcome): void;
 }
 
+/**
+ * Whether `@opentelemetry/api` holds a registration: it keeps its globals (tracer provider,
+ * propagator, context manager) under `Symbol.for('opentelemetry.js.api.<major>')` on `globalThis`,
+ * set by the first `setGlobalTracerProvider` (what every SDK's `start()`/`register()` calls).
+ */
+function otelRegistered(): boolean {
+  return Object.getOwnPropertySymbols(globalThis).some((symbol) =>
+    symbol.description?.startsWith('opentelemetry.js.api.'),
+  );
+}
+
 /** Package name in a variable: TypeScript must not require its types, and bundlers must not inline it. */
 const OTEL = '@opentelemetry/api';
 
 /**
- * The tracer of `@opentelemetry/api` when it is installed, else `undefined`. Never throws.
+ * The tracer of `@opentelemetry/api` when it is installed and something registered with it (an
+ * SDK, a tracer provider) before the runner started, else `undefined`. Never throws.
  * The time base is wall-clock ms, as OpenTelemetry's `TimeInput` takes it.
  */
 export async function loadEventTracer(version?: string): Promise<EventTracer | undefined> {
+  // Without a registration every span would be a no-op: the API (~50 modules) is not even loaded,
+  // and no span is built per event (docs/benchmarks.md, "Start-up").
+  if (!otelRegistered()) return undefined;
   let api: OtelApi;
   try {
     api = (await import(OTEL)) as OtelApi;

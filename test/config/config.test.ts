@@ -87,6 +87,26 @@ export default defineConfig(config);`,
     expect(config.concurrency).toBe(3);
   });
 
+  it('reads a .c4crc in YAML, and a CommonJS c4c.config.js (without jiti, natively)', async () => {
+    const yaml = await project({ '.c4crc': 'concurrency: 6\ntimeout: 2000\n' });
+    const fromYaml = await loadConfig(clean(yaml));
+    expect([fromYaml.concurrency, fromYaml.timeout]).toEqual([6, 2000]);
+    const cjs = await project({
+      'package.json': '{ "name": "agent" }',
+      'c4c.config.js': 'module.exports = { concurrency: 9 };',
+    });
+    expect((await loadConfig(clean(cjs))).concurrency).toBe(9);
+  });
+
+  it('skips a package.json without a "c4c" key, and names a broken c4c.config.json', async () => {
+    const p = await project({ 'package.json': '{ "name": "agent" }', '.c4crc.json': '{ "concurrency": 4 }' });
+    expect((await loadConfig(clean(p))).concurrency).toBe(4);
+    const broken = await project({ 'c4c.config.json': '{ "concurrency": ' });
+    expect(await configError(loadConfig(clean(broken)))).toMatch(
+      /^c4c\.config\.json: could not be loaded: .+; fix the file and try again/,
+    );
+  });
+
   it('prefers c4c.config.ts over the other places', async () => {
     const p = await project({
       'c4c.config.ts': 'export default { concurrency: 2 };',

@@ -16,6 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startPlatform, type Platform } from '../../src/platform/index.js';
 import { runAgent, type RunningAgent } from '../helpers/runner.js';
 import { waitFor } from '../helpers/wait.js';
+import { loadEventTracer } from '../../src/runner/tracing.js';
 
 interface Recorded {
   name: string;
@@ -50,6 +51,16 @@ afterEach(async () => {
 });
 
 describe('OpenTelemetry spans', () => {
+  it('without a registered provider the runner does not load the API nor build spans', async () => {
+    // This file registers the only provider of the test process, after this test.
+    expect(
+      Object.getOwnPropertySymbols(globalThis).some((s) =>
+        s.description?.startsWith('opentelemetry.js.api.'),
+      ),
+    ).toBe(false);
+    expect(await loadEventTracer()).toBeUndefined();
+  });
+
   it('one span per handled event, with its ids and outcome; a throw is an error span', async () => {
     const { provider, spans } = recordingProvider();
     expect(trace.setGlobalTracerProvider(provider)).toBe(true);

@@ -150,4 +150,24 @@ describe('ApiClient', () => {
     expect((cut as PlatformError).platformCode).toBe('RESPONSE_TOO_LARGE');
     expect(written).toBeLessThan(64 * 1024 * 1024);
   });
+
+  it('reuses one kept-alive connection for calls in a row; a connection the server closed is replaced', async () => {
+    let connections = 0;
+    server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ success: true, data: { id: 2, name: 'Agent' } }));
+    });
+    server.on('connection', () => connections++);
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const client = new ApiClient({
+      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      token: 'cl_x',
+    });
+    for (let i = 0; i < 5; i++) await client.me();
+    expect(connections).toBe(1);
+    // The server drops its idle connections (a restart, its keep-alive timeout): the next call opens a new one.
+    server.closeIdleConnections();
+    await client.me();
+    expect(connections).toBe(2);
+  });
 });

@@ -1,0 +1,106 @@
+/**
+ * REST over `node:http` with one keep-alive agent per client: a call reuses a warm connection
+ * instead of opening one, and `c4c-runner start` does not load undici (Node's `fetch`) at all —
+ * ~20 ms of start-up CPU and several MiB of resident memory for a few small JSON calls
+ * (docs/benchmarks.md, "Start-up").
+ */
+import http from 'node:http';
+import type https from 'node:https';
+
+/** An answer: its status and its body as text (bounded). */
+export interface HttpAnswer {
+  status: number;
+  text: string;
+}
+
+/** One request. */
+export interface HttpRequest {
+  method: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+  signal: AbortSignal;
+}
+
+/** A body larger than the limit, declared or streamed: not read. */
+export class TooLarge extends Error {
+  constructor(readonly status: number) {
+    super(`answer with status ${status} is larger than the limit`);
+  }
+}
+
+let httpsModule: Promise<typeof https> | undefined;
+
+/** Keep-alive agents, made on first use, one per protocol. */
+export class HttpTransport {
+  #http: http.Agent | undefined;
+  #https: https.Agent | undefined;
+
+  /**
+   * Sends a request and reads the answer, at most `limit` bytes of it (else rejects with
+   * {@link TooLarge}). Rejects with the socket's error when no answer came.
+   */
+  async request(url: URL, request: HttpRequest, limit: number): Promise<HttpAnswer> {
+    const secure = url.protocol === 'https:';
+    const agent = secure ? await this.#httpsAgent() : (this.#http ??= new http.Agent({ keepAlive: true }));
+    const send = secure ? (await (httpsModule ??= import('node:https'))).request : http.request;
+    try {
+      return await once(send, url, request, limit, agent);
+    } catch (error) {
+      // A kept-alive socket the server closed just as it was reused: the request never reached
+      // it. Sent again once on a fresh socket, for reads only (Node's documented pattern).
+      if (request.method === 'GET' && (error as { reused?: boolean }).reused === true)
+        return once(send, url, request, limit, agent);
+      throw error;
+    }
+  }
+
+  async #httpsAgent(): Promise<https.Agent> {
+    const { Agent } = await (httpsModule ??= import('node:https'));
+    return (this.#https ??= new Agent({ keepAlive: true }));
+  }
+}
+
+function once(
+  send: typeof http.request,
+  url: URL,
+  request: HttpRequest,
+  limit: number,
+  agent: http.Agent,
+): Promise<HttpAnswer> {
+  return new Promise<HttpAnswer>((resolve, reject) => {
+    const headers: Record<string, string> = { ...request.headers };
+    if (request.body !== undefined) headers['content-length'] = String(Buffer.byteLength(request.body));
+    const req = send(url, { method: request.method, headers, agent, signal: request.signal }, (res) => {
+      const status = res.statusCode ?? 0;
+      const declared = Number(res.headers['content-length']);
+      if (Number.isFinite(declared) && declared > limit) {
+        res.destroy();
+        reject(new TooLarge(status));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.byteLength;
+        if (size > limit) {
+          res.destroy();
+          reject(new TooLarge(status));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('end', () => resolve({ status, text: Buffer.concat(chunks).toString('utf8') }));
+      // A body cut short reads as empty: the envelope check then says what is wrong.
+      res.on('error', () => resolve({ status, text: '' }));
+      res.on('close', () => {
+        if (!res.complete) resolve({ status, text: '' });
+      });
+    });
+    req.on('error', (error) => {
+      if (req.reusedSocket && (error as NodeJS.ErrnoException).code === 'ECONNRESET')
+        Object.assign(error, { reused: true });
+      reject(error);
+    });
+    req.end(request.body);
+  });
+}
