@@ -118,35 +118,44 @@ export class Outbox {
   }
 }
 
-/** The last `size` message frames written, by `messageId`, oldest evicted first. */
+/**
+ * The last `size` message frames written, by `messageId`, oldest evicted first: a ring of ids and a
+ * map to each one's entry and slot (a `Map` evicted with `keys().next()` walks its deleted holes from
+ * the start on every add; bench/micro/dedupe-fifo.js).
+ */
 export class RecentWindow {
-  readonly #byId = new Map<string, OutboxEntry>();
+  readonly #byId = new Map<string, { entry: OutboxEntry; slot: number }>();
+  readonly #ring: (string | undefined)[];
   readonly #size: number;
+  #next = 0;
 
   constructor(size = 256) {
     this.#size = size;
+    this.#ring = new Array<string | undefined>(size);
   }
 
   add(entry: OutboxEntry): void {
     const id = messageIdOf(entry.frame);
     if (id === undefined) return;
-    this.#byId.delete(id);
-    this.#byId.set(id, entry);
-    if (this.#byId.size > this.#size) {
-      const oldest = this.#byId.keys().next().value;
-      if (oldest !== undefined) this.#byId.delete(oldest);
-    }
+    const slot = this.#next;
+    const oldest = this.#ring[slot];
+    // Forgotten unless written again since (then it lives in a newer slot).
+    if (oldest !== undefined && this.#byId.get(oldest)?.slot === slot) this.#byId.delete(oldest);
+    this.#ring[slot] = id;
+    this.#byId.set(id, { entry, slot });
+    this.#next = slot + 1 === this.#size ? 0 : slot + 1;
   }
 
   /** Removes and returns the entry a refusal names, if it is still in the window. */
   take(messageId: string): OutboxEntry | undefined {
-    const entry = this.#byId.get(messageId);
+    const found = this.#byId.get(messageId);
     this.#byId.delete(messageId);
-    return entry;
+    return found?.entry;
   }
 
   clear(): void {
     this.#byId.clear();
+    this.#ring.fill(undefined);
   }
 }
 

@@ -57,7 +57,14 @@ interface AckState {
  */
 export class MemoryLedger implements Ledger {
   readonly #size: number;
-  readonly #seen = new Map<string, true>();
+  /**
+   * The claimed ids, oldest first, in a ring; `#seen` maps each to its slot. Not a `Map` evicted with
+   * `keys().next()`: after deletions that walks the holes from the start, 17–27 µs per claim on a full
+   * window of 10,000 (bench/micro/dedupe-fifo.js), against ~1 µs for this.
+   */
+  readonly #ring: (string | undefined)[];
+  #next = 0;
+  readonly #seen = new Map<string, number>();
   readonly #markRead: MemoryLedgerOptions['markRead'];
   readonly #logger: Logger;
   readonly #interval: number;
@@ -71,6 +78,7 @@ export class MemoryLedger implements Ledger {
 
   constructor(options: MemoryLedgerOptions) {
     this.#size = options.size;
+    this.#ring = new Array<string | undefined>(options.size);
     this.#markRead = options.markRead;
     this.#logger = options.logger;
     this.#interval = options.ackInterval ?? 5_000;
@@ -79,11 +87,13 @@ export class MemoryLedger implements Ledger {
 
   claim(id: string): boolean {
     if (this.#seen.has(id)) return false;
-    this.#seen.set(id, true);
-    if (this.#seen.size > this.#size) {
-      const oldest = this.#seen.keys().next().value;
-      if (oldest !== undefined) this.#seen.delete(oldest);
-    }
+    const slot = this.#next;
+    const oldest = this.#ring[slot];
+    // The id in this slot is forgotten unless it was released and claimed again since (another slot).
+    if (oldest !== undefined && this.#seen.get(oldest) === slot) this.#seen.delete(oldest);
+    this.#ring[slot] = id;
+    this.#seen.set(id, slot);
+    this.#next = slot + 1 === this.#size ? 0 : slot + 1;
     return true;
   }
 

@@ -215,6 +215,22 @@ describe('MemoryLedger', () => {
     expect(ledger.claim('d')).toBe(true);
   });
 
+  it('an id released and claimed again is remembered for a whole window from its new claim', () => {
+    const ledger = new MemoryLedger({ size: 3, logger: memoryLogger().logger });
+    ledger.claim('a');
+    ledger.release('a');
+    expect(ledger.claim('a')).toBe(true); // the ring now holds 'a' twice: the old slot must not evict it
+    ledger.claim('b');
+    expect(ledger.claim('a')).toBe(false);
+    ledger.claim('c'); // evicts the first slot (the released 'a'), not the live one
+    expect(ledger.claim('a')).toBe(false);
+    ledger.claim('d'); // now the live 'a' is the oldest and goes
+    expect(ledger.claim('a')).toBe(true);
+    for (let i = 0; i < 10_000; i++) ledger.claim(`m${i}`);
+    expect(ledger.claim('m9999')).toBe(false);
+    expect(ledger.claim('m9996')).toBe(true);
+  });
+
   it('acknowledges per employment with one request in flight, skipping to the newest id', async () => {
     const calls: [Id, string][] = [];
     const gates: (() => void)[] = [];
