@@ -236,6 +236,10 @@ export class Delivery {
       tcp.cork();
       process.nextTick(() => {
         this.#corked = false;
+        // The delivery ping goes in the same write as the frames it covers: one syscall (and one
+        // wake-up of the platform) per burst instead of two. Its pong may in theory overtake a write
+        // callback; a frame still in flight then is simply confirmed by the next ping.
+        if (socket === this.#socket) this.#requestAck();
         tcp.uncork();
       });
     }
@@ -269,7 +273,12 @@ export class Delivery {
    * heartbeat still looks healthy.
    */
   #requestAck(): void {
-    if (this.#ackPending !== undefined || this.#unconfirmed.size === 0 || !this.#socket) return;
+    if (
+      this.#ackPending !== undefined ||
+      (this.#unconfirmed.size === 0 && this.#inflight.size === 0) ||
+      !this.#socket
+    )
+      return;
     this.#ackPending = this.#writes;
     this.#socket.ping(`${ACK}${this.#writes}`);
     this.#armReprobe();
