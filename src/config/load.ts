@@ -8,6 +8,7 @@
 import { access, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { C4cError } from '../errors.js';
 import { readCredentials } from './credentials.js';
@@ -168,7 +169,8 @@ async function loadModule(filepath: string): Promise<unknown> {
       if (!(error instanceof SyntaxError)) throw error;
     }
   }
-  const { createJiti } = await import('jiti');
+  // The CommonJS entry, required: the ES one makes Node lex jiti's 190 KB bundle first (~30 ms).
+  const { createJiti } = createRequire(import.meta.url)('jiti') as typeof import('jiti');
   // `c4c-runner` (for defineConfig) is imported natively, not evaluated a second time through jiti.
   const jiti = createJiti(import.meta.url, {
     moduleCache: false,

@@ -11,7 +11,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import WebSocket from 'ws';
+import { createRequire } from 'node:module';
+import type WebSocketModule from 'ws';
 import { C4cError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { redactText, splitCredentials } from '../redact.js';
@@ -30,6 +31,11 @@ import { Heartbeat, resolveHeartbeat, type HeartbeatOptions } from './heartbeat.
 import { Delivery, type SendUntil } from './delivery.js';
 import { OUTBOX_DEFAULTS } from './outbox.js';
 import { authError, describeClose, givenUpError, socketUrl, validateUrl } from './url.js';
+
+// ws is CommonJS: required, not imported. Its ES wrapper makes Node lex each of its files to find
+// their named exports, ~25 ms of `c4c-runner start`'s start-up (docs/benchmarks.md, section 0b).
+const WebSocket = createRequire(import.meta.url)('ws') as typeof WebSocketModule;
+type WebSocket = WebSocketModule;
 
 /** Where the connection is in its lifecycle. */
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed';
@@ -463,7 +469,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   // ── frames in ─────────────────────────────────────────────────────────────────────────────────
 
-  #onMessage(ws: WebSocket, data: WebSocket.RawData): void {
+  #onMessage(ws: WebSocket, data: WebSocketModule.RawData): void {
     if (ws !== this.#socket) return;
     const raw = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     const result = decodeServerFrame(raw);

@@ -11,7 +11,12 @@
 import { readFileSync, statSync } from 'node:fs';
 import { SourceMap, type SourceMapping } from 'node:module';
 import { relative, resolve, sep } from 'node:path';
-import { createJiti, type Jiti } from 'jiti';
+import { createRequire } from 'node:module';
+import type { Jiti } from 'jiti';
+
+// jiti's CommonJS entry, required: its ES entry imports a 190 KB CommonJS bundle that Node lexes for
+// named exports first (~30 ms of start-up; docs/benchmarks.md, section 0b).
+const { createJiti } = createRequire(import.meta.url)('jiti') as typeof import('jiti');
 
 /** A position in a file, 1-based line and column. */
 export interface SourcePosition {
