@@ -361,7 +361,9 @@ export class Pipeline {
     let outcome: Outcome;
     try {
       // A handler that ignores its signal and hangs loses its slot and its key at the deadline.
-      outcome = await run.race(this.#handle(routed, entry, ctx));
+      const handled = this.#handle(routed, entry, ctx);
+      // A handler that returned (or threw) synchronously needs no race with its deadline.
+      outcome = 'kind' in handled && !run.stopped ? handled : await run.race(Promise.resolve(handled));
     } finally {
       if (run.deadline) this.#deadlines.remove(run.deadline);
     }
@@ -445,11 +447,30 @@ export class Pipeline {
   }
 
   /** Calls the handler; what it returned or threw, never a rejection. */
-  async #handle(routed: RoutedEvent, entry: HandlerEntry, ctx: Context): Promise<Outcome> {
+  /**
+   * Calls the handler; what it returned or threw, never a rejection. A handler that answers
+   * synchronously gets its outcome back as it is, without a promise.
+   */
+  #handle(routed: RoutedEvent, entry: HandlerEntry, ctx: Context): Outcome | Promise<Outcome> {
+    // A notification without the id its reply needs: found over REST first (find-ids.ts).
+    const lookup = completeReplyId(routed, entry.label, this.#o.api);
+    if (lookup) return this.#handleAfter(lookup, entry, ctx);
+    let value: unknown;
     try {
-      // A notification without the id its reply needs: found over REST first (find-ids.ts).
-      const lookup = completeReplyId(routed, entry.label, this.#o.api);
-      if (lookup) await lookup;
+      value = entry.handle(ctx);
+    } catch (error) {
+      return { kind: 'threw', error };
+    }
+    if (!isThenable(value)) return { kind: 'returned', value };
+    return Promise.resolve(value).then(
+      (resolved): Outcome => ({ kind: 'returned', value: resolved }),
+      (error: unknown): Outcome => ({ kind: 'threw', error }),
+    );
+  }
+
+  async #handleAfter(lookup: Promise<void>, entry: HandlerEntry, ctx: Context): Promise<Outcome> {
+    try {
+      await lookup;
       return { kind: 'returned', value: await entry.handle(ctx) };
     } catch (error) {
       return { kind: 'threw', error };
@@ -526,7 +547,7 @@ export class Pipeline {
       };
       if (proofs.length === 0) return replied();
       return {
-        proven: Promise.all(proofs).then(replied, (error: unknown) =>
+        proven: (proofs.length === 1 ? proofs[0]! : Promise.all(proofs)).then(replied, (error: unknown) =>
           this.#unsent(routed, entry, error, log),
         ),
       };
@@ -642,6 +663,14 @@ export class Pipeline {
       },
     });
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 function messageIdOf(routed: RoutedEvent): string | undefined {
