@@ -5,6 +5,7 @@
  * the pipeline goes on.
  */
 import type { ApiClient } from '../api/client.js';
+import { isUndeliverable } from '../connection/delivery.js';
 import { C4cError, isC4cError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { toEvent, type RoutedEvent } from '../protocol/events.js';
@@ -302,6 +303,11 @@ export class Pipeline {
         const replied = await this.#reply(routed, entry, outcome.value, log, senders.confirmed);
         acknowledge = replied.acknowledge;
         report = replied.report;
+        // Refused for good: kept in the dead-letter file before the acknowledgement passes it.
+        if (replied.report.kind === 'failed' && isUndeliverable(replied.report.error)) {
+          this.stats.failed++;
+          await this.#failedForGood(routed, entry, replied.report.error, attempt, log);
+        }
         break;
       }
       case 'threw': {
@@ -418,6 +424,15 @@ export class Pipeline {
         log.error({ err: error }, error.message);
         // The caller of a service waits for a result: an output that cannot be sent is a failure.
         await this.#fail(routed, entry, error, log);
+        return { acknowledge: true, report: { kind: 'failed', error } };
+      }
+      if (isUndeliverable(error)) {
+        // Sent again unchanged it would be refused again; left unacknowledged, the next reply in its
+        // employment would move the read cursor past it and nobody would ever hear of it.
+        log.error(
+          { err: error, platformCode: error.platformCode },
+          `the reply of ${entry.label} to "${routed.name}" is undeliverable: ${errorText(error)}; the event counts as failed — change what the handler returns (e.g. shorten it), then run: c4c-runner replay`,
+        );
         return { acknowledge: true, report: { kind: 'failed', error } };
       }
       log.error(

@@ -374,7 +374,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           recorder.refused();
           logger.warn(
             { code, frame: { type: frame.type, messageId: (frame as { messageId?: string }).messageId } },
-            `the platform refused a reply for good: ${code}: ${message}`,
+            `the platform refused a message for good (${code}): ${message}; a handler's returned reply fails its event (kept in the dead-letter file), one sent with ctx.reply/ctx.send is not sent again — check what the handler sends`,
           );
         });
         connection.on('error', (error) => {
