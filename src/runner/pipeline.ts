@@ -303,11 +303,10 @@ export class Pipeline {
         const replied = await this.#reply(routed, entry, outcome.value, log, senders.confirmed);
         acknowledge = replied.acknowledge;
         report = replied.report;
-        // Refused for good: kept in the dead-letter file before the acknowledgement passes it.
-        if (replied.report.kind === 'failed' && isUndeliverable(replied.report.error)) {
-          this.stats.failed++;
+        // A reply that cannot be (a bad value, or refused for good): kept in the dead-letter file
+        // before the acknowledgement passes it.
+        if (replied.report.kind === 'failed')
           await this.#failedForGood(routed, entry, replied.report.error, attempt, log);
-        }
         break;
       }
       case 'threw': {

@@ -233,7 +233,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
     const entry = await deadLetters.add(failure);
     logger.warn(
       { deadLetter: entry.id, event: entry.event, file: entry.file, path: deadLetters.path },
-      `"${entry.event}" failed for good in ${entry.file}; kept in .c4c/dead-letters.jsonl — fix the handler, then run: c4c-runner replay`,
+      `"${entry.event}" failed for good in ${entry.file}; kept in .c4c/dead-letters.jsonl — once it is fixed, run: c4c-runner replay`,
     );
   };
 

@@ -57,7 +57,7 @@ describe('a reply refused for good', () => {
     expect(String((failed[0]!.error as Error).message)).toMatch(
       /\(VALIDATION_ERROR\): content is \d+ bytes; at most 262144/,
     );
-    expect(running.runner.stats.failed).toBe(1);
+    expect(running.runner.stats.replyErrors).toBe(1);
     const file = join(running.project.dir, '.c4c', 'dead-letters.jsonl');
     const letters = (await readFile(file, 'utf8'))
       .trim()
