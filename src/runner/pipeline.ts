@@ -17,6 +17,7 @@ import type { HandlerEntry, HandlerRegistry } from './registry.js';
 import { replySenders, untilAborted } from './reply-ids.js';
 import { deliver, messageFrame, submitFailure } from './replies.js';
 import type { Scheduler } from './scheduler.js';
+import { completeReplyId } from './find-ids.js';
 import { observed, observedApi } from './observe.js';
 import { retryDelay, shouldRetry, type HandlerFailure, type RetryPolicy } from './retry.js';
 import { agentIdOnce, withState, type StateSource } from '../state/extras.js';
@@ -281,6 +282,9 @@ export class Pipeline {
       });
       const handled = (async (): Promise<Outcome> => {
         try {
+          // A notification without the id its reply needs: found over REST first (find-ids.ts).
+          const lookup = completeReplyId(routed, entry.label, this.#o.api);
+          if (lookup) await lookup;
           return { kind: 'returned', value: await entry.handle(ctx) };
         } catch (error) {
           return { kind: 'threw', error };
