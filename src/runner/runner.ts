@@ -11,7 +11,8 @@ import type { ServerFrame } from '../protocol/frames.js';
 import { silentLogger, type Logger } from '../log.js';
 import { MetricsRecorder, type RecordedFigures } from './metrics.js';
 import { loadEventTracer, type EventTracer } from './tracing.js';
-import { createCatchUp, type CatchUp, type CatchUpStats } from './catchup.js';
+import type { CatchUp, CatchUpStats } from './catchup/index.js';
+import { createCatchUp } from './catchup/wire.js';
 import { MemoryLedger, type Ledger } from './ledger.js';
 import { DeadLetters, deadLetterPath } from './dead-letters.js';
 import {

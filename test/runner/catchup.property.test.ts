@@ -14,7 +14,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../src/api/client.js';
 import type { ServerFrame } from '../../src/protocol/frames.js';
-import { CatchUp } from '../../src/runner/catchup.js';
+import { CatchUp } from '../../src/runner/catchup/index.js';
 import { memoryLogger } from '../helpers/runner.js';
 
 const ME = 2;
