@@ -159,6 +159,12 @@ export class Pipeline {
   readonly #o: PipelineOptions;
   readonly #state: StateSource;
   #accepting = true;
+  /**
+   * The events that recent `ctx.reply`/`ctx.send` messages were sent for, by messageId: those calls
+   * resolve once written, and a refusal for good comes after. Bounded: a refusal names one of the
+   * last frames written (the connection keeps only those to match it).
+   */
+  readonly #sentBy = new Map<string, SentBy>();
 
   constructor(options: PipelineOptions) {
     this.#o = options;
@@ -258,10 +264,10 @@ export class Pipeline {
     // Replies get ids derived from this event's id: a second run after a crash sends the same ids, which the platform drops.
     // Waiting for the platform's proof ends with the drain: unproven, the message stays unacknowledged.
     const confirmed = untilAborted(this.#o.sendConfirmed ?? this.#o.send, shutdown);
+    const by: SentBy = { routed, entry, attempt, log, failed: false };
+    const track = (frame: ClientFrame): Promise<unknown> => this.#track(frame, by);
     const senders =
-      messageId === undefined
-        ? { send: this.#o.send, confirmed }
-        : replySenders(this.#o.send, confirmed, messageId);
+      messageId === undefined ? { send: track, confirmed } : replySenders(track, confirmed, messageId);
     const ctx = this.#context(routed, entry, log, signal, senders.send);
 
     let outcome: Outcome;
@@ -373,6 +379,46 @@ export class Pipeline {
     // Not acknowledged means not done: forget the id so a redelivery or catch-up runs it again.
     if (!acknowledge && key !== undefined) ledger.release(key);
     this.#report({ ...report, attempt, routed, file: entry.label, durationMs }, log);
+  }
+
+  /**
+   * The platform refused for good a message a handler sent with `ctx.reply`/`ctx.send` (its call had
+   * already resolved): the event it was sent for counts as failed and goes to the dead-letter file,
+   * once, even if it was acknowledged meanwhile. `false` when the message is not one of those (a
+   * returned reply: its own send rejects and fails the event).
+   */
+  undeliverable(messageId: string, error: Error): boolean {
+    const by = this.#sentBy.get(messageId);
+    if (!by) return false;
+    this.#sentBy.delete(messageId);
+    if (by.failed) return true;
+    by.failed = true;
+    this.stats.replyErrors++;
+    by.log.error(
+      { err: error },
+      `a message ${by.entry.label} sent with ctx.reply/ctx.send for "${by.routed.name}" is undeliverable: ${errorText(error)}; the event counts as failed — change what the handler sends, then run: c4c-runner replay`,
+    );
+    void this.#failedForGood(by.routed, by.entry, error, by.attempt, by.log);
+    return true;
+  }
+
+  #track(frame: ClientFrame, by: SentBy): Promise<unknown> {
+    const sent = this.#o.send(frame);
+    if (frame.type !== 'message') return sent;
+    const remember = (id: string): void => {
+      this.#sentBy.set(id, by);
+      if (this.#sentBy.size > SENT_BY_LIMIT) this.#sentBy.delete(this.#sentBy.keys().next().value!);
+    };
+    if (frame.messageId) remember(frame.messageId);
+    else
+      sent.then(
+        (written) => {
+          const id = (written as { messageId?: unknown } | undefined)?.messageId;
+          if (typeof id === 'string') remember(id);
+        },
+        () => {},
+      );
+    return sent;
   }
 
   /** An event that failed for good: `onFailure` (the config's `onError`, the dead-letter file) sees it. */
@@ -530,6 +576,19 @@ export class Pipeline {
     });
   }
 }
+
+/** Who sent a `ctx.reply`/`ctx.send` message: the event, its handler, the attempt. */
+interface SentBy {
+  readonly routed: RoutedEvent;
+  readonly entry: HandlerEntry;
+  readonly attempt: number;
+  readonly log: Logger;
+  /** Already counted as failed for a refusal (one dead letter per event, however many were refused). */
+  failed: boolean;
+}
+
+/** `ctx.reply`/`ctx.send` messages remembered for a refusal (the connection matches refusals among its last 256 writes). */
+const SENT_BY_LIMIT = 1_024;
 
 function messageIdOf(routed: RoutedEvent): string | undefined {
   const id = (routed.event as { messageId?: unknown }).messageId;

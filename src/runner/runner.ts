@@ -6,7 +6,7 @@ import type { Id } from '../protocol/ids.js';
 import { ApiClient } from '../api/client.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { Connection, type ConnectionState } from '../connection/connection.js';
-import { C4cError } from '../errors.js';
+import { C4cError, PlatformError } from '../errors.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import { silentLogger, type Logger } from '../log.js';
 import { MetricsRecorder, type RecordedFigures } from './metrics.js';
@@ -373,10 +373,24 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
         });
         connection.on('undeliverable', ({ frame, code, message }) => {
           recorder.refused();
+          const id = (frame as { messageId?: string }).messageId;
           logger.warn(
-            { code, frame: { type: frame.type, messageId: (frame as { messageId?: string }).messageId } },
-            `the platform refused a message for good (${code}): ${message}; a handler's returned reply fails its event (kept in the dead-letter file), one sent with ctx.reply/ctx.send is not sent again — check what the handler sends`,
+            { code, frame: { type: frame.type, messageId: id } },
+            `the platform refused message ${id} for good (${code}): ${message}`,
           );
+          // One a handler sent with ctx.reply/ctx.send: its event fails (a returned reply's send rejects).
+          if (id !== undefined)
+            pipeline?.undeliverable(
+              id,
+              new PlatformError(
+                0,
+                code,
+                `the platform refused message ${id} for good (${code}): ${message}`,
+                {
+                  details: { messageId: id, undeliverable: true },
+                },
+              ),
+            );
         });
         connection.on('error', (error) => {
           // The connection gave up for good (a token revoked mid-run, maxAttempts spent).

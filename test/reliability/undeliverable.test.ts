@@ -95,6 +95,45 @@ describe('a reply refused for good', () => {
     expect(await readFile(file, 'utf8')).toBe('');
   });
 
+  it('sent with ctx.reply (resolved once written): the refusal that follows still fails its event, into the dead-letter file', async () => {
+    platform = await startPlatform();
+    const { agent: me, employmentId } = platform.world;
+    const replies: MessageRecord[] = [];
+    platform.on('message', (m) => {
+      if (m.senderAgentId === me.id) replies.push(m);
+    });
+    const running = await runAgent(platform, {
+      'message.ts': `export default async (ctx) => {
+  await ctx.reply(ctx.event.content === 'big' ? 'x'.repeat(300 * 1024) : 'echo: ' + ctx.event.content);
+  await ctx.reply(ctx.event.content === 'big' ? 'y'.repeat(300 * 1024) : 'again: ' + ctx.event.content);
+};\n`,
+    });
+    cleanups.push(() => running.stop());
+    const big = platform.sendMessage({ employmentId, content: 'big' });
+    platform.sendMessage({ employmentId, content: 'after' });
+    const file = join(running.project.dir, '.c4c', 'dead-letters.jsonl');
+    const letters = await waitFor(
+      async () => {
+        const lines = (await readFile(file, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
+        return lines.length > 0 ? lines.map((l) => JSON.parse(l) as Record<string, unknown>) : undefined;
+      },
+      { message: 'the dead letter' },
+    );
+    await waitFor(() => replies.length === 2, { message: 'the later message answered' });
+    expect(replies.map((r) => r.content)).toEqual(['echo: after', 'again: after']);
+    // Two refused messages, one event: one dead letter.
+    await running.runner.close({ drainTimeout: 1_000 });
+    expect((await readFile(file, 'utf8')).trim().split('\n')).toHaveLength(1);
+    expect(letters[0]).toMatchObject({
+      event: 'message',
+      frame: { messageId: big.messageId, content: 'big' },
+      error: { code: 'E_PLATFORM', message: expect.stringMatching(/\(VALIDATION_ERROR\): content is/) },
+    });
+    const line = running.lines.find((l) => String(l.msg).includes('sent with ctx.reply/ctx.send'));
+    expect(line?.msg).toMatch(/is undeliverable: .*VALIDATION_ERROR.*run: c4c-runner replay$/);
+    expect(running.runner.stats.replyErrors).toBe(1);
+  });
+
   it('replay that is refused again fails, says why and keeps the letter', async () => {
     platform = await startPlatform();
     const { agent: me, employmentId } = platform.world;
