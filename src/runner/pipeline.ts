@@ -288,8 +288,13 @@ export class Pipeline {
       });
       const handled = (async (): Promise<Outcome> => {
         try {
-          // A notification without the id its reply needs: found over REST first (find-ids.ts).
-          const lookup = completeReplyId(routed, entry.label, this.#o.api);
+          // A notification without the id its reply needs: found over REST first (find-ids.ts). Not
+          // for the fallback (connect, a webhook): it forwards the frame exactly as it came, as the
+          // public client does, and a reply of its answer looks for the id when it is sent.
+          const lookup =
+            entry.file === this.#o.fallback?.file
+              ? undefined
+              : completeReplyId(routed, entry.label, this.#o.api);
           if (lookup) await lookup;
           return { kind: 'returned', value: await entry.handle(ctx) };
         } catch (error) {
