@@ -5,6 +5,7 @@
  * the pipeline goes on.
  */
 import type { ApiClient } from '../api/client.js';
+import { isUndeliverable } from '../connection/delivery.js';
 import { C4cError, isC4cError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { toEvent, type RoutedEvent } from '../protocol/events.js';
@@ -244,6 +245,12 @@ export class Pipeline {
   /** The confirmed sender, wrapped once: waiting for the platform's proof ends with the drain. */
   readonly #confirmed: NonNullable<PipelineOptions['sendConfirmed']>;
   #accepting = true;
+  /**
+   * The events that recent `ctx.reply`/`ctx.send` messages were sent for, by messageId: those calls
+   * resolve once written, and a refusal for good comes after. Bounded: a refusal names one of the
+   * last frames written (the connection keeps only those to match it).
+   */
+  readonly #sentBy = new Map<string, SentBy>();
 
   constructor(options: PipelineOptions) {
     this.#o = options;
@@ -348,10 +355,13 @@ export class Pipeline {
         proof.then(written, failed);
       });
     // Replies get ids derived from this event's id: a second run after a crash sends the same ids, which the platform drops.
+    // A ctx.reply/ctx.send message refused for good after its call resolved fails this event (`undeliverable`).
+    const by: SentBy = { routed, entry, attempt, log, failed: false };
+    const track = (frame: ClientFrame): Promise<unknown> => this.#track(frame, by);
     const senders =
       messageId === undefined
-        ? { send: this.#o.send, confirmed: sendReply }
-        : replySenders(this.#o.send, sendReply, messageId);
+        ? { send: track, confirmed: sendReply }
+        : replySenders(track, sendReply, messageId);
     const ctx = this.#context(routed, entry, log, run, senders.send);
 
     const shutdown = this.#o.scheduler.shutdownSignal;
@@ -379,13 +389,20 @@ export class Pipeline {
           // Written: the slot goes to the next event now; this conversation's key (the scheduler
           // keeps it until `after`) and the acknowledgement wait for the platform's proof.
           return {
-            after: replied.proven.then((done) =>
-              this.#finish(routed, entry, done.acknowledge, { ...done.report, attempt, durationMs }, log),
-            ),
+            after: replied.proven.then(async (done) => {
+              // Refused for good: kept in the dead-letter file before the acknowledgement passes it.
+              if (done.report.kind === 'failed')
+                await this.#failedForGood(routed, entry, done.report.error, attempt, log);
+              this.#finish(routed, entry, done.acknowledge, { ...done.report, attempt, durationMs }, log);
+            }),
           };
         }
         acknowledge = replied.acknowledge;
         report = replied.report;
+        // A reply that cannot be (a bad value, or refused for good): kept in the dead-letter file
+        // before the acknowledgement passes it.
+        if (replied.report.kind === 'failed')
+          await this.#failedForGood(routed, entry, replied.report.error, attempt, log);
         break;
       }
       case 'threw': {
@@ -453,7 +470,10 @@ export class Pipeline {
    */
   #handle(routed: RoutedEvent, entry: HandlerEntry, ctx: Context): Outcome | Promise<Outcome> {
     // A notification without the id its reply needs: found over REST first (find-ids.ts).
-    const lookup = completeReplyId(routed, entry.label, this.#o.api);
+    // Not for the fallback (connect, a webhook): it forwards the frame exactly as it came, as the
+    // public client does, and a reply of its answer looks for the id when it is sent.
+    const lookup =
+      entry.file === this.#o.fallback?.file ? undefined : completeReplyId(routed, entry.label, this.#o.api);
     if (lookup) return this.#handleAfter(lookup, entry, ctx);
     let value: unknown;
     try {
@@ -493,6 +513,46 @@ export class Pipeline {
       if (key !== undefined) this.#o.ledger.release(key);
     }
     this.#report({ ...report, routed, file: entry.label }, log);
+  }
+
+  /**
+   * The platform refused for good a message a handler sent with `ctx.reply`/`ctx.send` (its call had
+   * already resolved): the event it was sent for counts as failed and goes to the dead-letter file,
+   * once, even if it was acknowledged meanwhile. `false` when the message is not one of those (a
+   * returned reply: its own send rejects and fails the event).
+   */
+  undeliverable(messageId: string, error: Error): boolean {
+    const by = this.#sentBy.get(messageId);
+    if (!by) return false;
+    this.#sentBy.delete(messageId);
+    if (by.failed) return true;
+    by.failed = true;
+    this.stats.replyErrors++;
+    by.log().error(
+      { err: error },
+      `a message ${by.entry.label} sent with ctx.reply/ctx.send for "${by.routed.name}" is undeliverable: ${errorText(error)}; the event counts as failed — change what the handler sends, then run: c4c-runner replay`,
+    );
+    void this.#failedForGood(by.routed, by.entry, error, by.attempt, by.log);
+    return true;
+  }
+
+  #track(frame: ClientFrame, by: SentBy): Promise<unknown> {
+    const sent = this.#o.send(frame);
+    if (frame.type !== 'message') return sent;
+    const remember = (id: string): void => {
+      this.#sentBy.set(id, by);
+      if (this.#sentBy.size > SENT_BY_LIMIT) this.#sentBy.delete(this.#sentBy.keys().next().value!);
+    };
+    if (frame.messageId) remember(frame.messageId);
+    else
+      sent.then(
+        (written) => {
+          const id = (written as { messageId?: unknown } | undefined)?.messageId;
+          if (typeof id === 'string') remember(id);
+        },
+        () => {},
+      );
+    return sent;
   }
 
   /** An event that failed for good: `onFailure` (the config's `onError`, the dead-letter file) sees it. */
@@ -563,9 +623,21 @@ export class Pipeline {
     }
   }
 
-  /** A reply that could not be sent (or was not proven): the event stays unacknowledged. */
+  /**
+   * A reply that could not be sent (or was not proven): the event stays unacknowledged — unless the
+   * platform refused it for good, then it failed (acknowledged, a dead letter).
+   */
   #unsent(routed: RoutedEvent, entry: HandlerEntry, error: unknown, log: () => Logger): Replied {
     this.stats.replyErrors++;
+    if (isUndeliverable(error)) {
+      // Sent again unchanged it would be refused again; left unacknowledged, the next reply in its
+      // employment would move the read cursor past it and nobody would ever hear of it.
+      log().error(
+        { err: error, platformCode: error.platformCode },
+        `the reply of ${entry.label} to "${routed.name}" is undeliverable: ${errorText(error)}; the event counts as failed — change what the handler returns (e.g. shorten it), then run: c4c-runner replay`,
+      );
+      return { acknowledge: true, report: { kind: 'failed', error } };
+    }
     log().error(
       { err: error },
       `the reply of ${entry.label} to "${routed.name}" could not be sent: ${errorText(error)}`,
@@ -672,6 +744,19 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     typeof (value as { then?: unknown }).then === 'function'
   );
 }
+
+/** Who sent a `ctx.reply`/`ctx.send` message: the event, its handler, the attempt. */
+interface SentBy {
+  readonly routed: RoutedEvent;
+  readonly entry: HandlerEntry;
+  readonly attempt: number;
+  readonly log: () => Logger;
+  /** Already counted as failed for a refusal (one dead letter per event, however many were refused). */
+  failed: boolean;
+}
+
+/** `ctx.reply`/`ctx.send` messages remembered for a refusal (the connection matches refusals among its last 256 writes). */
+const SENT_BY_LIMIT = 1_024;
 
 function messageIdOf(routed: RoutedEvent): string | undefined {
   const id = (routed.event as { messageId?: unknown }).messageId;
