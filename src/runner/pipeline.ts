@@ -16,6 +16,7 @@ import type { HandlerEntry, HandlerRegistry } from './registry.js';
 import { replySenders, untilAborted } from './reply-ids.js';
 import { deliver, messageFrame, submitFailure } from './replies.js';
 import type { Scheduler } from './scheduler.js';
+import type { HandlerExecutor } from './executor.js';
 import { observed, observedApi } from './observe.js';
 import { retryDelay, shouldRetry, type HandlerFailure, type RetryPolicy } from './retry.js';
 import { agentIdOnce, withState, type StateSource } from '../state/extras.js';
@@ -54,6 +55,8 @@ export interface PipelineOptions {
    * before the event is acknowledged; awaited. Never throws into the pipeline.
    */
   onFailure?: ((failure: HandlerFailure) => void | Promise<void>) | undefined;
+  /** Where handler functions run (worker threads). @default in-process: `entry.handle(ctx)` on this thread */
+  executor?: HandlerExecutor | undefined;
 }
 
 /** What {@link Pipeline.accept} did with a frame. */
@@ -280,7 +283,8 @@ export class Pipeline {
       });
       const handled = (async (): Promise<Outcome> => {
         try {
-          return { kind: 'returned', value: await entry.handle(ctx) };
+          const { executor } = this.#o;
+          return { kind: 'returned', value: await (executor ? executor.run(entry, ctx) : entry.handle(ctx)) };
         } catch (error) {
           return { kind: 'threw', error };
         }
