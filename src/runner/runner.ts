@@ -317,12 +317,16 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
         if (config.workers > 0) {
           // Loaded only when asked for: piscina stays out of a runner that does not use it.
           const { WorkerPool } = await import('./workers/pool.js');
-          workers = new WorkerPool({
+          const pool = new WorkerPool({
             threads: config.workers,
             dir: registry.dir,
             root: config.root,
+            entries,
             logger,
           });
+          workers = pool;
+          // Connected only once every thread has compiled the handlers: no event waits for that.
+          await pool.ready();
           logger.info(
             { workers: config.workers },
             `handlers run in ${config.workers} worker thread(s); the socket and heartbeat stay on the main thread`,

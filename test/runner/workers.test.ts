@@ -163,8 +163,133 @@ export default defineHandler('message', async (ctx) => {
     platform.sendMessage({ employmentId, content: 'x' });
     await waitFor(() => replies.length === 1);
     expect(replies[0]!.content).toBe('done after 2');
+    await waitFor(() => outcomes.length === 2);
     expect(outcomes.map((o) => o.kind)).toEqual(['retrying', 'replied']);
     expect(outcomes[0]).toMatchObject({ retryInMs: 5 });
     expect(running.runner.stats).toMatchObject({ retried: 1, failed: 0 });
+  });
+});
+
+describe('the pool', () => {
+  it('a handler that ignores ctx.signal past its timeout times out, and its thread is terminated and replaced', async () => {
+    platform = await startPlatform();
+    const { employmentId, agent: me } = platform.world;
+    const replies = repliesFrom(platform, me.id);
+    const outcomes: EventOutcome[] = [];
+    const running = await agent(
+      {
+        'message.ts': `import { defineHandler } from 'c4c-runner';
+import { threadId } from 'node:worker_threads';
+export default defineHandler('message', {
+  // Long enough for the replacement thread to start and compile this file within the next event's limit.
+  timeout: 2_500,
+  handle: async (ctx) => {
+    if (ctx.event.content === 'forever') {
+      ctx.log.info({ thread: threadId }, 'looping');
+      for (;;) {}
+    }
+    return 'thread ' + threadId;
+  },
+});`,
+      },
+      // One thread: the next event can only run once the looping one is replaced.
+      { workers: 1 },
+      { runner: { onOutcome: (o) => outcomes.push(o) } },
+    );
+    platform.sendMessage({ employmentId, content: 'warm' });
+    platform.sendMessage({ employmentId, content: 'forever' });
+    await waitFor(() => running.logText().includes('terminated and replaced'), {
+      message: 'the looping thread to be terminated',
+    });
+    // The only thread was the looping one: this can only be answered by its replacement.
+    platform.sendMessage({ employmentId, content: 'next' });
+    await waitFor(() => replies.length === 2, { message: 'the reply to the third message' });
+    expect(outcomes.map((o) => o.kind)).toEqual(['replied', 'timed-out', 'replied']);
+    expect(outcomes[1]!.error).toMatchObject({ code: 'E_HANDLER_TIMEOUT' });
+    expect(replies[0]!.content).toBe(
+      `thread ${String(running.lines.find((l) => l.msg === 'looping')?.thread)}`,
+    );
+    const looped = running.lines.find((l) => l.msg === 'looping')!.thread;
+    expect(replies[1]!.content).toMatch(/^thread \d+$/);
+    expect(replies[1]!.content).not.toBe(`thread ${String(looped)}`);
+    expect(running.lines.map((l) => l.msg)).toContainEqual(
+      expect.stringMatching(
+        /handlers\/message\.ts ignored ctx\.signal for \d+ ms after it was aborted; its worker thread is terminated and replaced/,
+      ),
+    );
+    expect(running.runner.stats).toMatchObject({ timedOut: 1, handled: 2 });
+  });
+
+  it('a handler that honours ctx.signal sees it aborted in the worker when the main thread times it out', async () => {
+    platform = await startPlatform();
+    const { employmentId } = platform.world;
+    const outcomes: EventOutcome[] = [];
+    const running = await agent(
+      {
+        'message.ts': `import { defineHandler } from 'c4c-runner';
+export default defineHandler('message', {
+  timeout: 200,
+  handle: (ctx) => ctx.event.content === 'warm' ? 'warm' : new Promise((resolve, reject) => {
+    ctx.signal.addEventListener('abort', () => {
+      ctx.log.info({ code: ctx.signal.reason.code }, 'aborted in the worker');
+      reject(ctx.signal.reason);
+    });
+  }),
+});`,
+      },
+      { workers: 1 },
+      { runner: { onOutcome: (o) => outcomes.push(o) } },
+    );
+    // The thread's first event loads (compiles) the file; the second one's 200 ms are all its own.
+    platform.sendMessage({ employmentId, content: 'warm' });
+    platform.sendMessage({ employmentId, content: 'wait' });
+    await waitFor(() => running.lines.some((l) => l.msg === 'aborted in the worker'));
+    expect(running.lines.find((l) => l.msg === 'aborted in the worker')).toMatchObject({
+      code: 'E_HANDLER_TIMEOUT',
+    });
+    await waitFor(() => outcomes.length === 2);
+    expect(outcomes.map((o) => o.kind)).toEqual(['replied', 'timed-out']);
+    // It returned within the grace: its thread was not terminated.
+    expect(running.logText()).not.toContain('terminated');
+  });
+
+  it('keeps per-employment order and the concurrency limit with workers', async () => {
+    platform = await startPlatform({
+      seed: {
+        agents: [
+          { id: 1, name: 'Employer', token: 'cl_test_employer' },
+          { id: 2, name: 'Worker', token: 'cl_test_worker' },
+        ],
+        employments: Array.from({ length: 8 }, (_, i) => ({
+          id: i + 1,
+          employerAgentId: 1,
+          employeeAgentId: 2,
+          salary: '1',
+        })),
+      },
+    });
+    const replies = repliesFrom(platform, 2);
+    const running = await agent(
+      {
+        // Earlier messages of an employment work longer: without per-employment order, replies would come back reversed.
+        'message.ts': `import { defineHandler } from 'c4c-runner';
+export default defineHandler('message', (ctx) => {
+  const n = Number(ctx.event.content.split('#')[1]);
+  const end = Date.now() + (4 - n) * 4;
+  while (Date.now() < end) {}
+  return 're: ' + ctx.event.content;
+});`,
+      },
+      { workers: 2, concurrency: 3 },
+    );
+    for (let n = 1; n <= 4; n++)
+      for (let e = 1; e <= 8; e++) platform.sendMessage({ employmentId: e, content: `e${e}#${n}` });
+    await waitFor(() => replies.length === 32, { timeout: 20_000, message: '32 replies' });
+    for (let e = 1; e <= 8; e++) {
+      expect(replies.filter((r) => r.employmentId === e).map((r) => r.content)).toEqual(
+        [1, 2, 3, 4].map((n) => `re: e${e}#${n}`),
+      );
+    }
+    expect(running.runner.stats.peakRunning).toBeLessThanOrEqual(3);
   });
 });

@@ -14,7 +14,16 @@ import type { Logger } from '../../log.js';
 import type { Context } from '../context.js';
 import type { HandlerExecutor } from '../executor.js';
 import { HANDLER_EXTENSIONS, type HandlerEntry } from '../registry.js';
-import { fromWire, logArgsFromWire, toWire, type FromWorker, type TaskInput, type ToWorker } from './wire.js';
+import type { WorkerData } from './worker.js';
+import {
+  READY,
+  fromWire,
+  logArgsFromWire,
+  toWire,
+  type FromWorker,
+  type TaskInput,
+  type ToWorker,
+} from './wire.js';
 
 /** Settings of a {@link WorkerPool}. */
 export interface WorkerPoolOptions {
@@ -23,6 +32,8 @@ export interface WorkerPoolOptions {
   /** The handlers folder and the project root, absolute (as the runner's registry has them). */
   dir: string;
   root: string;
+  /** The handlers loaded now: every thread compiles them before it takes its first event. */
+  entries?: readonly HandlerEntry[];
   /** The runner's logger: its level decides what a worker bothers to send. */
   logger: Logger;
   /**
@@ -52,11 +63,23 @@ export class WorkerPool implements HandlerExecutor {
   readonly #versions = new WeakMap<HandlerEntry, number>();
   #nextVersion = 1;
   #closed = false;
+  readonly #ready: Promise<void>;
 
   constructor(options: WorkerPoolOptions) {
     this.#o = options;
     this.#grace = options.abortGrace ?? 1000;
+    const preload: WorkerData = {
+      dir: options.dir,
+      root: options.root,
+      files: (options.entries ?? [])
+        .filter((entry) => this.#isHandlerFile(entry))
+        .map((entry) => ({ file: entry.file, version: this.#versionOf(entry) })),
+    };
     this.#pool = new Piscina({
+      workerData: preload,
+      // The thread's event loop runs between tasks as well (a handler module's timers, late log lines),
+      // instead of piscina's Atomics.wait.
+      atomics: 'disabled',
       filename: workerFile(),
       minThreads: options.threads,
       maxThreads: options.threads,
@@ -64,6 +87,24 @@ export class WorkerPool implements HandlerExecutor {
       concurrentTasksPerWorker: 1,
       idleTimeout: Number.POSITIVE_INFINITY,
     });
+    let started = 0;
+    this.#ready = new Promise((resolve) => {
+      const onMessage = (message: unknown): void => {
+        if (typeof message !== 'object' || message === null || !(READY in message)) return;
+        if (++started < options.threads) return;
+        this.#pool.off('message', onMessage);
+        resolve();
+      };
+      this.#pool.on('message', onMessage);
+    });
+  }
+
+  /**
+   * Resolves once every thread has loaded the handler files, so the first events do not spend their
+   * time limit on compiling them. Never rejects: a thread that cannot start fails its tasks instead.
+   */
+  ready(): Promise<void> {
+    return this.#ready;
   }
 
   /** How many threads the pool keeps. */
@@ -75,8 +116,7 @@ export class WorkerPool implements HandlerExecutor {
     // Not a handler file (the webhook fallback, connect's printer): a function of this thread, run here.
     if (!this.#isHandlerFile(entry)) return Promise.resolve(entry.handle(ctx));
     if (this.#closed) return Promise.reject(new C4cError('E_CLOSED', 'the worker pool is closed'));
-    let version = this.#versions.get(entry);
-    if (version === undefined) this.#versions.set(entry, (version = this.#nextVersion++));
+    const version = this.#versionOf(entry);
     const { port1, port2 } = new MessageChannel();
     const input: TaskInput = {
       port: port2,
@@ -125,7 +165,12 @@ export class WorkerPool implements HandlerExecutor {
       const onAbort = (): void => {
         send(port1, { t: 'abort', reason: toWire(signal.reason) });
         // A handler that ignores its signal (a busy loop) loses its thread; piscina starts a new one.
-        kill = setTimeout(() => terminate.abort(), this.#grace);
+        kill = setTimeout(() => {
+          ctx.log.warn(
+            `${entry.label} ignored ctx.signal for ${this.#grace} ms after it was aborted; its worker thread is terminated and replaced`,
+          );
+          terminate.abort();
+        }, this.#grace);
         kill.unref();
       };
       port1.on('message', onMessage);
@@ -170,6 +215,12 @@ export class WorkerPool implements HandlerExecutor {
     if (this.#closed) return;
     this.#closed = true;
     await this.#pool.destroy();
+  }
+
+  #versionOf(entry: HandlerEntry): number {
+    let version = this.#versions.get(entry);
+    if (version === undefined) this.#versions.set(entry, (version = this.#nextVersion++));
+    return version;
   }
 
   #isHandlerFile(entry: HandlerEntry): boolean {

@@ -73,6 +73,9 @@ export type ToWorker =
   /** `ctx.signal` aborted on the main thread (timeout, shutdown). */
   | { readonly t: 'abort'; readonly reason: WireError | WireThrown };
 
+/** The key of the message a thread posts once its handler files are loaded. */
+export const READY = 'c4cWorkerReady';
+
 /** The log methods a handler may call. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 /** One of {@link LOG_LEVELS}. */

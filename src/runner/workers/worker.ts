@@ -3,7 +3,7 @@
  * HandlerRegistry of its own) and runs one handler per task with a `ctx` whose calls that need the
  * socket, the REST client or the state store go to the main thread over the task's port.
  */
-import type { MessagePort } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { C4cError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { observed } from '../observe.js';
@@ -18,6 +18,7 @@ import {
   type LogLevel,
   type TaskInput,
   type ToWorker,
+  READY,
 } from './wire.js';
 
 /** One registry per handlers folder (one in practice), and the version of each file it loaded. */
@@ -39,6 +40,27 @@ function load(input: TaskInput): Promise<HandlerEntry> {
   });
   return entry;
 }
+
+/** What the pool hands every thread at its start: the handler files to load before the first event. */
+export interface WorkerData {
+  readonly dir: string;
+  readonly root: string;
+  readonly files: readonly { readonly file: string; readonly version: number }[];
+}
+
+// Piscina awaits this module before it calls the thread ready: the files are compiled before the
+// first event, whose time limit then covers the handler alone. A file that fails here fails again,
+// with its error, when an event needs it.
+const preload = workerData as WorkerData | undefined;
+if (preload?.files) {
+  await Promise.allSettled(
+    preload.files.map(({ file, version }) =>
+      load({ file, version, dir: preload.dir, root: preload.root } as TaskInput),
+    ),
+  );
+}
+// Piscina counts a thread ready as soon as it is spawned; this says when it really is (WorkerPool.ready).
+parentPort?.postMessage({ [READY]: true });
 
 /** Piscina's task function: runs one handler; everything it says goes over `input.port`. */
 export default async function runTask(input: TaskInput): Promise<void> {
@@ -97,6 +119,8 @@ export default async function runTask(input: TaskInput): Promise<void> {
 
   try {
     const entry = await load(input);
+    // Aborted while the thread was busy loading the file (its first event): its time is up before it began.
+    if (controller.signal.aborted) throw controller.signal.reason;
     const ctx = {
       name: input.name,
       event: input.event,
