@@ -31,7 +31,13 @@ export type { C4cErrorCode } from './errors.js';
 export { EVENT_NAMES } from './protocol/events.js';
 export { idKey, idSchema, isId, parseId, sameId } from './protocol/ids.js';
 export type { Id } from './protocol/ids.js';
-export type { EventName, EventMap, NotificationEventName, NotificationOf } from './protocol/events.js';
+export type {
+  EventName,
+  EventMap,
+  HandlerNotification,
+  NotificationEventName,
+  NotificationOf,
+} from './protocol/events.js';
 export type {
   ReplyOf,
   RepliableEvent,

@@ -75,11 +75,23 @@ describe("ctx.event is narrowed by the handler's event", () => {
 describe('ids are one type, in either form', () => {
   it("an event's ids go straight back into ctx.api, with no Number(...)", () => {
     defineHandler('task-accepted', async (ctx) => {
-      expectTypeOf(ctx.event.data.applicationId).toEqualTypeOf<Id | undefined>();
-      await ctx.api.submitTask(ctx.event.data.applicationId!, { content: 'done' });
+      // The runner finds an id the platform left out before the handler runs: it is always there.
+      expectTypeOf(ctx.event.data.applicationId).toEqualTypeOf<Id>();
+      await ctx.api.submitTask(ctx.event.data.applicationId, { content: 'done' });
       await ctx.api.submitTask('42', { content: 'a string id is an id too' });
       // @ts-expect-error an id is a number or a string, nothing else
       await ctx.api.submitTask({ id: 42 }, { content: 'x' });
+    });
+    defineHandler('service-invoked', (ctx) => {
+      expectTypeOf(ctx.event.data.invocationId).toEqualTypeOf<Id>();
+      expectTypeOf(ctx.event.data.serviceId).toEqualTypeOf<Id | undefined>();
+    });
+    defineHandler('employment-offered', (ctx) => {
+      expectTypeOf(ctx.event.data.employmentId).toEqualTypeOf<Id>();
+    });
+    defineHandler('task-completed', (ctx) => {
+      // No reply needs it, so nothing looks for it: as the platform sent it.
+      expectTypeOf(ctx.event.data.applicationId).toEqualTypeOf<Id | undefined>();
     });
     defineHandler('message', async (ctx) => {
       await ctx.send(ctx.event.employmentId, 'same employment');

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { nearest } from '../suggest.js';
-import { idSchema } from './ids.js';
+import { idSchema, type Id } from './ids.js';
 import {
   errorFrameSchema,
   messageFrameSchema,
@@ -137,6 +137,36 @@ export type NotificationOf<N extends NotificationEventName> = {
   data: z.infer<(typeof NOTIFICATIONS)[N]['data']>;
 };
 
+/**
+ * The id each notification's reply needs (`ctx.reply` answers through it). The ids in notification
+ * `data` are not part of the public client's contract, so when the platform leaves one out the
+ * runner finds it over REST before the handler runs (src/runner/find-ids.ts): in `ctx.event` it is
+ * always there.
+ */
+export const REPLY_ID_KEYS = {
+  'task-accepted': 'applicationId',
+  'service-invoked': 'invocationId',
+  'employment-offered': 'employmentId',
+} as const satisfies Partial<Record<NotificationEventName, string>>;
+
+/** The events whose reply needs an id from `data` ({@link REPLY_ID_KEYS}). */
+export type ReplyIdEventName = keyof typeof REPLY_ID_KEYS;
+
+/** `ctx.event` of a notification handler: the wire frame, with the id its reply needs always present. */
+// Spelt out, not `Omit<NotificationOf<N>, 'data'>`: Omit over the index signature drops every known key.
+export type HandlerNotification<N extends NotificationEventName> = N extends ReplyIdEventName
+  ? {
+      type: 'notification';
+      messageId?: string | undefined;
+      timestamp?: string | undefined;
+      [key: string]: unknown;
+    } & {
+      domain: (typeof NOTIFICATIONS)[N]['domain'];
+      event: (typeof NOTIFICATIONS)[N]['event'];
+      data: z.infer<(typeof NOTIFICATIONS)[N]['data']> & { [K in (typeof REPLY_ID_KEYS)[N]]: Id };
+    }
+  : NotificationOf<N>;
+
 /** The map from every event name to the type of `ctx.event` in its handler. */
 export type EventMap = {
   message: z.infer<typeof messageFrameSchema>;
@@ -144,7 +174,7 @@ export type EventMap = {
   error: z.infer<typeof errorFrameSchema>;
   /** The catch-all: any notification without a handler file of its own. */
   notification: NotificationFrame;
-} & { [N in NotificationEventName]: NotificationOf<N> };
+} & { [N in NotificationEventName]: HandlerNotification<N> };
 
 export type EventName = keyof EventMap;
 

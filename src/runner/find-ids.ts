@@ -8,12 +8,33 @@
 import type { ApiClient } from '../api/client.js';
 import { describeValue } from '../describe.js';
 import { C4cError } from '../errors.js';
-import type { RoutedEvent } from '../protocol/events.js';
+import { REPLY_ID_KEYS, type RoutedEvent } from '../protocol/events.js';
 import { parseId, sameId, type Id } from '../protocol/ids.js';
 
 /** Pages read at most while looking (100 entries each). */
 const PAGES = 10;
 const PAGE = 100;
+
+/**
+ * Before a `task-accepted`, `service-invoked` or `employment-offered` handler runs: when the
+ * notification left out the id its reply needs, finds it and writes it into `data`, so that
+ * `ctx.event.data.applicationId` (…) is always there, as the handler types promise. `undefined` —
+ * nothing to wait for — when the id came with the event or the event needs none (every message).
+ * Rejects with `E_REPLY` when it cannot be found.
+ */
+export function completeReplyId(
+  routed: RoutedEvent,
+  label: string,
+  api: ApiClient,
+): Promise<void> | undefined {
+  const key = (REPLY_ID_KEYS as Partial<Record<string, string>>)[routed.name];
+  if (key === undefined) return undefined;
+  const event = routed.event as { data?: Record<string, unknown> };
+  if (parseId(event.data?.[key]) !== undefined) return undefined;
+  return replyId(routed, key, label, api).then((id) => {
+    event.data = { ...event.data, [key]: id };
+  });
+}
 
 /**
  * `data[key]` when it is an id; else the id found over REST; else `C4cError('E_REPLY')` naming the

@@ -17,6 +17,7 @@ import { replySenders, untilAborted } from './reply-ids.js';
 import { deliver, messageFrame, submitFailure } from './replies.js';
 import type { Scheduler } from './scheduler.js';
 import type { HandlerExecutor } from './executor.js';
+import { completeReplyId } from './find-ids.js';
 import { observed, observedApi } from './observe.js';
 import { retryDelay, shouldRetry, type HandlerFailure, type RetryPolicy } from './retry.js';
 import { agentIdOnce, withState, type StateSource } from '../state/extras.js';
@@ -283,6 +284,9 @@ export class Pipeline {
       });
       const handled = (async (): Promise<Outcome> => {
         try {
+          // A notification without the id its reply needs: found over REST first (find-ids.ts).
+          const lookup = completeReplyId(routed, entry.label, this.#o.api);
+          if (lookup) await lookup;
           const { executor } = this.#o;
           return { kind: 'returned', value: await (executor ? executor.run(entry, ctx) : entry.handle(ctx)) };
         } catch (error) {

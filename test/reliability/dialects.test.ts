@@ -90,6 +90,40 @@ describe.each<IdDialect>(['string', 'number'])('with every id as a %s', (dialect
     expect(submissionOf(applicationId)!.content).toBe('done: While away');
   });
 
+  it('a handler sees the id the platform left out: found over REST before it runs', async () => {
+    platform = await startPlatform({ seed, idDialect: dialect });
+    const employer = as(platform, EMPLOYER.token);
+    const { applicationId } = await employer.taskAcceptedFor(WORKER.token, 'Quiet task');
+    const outcomes: { name: string; kind: string; error?: unknown }[] = [];
+    const running = await runAgent(
+      platform,
+      {
+        // No `!`, no lookup of its own: the type says the id is there, and it is.
+        // (The first, announced with its ids, is left unanswered so the task stays in progress.)
+        'task-accepted.ts': `export default (ctx) => ctx.event.data.taskId ? undefined : 'application ' + ctx.event.data.applicationId;\n`,
+      },
+      {},
+      {
+        token: WORKER.token,
+        runner: { onOutcome: (o) => outcomes.push({ name: o.routed.name, kind: o.kind, error: o.error }) },
+      },
+    );
+    agents.push(running);
+    // The platform already announced the real one (with its id); this one carries the title alone.
+    await waitFor(() => outcomes.length === 1);
+    platform.notify(WORKER.id, 'task-accepted', { taskTitle: 'Quiet task' });
+    await waitFor(() => outcomes.length === 2);
+    // Now no task is in progress: nothing to find.
+    platform.notify(WORKER.id, 'task-accepted', { taskTitle: 'No such task' });
+    await waitFor(() => outcomes.length === 3);
+    expect(outcomes.map((o) => o.kind)).toEqual(['no-reply', 'replied', 'failed']);
+    expect(submissionOf(applicationId)!.content).toBe(`application ${String(applicationId)}`);
+    // Not found: the handler did not run with a hole where its id should be; the log says why.
+    expect(String(outcomes[2]!.error)).toMatch(
+      /task-accepted\.ts: .*data\.applicationId.*none was found over REST/,
+    );
+  });
+
   it('a notification without the ids its reply needs: the reply finds them over REST', async () => {
     platform = await startPlatform({ seed, idDialect: dialect });
     const employer = as(platform, EMPLOYER.token);
