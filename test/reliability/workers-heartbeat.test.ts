@@ -64,7 +64,9 @@ it('with workers: 2, a handler busy for 3× the dead-client timeout costs no con
   // The two quick ones were answered while the spin was still running.
   expect(replies).toEqual(['2:pong: a', '3:pong: b', '1:spun']);
   expect(disconnects).toEqual([]);
-  expect(running!.runner.stats).toMatchObject({ handled: 3, replies: 3 });
+  // The runner counts a reply once the platform confirmed it, which can trail the platform seeing it.
+  await waitFor(() => running!.runner.stats.replies === 3, { message: 'the runner to count 3 replies' });
+  expect(running!.runner.stats).toMatchObject({ handled: 3, failed: 0 });
   expect(running!.runner.metrics().reconnects).toBe(0);
 });
 
