@@ -6,6 +6,7 @@
  * platform and the load generator share the machine's cores with the agent.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { quantile } from '../lib/stats.js';
 import { Generator } from '../lib/generator.js';
