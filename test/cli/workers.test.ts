@@ -25,7 +25,10 @@ const seed = {
 
 const HANDLER = `import { defineHandler } from 'c4c-runner';
 import { threadId } from 'node:worker_threads';
-export default defineHandler('message', (ctx) => 'thread ' + threadId + ': ' + ctx.event.content);`;
+export default defineHandler('message', (ctx) => {
+  ctx.log.info({ heard: ctx.event.content }, 'heard ' + ctx.event.content);
+  return 'thread ' + threadId + ': ' + ctx.event.content;
+});`;
 
 let platform: Platform | undefined;
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -80,7 +83,7 @@ describe('--workers', () => {
     expect(platform.stats.connectionsOpened).toBe(0);
   });
 
-  it('start: flag > env > config, and the handler runs off the main thread', async () => {
+  it('start: flag > env > config; the handler runs off the main thread and its log lines reach stdout with the token redacted', async () => {
     platform = await startPlatform({ seed });
     const replies: string[] = [];
     platform.on('message', (m) => {
@@ -95,6 +98,19 @@ describe('--workers', () => {
     platform.sendMessage({ employmentId: 1, content: 'hi' });
     await waitFor(() => replies.length === 1, { message: 'the reply' });
     expect(replies[0]).toMatch(/^thread [1-9]\d*: hi$/);
+    // A line logged in a worker goes through the main logger: its bindings, and the token censored.
+    platform.sendMessage({ employmentId: 1, content: `my token is ${TOKEN}` });
+    const heard = JSON.parse(await fromFlag.waitForLine('"msg":"heard my token is')) as Record<
+      string,
+      unknown
+    >;
+    expect(heard).toMatchObject({
+      msg: 'heard my token is [redacted]',
+      heard: 'my token is [redacted]',
+      event: 'message',
+      employmentId: 1,
+      file: 'handlers/message.ts',
+    });
     expect(await fromFlag.stop()).toBe(0);
 
     const fromEnv = cli(p, ['start'], { ...env, C4C_WORKERS: '2' });
