@@ -88,20 +88,35 @@ export class WorkerPool implements HandlerExecutor {
       idleTimeout: Number.POSITIVE_INFINITY,
     });
     let started = 0;
-    this.#ready = new Promise((resolve) => {
+    this.#ready = new Promise((resolve, reject) => {
       const onMessage = (message: unknown): void => {
         if (typeof message !== 'object' || message === null || !(READY in message)) return;
         if (++started < options.threads) return;
         this.#pool.off('message', onMessage);
+        this.#pool.off('error', onError);
         resolve();
       };
+      // A thread that cannot start (its module failed to load) would otherwise leave start() waiting for ever.
+      const onError = (error: unknown): void => {
+        this.#pool.off('message', onMessage);
+        this.#pool.off('error', onError);
+        reject(
+          new C4cError(
+            'E_WORKER',
+            `a worker thread could not start: ${error instanceof Error ? error.message : String(error)}; run without --workers, or reinstall c4c-runner`,
+            { cause: error },
+          ),
+        );
+      };
       this.#pool.on('message', onMessage);
+      this.#pool.on('error', onError);
     });
+    this.#ready.catch(() => {}); // observed by whoever awaits ready(); never an unhandled rejection
   }
 
   /**
    * Resolves once every thread has loaded the handler files, so the first events do not spend their
-   * time limit on compiling them. Never rejects: a thread that cannot start fails its tasks instead.
+   * time limit on compiling them. Rejects with `E_WORKER` when a thread fails to start.
    */
   ready(): Promise<void> {
     return this.#ready;
