@@ -2,7 +2,7 @@
  * `npm run bench`: c4c-runner against a hand-written ws agent, over loopback WebSockets through the
  * embedded platform, every figure a ratio to its baseline measured in the same run.
  *
- *   node bench/run.js [--runs 5] [--quick] [--only null,echo,slow,reload,startup] [--write] [--keep]
+ *   node bench/run.js [--runs 5] [--quick] [--only null,echo,slow,reload,startup,cpu] [--write] [--keep]
  *
  * --quick   2 runs with short windows (for development; not for published figures)
  * --write   replace the results block of docs/benchmarks.md (and the README's short table) with this run's
@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { echoRun } from './cases/echo.js';
 import { slowRun, SLOW_DELAY_MS } from './cases/slow.js';
+import { calibrate, cpuRun, cpuSummary, writeCpuProject, CPU_WORK_MS } from './cases/cpu.js';
 import { startupRun } from './cases/startup.js';
 import { reloadRuns } from './cases/reload.js';
 import { buildDist } from './lib/build.js';
@@ -38,7 +39,7 @@ const { values: opts } = parseArgs({
 });
 const quick = opts.quick;
 const runs = Number(opts.runs ?? (quick ? 2 : 5));
-const CASES = ['null', 'echo', 'slow', 'reload', 'startup'];
+const CASES = ['null', 'echo', 'slow', 'reload', 'startup', 'cpu'];
 const only = new Set((opts.only ?? CASES.join(',')).split(','));
 for (const name of only) {
   if (!CASES.includes(name)) {
@@ -70,6 +71,7 @@ const results = {
   slow: [],
   reload: null,
   startup: [],
+  cpu: [],
 };
 
 const echoProject = writeRunnerProject(join(tmp, 'echo-project'));
@@ -201,8 +203,39 @@ try {
       );
     }
   }
+  if (only.has('cpu')) {
+    // A fixed amount of work per handler (~20 ms on an idle core), in-process and in 1 or 2 threads.
+    const iterations = calibrate(CPU_WORK_MS);
+    results.cpuIterations = iterations;
+    const projects = Object.fromEntries(
+      [0, 1, 2].map((workers) => [
+        workers,
+        writeCpuProject(join(tmp, `cpu-project-${workers}`), { iterations, workers }),
+      ]),
+    );
+    for (let run = 0; run < runs; run += 1) {
+      const row = {};
+      const subjects = [0, 1, 2].map((workers) => [
+        `workers${workers}`,
+        () =>
+          cpuRun({
+            warmupMs: timing.slowWarmupMs,
+            measureMs: timing.slowMeasureMs,
+            launch: (platform) =>
+              launchRunner({ platform, tmp, project: projects[workers], name: `runner-cpu-${workers}` }),
+          }),
+      ]);
+      for (const [name, measure] of ordered(run, subjects)) row[name] = await measure();
+      results.cpu.push(row);
+      log(
+        `cpu run ${run + 1}/${runs}: in-process ${row.workers0.rate.toFixed(1)}/s · 1 thread ${row.workers1.rate.toFixed(1)}/s · 2 threads ${row.workers2.rate.toFixed(1)}/s · 2 vs 1: ${(row.workers2.rate / row.workers1.rate).toFixed(2)}×`,
+      );
+    }
+  }
   results.elapsedSeconds = Math.round((Date.now() - started) / 1000);
-  const report = buildReport(results);
+  const report = [buildReport(results), results.cpu.length ? cpuSummary(results) : '']
+    .filter(Boolean)
+    .join('\n\n');
   process.stdout.write(`${report}\n`);
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);

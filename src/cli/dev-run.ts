@@ -29,6 +29,8 @@ export interface RunDevOptions {
   remote?: boolean | undefined;
   config?: string | undefined;
   cwd: string;
+  /** `--workers` as typed. */
+  workers?: string | undefined;
 }
 
 const out = (text: string) => process.stdout.write(text);
@@ -66,6 +68,7 @@ export async function runDev(options: RunDevOptions): Promise<void> {
     dataFile: options.data,
     faults: options.faults ?? false,
     devToken: options.devToken,
+    workers: options.workers,
     logger,
     onConfig: (config) => {
       if (forcedLevel === undefined) logger.level = config.logLevel;

@@ -16,6 +16,7 @@ interface DevFlags {
   remote?: boolean;
   config?: string;
   cwd?: string;
+  workers?: string;
 }
 
 export function registerDev(program: Command): void {
@@ -34,6 +35,10 @@ export function registerDev(program: Command): void {
     .option('--remote', 'run against the configured real platform instead (needs a token)')
     .option('-c, --config <file>', 'config file (default: c4c.config.* in the project folder)')
     .option('--cwd <dir>', 'project folder', '.')
+    .option(
+      '--workers <n>',
+      'run handlers in n worker threads (env C4C_WORKERS, config workers; default 0: on the main thread)',
+    )
     .action(async (flags: DevFlags) => {
       const port = flags.port === undefined ? undefined : Number(flags.port);
       if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) {

@@ -15,6 +15,7 @@ interface StartOptions {
   cwd?: string;
   healthPort?: string;
   healthHost?: string;
+  workers?: string;
 }
 
 /** Registers `c4c-runner start`. */
@@ -36,6 +37,10 @@ export function registerStart(program: Command): void {
     .option(
       '--health-host <host>',
       'interface for the health port (default: 127.0.0.1; 0.0.0.0 in a container)',
+    )
+    .option(
+      '--workers <n>',
+      'run handlers in n worker threads, so CPU-bound handlers cannot stall the socket (env C4C_WORKERS, config workers; default 0: on the main thread)',
     )
     .action(async (options: StartOptions) => {
       await runStart(options);
@@ -62,6 +67,7 @@ async function runStart(options: StartOptions): Promise<void> {
   const config = await loadConfig({
     cwd,
     ...(options.config ? { configFile: options.config } : {}),
+    flags: { workers: options.workers },
     overrides: {
       health: {
         ...(healthPort === undefined ? {} : { port: healthPort }),
@@ -132,6 +138,7 @@ async function runStart(options: StartOptions): Promise<void> {
         handlers: runner.registry.names(),
         tokenSource: config.platform.sources.token,
         concurrency: config.concurrency,
+        workers: config.workers,
         pid: process.pid,
       },
       `c4c-runner started: ${runner.registry.size} handler(s), connected to ${config.platform.url}`,

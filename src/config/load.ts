@@ -39,6 +39,10 @@ export interface LoadConfigOptions {
   home?: string;
   /** Settings that win over the file (CLI flags), merged one level deep. */
   overrides?: UserConfig;
+  /**
+   * Flags that win over the environment too (flag > env > file), as the user typed them; checked here.
+   */
+  flags?: { workers?: string | undefined };
 }
 
 /** Finds, loads, checks and resolves the config. Throws `C4cError('E_CONFIG')` with a fix. */
@@ -88,7 +92,14 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Resol
   if (options.overrides) user = mergeOverrides(user, options.overrides);
 
   const credentials = await readCredentials(env, home);
-  return resolveConfig({ user, file: found, label, root, credentials });
+  return resolveConfig({
+    user,
+    file: found,
+    label,
+    root,
+    credentials,
+    workers: { flag: options.flags?.workers, env: env.C4C_WORKERS },
+  });
 }
 
 /** What a config file held: `isEmpty` for an empty file (or a module that exports nothing). */

@@ -12,6 +12,7 @@ import { resolveSetting } from './precedence.js';
 import { configSchema, knownKeys, type ResolvedConfig } from './schema.js';
 import { resolveWebhookSettings } from './webhook.js';
 import { closest } from '../suggest.js';
+import { MAX_WORKERS } from '../limits.js';
 
 /** What `resolveConfig` needs: the file's export, where it came from, and the credentials. */
 export interface ResolveInput {
@@ -24,6 +25,8 @@ export interface ResolveInput {
   /** The folder relative paths are resolved against. */
   root: string;
   credentials: Credentials;
+  /** `--workers` and env `C4C_WORKERS`, as typed (they win over the file's `workers`). */
+  workers?: { flag?: string | undefined; env?: string | undefined };
 }
 
 /** Precedence for the token, the URL and the webhook: ./precedence.ts. */
@@ -56,6 +59,12 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
     home: home.token,
   }) ?? [undefined, 'none' as const];
 
+  const [workers] = resolveSetting({
+    flag: parseWorkers(input.workers?.flag, '--workers'),
+    env: parseWorkers(input.workers?.env, 'env C4C_WORKERS'),
+    config: config.workers,
+  })!;
+
   // env > file, as for the token; the env alone does not turn the webhook on (it stays the config's key).
   const fromEnv =
     config.webhook && resolveWebhookSettings({ config: config.webhook, credentials, useHome: false, label });
@@ -66,6 +75,7 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
 
   return {
     ...config,
+    workers,
     webhook,
     root: input.root,
     configFile: input.file,
@@ -82,6 +92,21 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
       sources: { url: urlSource, token: tokenSource },
     },
   };
+}
+
+/** A thread count as typed on the command line or in the environment; `undefined` when not set there. */
+function parseWorkers(raw: string | undefined, where: string): number | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const text = raw.trim();
+  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(value <= MAX_WORKERS)) {
+    throw new C4cError(
+      'E_CONFIG',
+      `${where} must be a whole number of worker threads from 0 to ${MAX_WORKERS}, got ${JSON.stringify(raw)}; e.g. ${where === '--workers' ? '--workers 2' : 'C4C_WORKERS=2'} (0 runs handlers on the main thread)`,
+      { details: { key: where } },
+    );
+  }
+  return value;
 }
 
 function explain(issue: z.core.$ZodIssue, user: object, label: string): string[] {

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { RoutedEvent } from '../protocol/events.js';
-import { MAX_TIMER, LOOPBACK_HOST } from '../limits.js';
+import { MAX_TIMER, MAX_WORKERS, LOOPBACK_HOST } from '../limits.js';
 import { RECONNECT_DEFAULTS } from '../connection/backoff.js';
 import { OUTBOX_DEFAULTS } from '../connection/outbox.js';
 import { HEARTBEAT_DEFAULTS } from '../protocol/heartbeat.js';
@@ -203,6 +203,24 @@ export const configSchema = z.strictObject({
   platform: platformSchema.prefault({}),
   /** How many handlers may run at once, across all events. @default 16 */
   concurrency: positiveInt('how many handlers may run at once, e.g. 16').default(16),
+  /**
+   * Run handlers in this many worker threads (0: on the main thread, beside the socket). Flag
+   * `--workers` and env `C4C_WORKERS` win over it. See docs/scaling.md. @default 0
+   */
+  workers: z
+    .number({
+      error: `must be a whole number of worker threads from 0 to ${MAX_WORKERS} (e.g. 2; 0 runs handlers on the main thread)`,
+    })
+    .int({
+      error: `must be a whole number of worker threads from 0 to ${MAX_WORKERS} (e.g. 2; 0 runs handlers on the main thread)`,
+    })
+    .min(0, {
+      error: `must be a whole number of worker threads from 0 to ${MAX_WORKERS} (e.g. 2; 0 runs handlers on the main thread)`,
+    })
+    .max(MAX_WORKERS, {
+      error: `must be at most ${MAX_WORKERS} worker threads (one or two per core is plenty)`,
+    })
+    .default(0),
   /** Per-handler time limit in ms; `defineHandler(…, { timeout })` overrides it. @default 30000 */
   timeout: positiveInt('milliseconds per handler, e.g. 30000')
     .max(MAX_TIMER, {

@@ -43,6 +43,8 @@ export interface DevOptions {
   onConfig?: (config: ResolvedConfig) => void;
   /** Environment for token/endpoint in remote mode. @default process.env */
   env?: NodeJS.ProcessEnv;
+  /** `--workers` as typed: handler threads (flag > env C4C_WORKERS > config). @default the config's */
+  workers?: string | undefined;
 }
 
 export interface DevEvents {
@@ -106,6 +108,7 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
     loadConfig({
       cwd: options.cwd,
       ...(options.configFile ? { configFile: options.configFile } : {}),
+      flags: { workers: options.workers },
       ...(platform
         ? {
             // Local mode: the agent is the embedded world's agent, whatever the env or ~/.c4c say.

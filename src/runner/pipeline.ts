@@ -18,6 +18,7 @@ import { replySenders, untilAborted } from './reply-ids.js';
 import { deliver, messageFrame, submitFailure } from './replies.js';
 import type { JobResult, Scheduler } from './scheduler.js';
 import { Deadlines, type Deadline } from './deadlines.js';
+import type { HandlerExecutor } from './executor.js';
 import { completeReplyId } from './find-ids.js';
 import { observed, observedApi } from './observe.js';
 import { retryDelay, shouldRetry, type HandlerFailure, type RetryPolicy } from './retry.js';
@@ -59,6 +60,8 @@ export interface PipelineOptions {
    * before the event is acknowledged; awaited. Never throws into the pipeline.
    */
   onFailure?: ((failure: HandlerFailure) => void | Promise<void>) | undefined;
+  /** Where handler functions run (worker threads). @default in-process: `entry.handle(ctx)` on this thread */
+  executor?: HandlerExecutor | undefined;
 }
 
 /** What {@link Pipeline.accept} did with a frame. */
@@ -477,7 +480,7 @@ export class Pipeline {
     if (lookup) return this.#handleAfter(lookup, entry, ctx);
     let value: unknown;
     try {
-      value = entry.handle(ctx);
+      value = this.#invoke(entry, ctx);
     } catch (error) {
       return { kind: 'threw', error };
     }
@@ -488,10 +491,16 @@ export class Pipeline {
     );
   }
 
+  /** The handler's call: in this thread, or in a worker thread (`workers`, runner/workers/). */
+  #invoke(entry: HandlerEntry, ctx: Context): unknown {
+    const { executor } = this.#o;
+    return executor ? executor.run(entry, ctx) : entry.handle(ctx);
+  }
+
   async #handleAfter(lookup: Promise<void>, entry: HandlerEntry, ctx: Context): Promise<Outcome> {
     try {
       await lookup;
-      return { kind: 'returned', value: await entry.handle(ctx) };
+      return { kind: 'returned', value: await this.#invoke(entry, ctx) };
     } catch (error) {
       return { kind: 'threw', error };
     }

@@ -25,6 +25,7 @@ import {
 } from './pipeline.js';
 import type { HandlerFailure } from './retry.js';
 import { HandlerRegistry, type HandlerRegistryView } from './registry.js';
+import type { HandlerExecutor } from './executor.js';
 import { Scheduler } from './scheduler.js';
 import { describeSettingSource } from '../config/sources.js';
 import { stateStoreFor } from '../state/from-config.js';
@@ -151,6 +152,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
   let state: RunnerState = 'idle';
   let connection: Connection | undefined;
   let pipeline: Pipeline | undefined;
+  let workers: HandlerExecutor | undefined;
   let catchUp: CatchUp | undefined;
   let closing: Promise<void> | undefined;
   let handlersLoaded = false;
@@ -181,6 +183,8 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
         const flushed = await connection.flush(Math.max(left, 100));
         if (!flushed) logger.warn('some replies were still waiting to be sent when the runner closed');
       }
+      // After the drain: a handler still in a thread has been aborted and answered by now.
+      await workers?.close();
       await ledger.flush();
       await deadLetters?.flush();
       await flushState(stateStore, options.state === undefined, logger);
@@ -311,6 +315,24 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
             `loaded ${entries.length} handler(s): ${registry.names().join(', ')}`,
           );
 
+        if (config.workers > 0) {
+          // Loaded only when asked for: piscina stays out of a runner that does not use it.
+          const { WorkerPool } = await import('./workers/pool.js');
+          const pool = new WorkerPool({
+            threads: config.workers,
+            dir: registry.dir,
+            root: config.root,
+            entries,
+            logger,
+          });
+          workers = pool;
+          // Connected only once every thread has compiled the handlers: no event waits for that.
+          await pool.ready();
+          logger.info(
+            { workers: config.workers },
+            `handlers run in ${config.workers} worker thread(s); the socket and heartbeat stay on the main thread`,
+          );
+        }
         connection = new Connection({
           url: config.platform.wsUrl,
           token,
@@ -342,6 +364,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           retry: config.retry,
           onFailure,
           state: stateStore,
+          executor: workers,
         });
         // Without acknowledgements nothing is ever marked read, so history cannot tell what is new.
         const live = options.live !== false;

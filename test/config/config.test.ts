@@ -209,7 +209,7 @@ describe('loadConfig: bad config gets a sentence with the file, the key, the val
     const p = await project({ '.c4crc.json': '{ "zzzzzzzz": 1 }' });
     const message = await configError(loadConfig(clean(p)));
     expect(message).toMatch(
-      /^\.c4crc\.json: unknown key "zzzzzzzz"; known keys: handlers, platform, concurrency, timeout/,
+      /^\.c4crc\.json: unknown key "zzzzzzzz"; known keys: handlers, platform, concurrency, workers, timeout/,
     );
   });
 
