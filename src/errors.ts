@@ -15,7 +15,8 @@ export type C4cErrorCode =
   | 'E_SEED' // the embedded platform's seed file is wrong
   | 'E_BACKLOG' // too many events are waiting
   | 'E_WEBHOOK' // the webhook could not be reached or kept failing
-  | 'E_STATE'; // ctx.state could not be read, written or serialized
+  | 'E_STATE' // ctx.state could not be read, written or serialized
+  | 'E_REDIS'; // Redis (for `start --redis`) could not be reached or refused a command
 
 export class C4cError extends Error {
   override name = 'C4cError';

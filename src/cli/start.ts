@@ -9,12 +9,15 @@ import { C4cError } from '../errors.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadDotEnv } from './env-file.js';
+import { resolveSetting } from '../config/precedence.js';
+import type { Runner } from '../runner/runner.js';
 
 interface StartOptions {
   config?: string;
   cwd?: string;
   healthPort?: string;
   healthHost?: string;
+  redis?: string;
 }
 
 /** Registers `c4c-runner start`. */
@@ -36,6 +39,10 @@ export function registerStart(program: Command): void {
     .option(
       '--health-host <host>',
       'interface for the health port (default: 127.0.0.1; 0.0.0.0 in a container)',
+    )
+    .option(
+      '--redis <url>',
+      'serve the agent from many processes through Redis: one holds the socket, all handle events (also redis.url, env C4C_REDIS_URL; see docs/scaling.md)',
     )
     .action(async (options: StartOptions) => {
       await runStart(options);
@@ -83,9 +90,32 @@ async function runStart(options: StartOptions): Promise<void> {
       'no API token: set C4C_API_TOKEN, or platform.token in c4c.config.ts, or api_token in ~/.c4c/config.json; `c4c-runner dev` runs without one against the local platform',
     );
   }
-  const logger = createLogger({ level: logLevelFromEnv() ?? config.logLevel, secrets: [token] });
+  const redis = resolveSetting({
+    flag: options.redis,
+    env: process.env.C4C_REDIS_URL,
+    config: config.redis?.url,
+  });
+  const redisPassword = redis ? (await import('../scale/redis.js')).redisPassword(redis[0]) : undefined;
+  const logger = createLogger({
+    level: logLevelFromEnv() ?? config.logLevel,
+    secrets: [token, ...(redisPassword ? [redisPassword] : [])],
+  });
   const unguard = surviveStrayRejections(logger);
-  const runner = createRunner(config, { logger });
+  let runner: Runner;
+  if (redis) {
+    // Loaded only with --redis: a single-process start does not pay for ioredis.
+    const [url, source] = redis;
+    const [{ checkRedisUrl }, { createScaledRunner }, { REDIS_DEFAULTS }] = await Promise.all([
+      import('../scale/redis.js'),
+      import('../scale/runner.js'),
+      import('../config/schema.js'),
+    ]);
+    checkRedisUrl(
+      url,
+      source === 'flag' ? '--redis' : source === 'env' ? 'env C4C_REDIS_URL' : 'redis.url in the config',
+    );
+    runner = createScaledRunner(config, { ...REDIS_DEFAULTS, ...config.redis, url }, { logger });
+  } else runner = createRunner(config, { logger });
   // Up before the connection: an orchestrator sees "live, not ready" while the runner starts.
   const health =
     config.health.port === undefined

@@ -1,0 +1,83 @@
+/**
+ * A real redis-server for a test: Debian's binary, listening on a unix socket in a temp folder
+ * (`--port 0` turns TCP off, so no port is ever picked), without persistence, stopped by `stop()`.
+ * No mock Redis. A machine without redis-server fails the test with what to install, never skips.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { waitFor } from './wait.js';
+
+export interface RedisServer {
+  /** `unix:///…/redis.sock`: the form `start --redis` takes. */
+  url: string;
+  /** The socket path. */
+  path: string;
+  process: ChildProcess;
+  /** A client of the test's own (closed by `stop()`). */
+  client(): Redis;
+  stop(): Promise<void>;
+}
+
+/** Whether redis-server is on this machine; the message says how to get it. */
+export function requireRedisServer(): void {
+  const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  if (found.error || found.status !== 0)
+    throw new Error(
+      'redis-server is not installed: these tests need a real Redis (apt-get install redis-server; .ci/run does it)',
+    );
+}
+
+/** Starts a redis-server on a unix socket in a new temp folder. */
+export async function startRedis(): Promise<RedisServer> {
+  requireRedisServer();
+  const dir = await mkdtemp(join(tmpdir(), 'c4c-redis-'));
+  const path = join(dir, 'redis.sock');
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      '0',
+      '--unixsocket',
+      path,
+      '--unixsocketperm',
+      '700',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await waitFor(() => existsSync(path) && /ready to accept connections/i.test(output), {
+    timeout: 10_000,
+    message: `redis-server to be ready on ${path} (output: ${output.slice(-300)})`,
+  });
+  const clients: Redis[] = [];
+  return {
+    url: `unix://${path}`,
+    path,
+    process: child,
+    client() {
+      const client = new Redis({ path, lazyConnect: false, maxRetriesPerRequest: 1 });
+      client.on('error', () => {});
+      clients.push(client);
+      return client;
+    },
+    async stop() {
+      for (const client of clients) client.disconnect();
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
