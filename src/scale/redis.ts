@@ -148,6 +148,10 @@ export class Keys {
   answers(id: string): string {
     return `${this.prefix}:answers:${id}`;
   }
+  /** Marks the event with dedupe key `key` as answered (for an hour). */
+  done(key: string): string {
+    return `${this.prefix}:done:${key}`;
+  }
   /** `ctx.state`'s key `key`. */
   state(key: string): string {
     return `${this.prefix}:state:${key}`;

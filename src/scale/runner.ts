@@ -19,9 +19,11 @@
  * 4. **Replies.** Each process runs the ordinary pipeline (dedupe, route, schedule, handler, reply).
  *    REST actions and read receipts go straight to REST; frames for the socket go to the holder
  *    through a stream (`out`); the holder sends them, waits for the platform's confirmation and
- *    publishes the answer to the asking process. An entry is XACKed (and deleted) only after its
- *    read receipt (messages) or its confirmed reply (others): nothing is acknowledged unanswered.
- *    Reply ids derive from the event's id, so a message handled twice is answered once.
+ *    publishes the answer to the asking process. An entry is XACKed (and deleted) only once its
+ *    reply is confirmed (or the event failed for good), together with a `done` mark that every
+ *    process checks before handling an entry: a copy a catch-up writes again (the read receipt,
+ *    paced by the ledger, trails the reply) is skipped and only acknowledged. Nothing is XACKed
+ *    unanswered; reply ids derive from the event's id, so a message handled twice is answered once.
  * 5. **Redis lost.** Commands fail fast (no offline queue); the holder cannot renew and fences itself;
  *    consumers stop reading new entries when their partition leases cannot be renewed, finish what
  *    they hold, and the clients reconnect with backoff.
@@ -36,7 +38,7 @@ import { C4cError, isC4cError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { toEvent } from '../protocol/events.js';
 import type { ClientFrame, ServerFrame } from '../protocol/frames.js';
-import { idKey, type Id } from '../protocol/ids.js';
+import type { Id } from '../protocol/ids.js';
 import { CatchUp } from '../runner/catchup.js';
 import { dedupeKey, orderingKey } from '../runner/keys.js';
 import { MemoryLedger, type Ledger } from '../runner/ledger.js';
@@ -160,7 +162,6 @@ export function createScaledRunner(
   const draining = new Set<number>();
   const tracked = new Map<string, Tracked>();
   /** Per employment: handled messages whose entries wait for the read receipt before XACK. */
-  const awaitingRead = new Map<string, { messageId: string; partition: number; entry: string }[]>();
   /** Frames this process asked the holder to send, by request number. */
   const asked = new Map<
     number,
@@ -182,12 +183,14 @@ export function createScaledRunner(
       })
     : undefined;
 
-  const ack = (partition: number, entry: string): void => {
+  /** XACKs (and deletes) an entry; with `done`, first marks its event handled for every process. */
+  const ack = (partition: number, entry: string, done?: string): void => {
     stats.acknowledged++;
     const stream = keys.partition(partition);
-    void cmd
-      ?.multi()
-      .xack(stream, GROUP, entry)
+    const batch = cmd?.multi();
+    if (done !== undefined) batch?.set(keys.done(done), '1', 'PX', DONE_MS);
+    void batch
+      ?.xack(stream, GROUP, entry)
       .xdel(stream, entry)
       .exec()
       .catch((error: unknown) =>
@@ -207,11 +210,6 @@ export function createScaledRunner(
           markRead: async (employmentId: Id, messageId: string) => {
             const result = await api.markRead(employmentId, messageId);
             recorder.acknowledged();
-            // The read cursor moved past these: their entries are done.
-            const list = awaitingRead.get(idKey(employmentId));
-            const at = list?.findIndex((m) => m.messageId === messageId) ?? -1;
-            if (list && at >= 0) for (const m of list.splice(0, at + 1)) ack(m.partition, m.entry);
-            if (list?.length === 0) awaitingRead.delete(idKey(employmentId));
             return result;
           },
         }
@@ -322,32 +320,46 @@ export function createScaledRunner(
       if (!stopped) later(t.partition, t.entry, t.frame, t.tries + 1);
       return;
     }
-    const { routed } = outcome;
-    if (routed.name === 'message' && config.ack) {
-      const employment = idKey(routed.event.employmentId);
-      let list = awaitingRead.get(employment);
-      if (!list) awaitingRead.set(employment, (list = []));
-      list.push({ messageId: routed.event.messageId, partition: t.partition, entry: t.entry });
-    } else ack(t.partition, t.entry);
+    // Answered (the reply confirmed) or failed for good: done for every process, whatever the read
+    // receipt (paced by the ledger) has reached yet. A copy written again by a catch-up is skipped.
+    ack(t.partition, t.entry, key);
   };
 
   const entries = (raw: unknown): [string, string[]][] =>
     Array.isArray(raw) ? (raw as [string, string[]][]) : [];
 
-  const handleEntry = (partition: number, id: string, fields: string[]): void => {
-    const text = fieldOf(fields, 'f');
-    let frame: ServerFrame | undefined;
-    try {
-      frame = text === undefined ? undefined : (JSON.parse(text) as ServerFrame);
-    } catch {
-      frame = undefined;
+  /**
+   * Hands a batch of entries to the pipeline in order, skipping events some process already answered
+   * (a catch-up writes whatever is still unread, and the read receipt trails the reply): one EXISTS
+   * per entry, in one round trip. A skipped message is acknowledged again, so its read receipt is sure.
+   */
+  const handleEntries = async (partition: number, list: [string, string[]][]): Promise<void> => {
+    const parsed = list.map(([id, fields]) => {
+      let frame: ServerFrame | undefined;
+      try {
+        const text = fieldOf(fields ?? [], 'f');
+        frame = text === undefined ? undefined : (JSON.parse(text) as ServerFrame);
+      } catch {
+        frame = undefined;
+      }
+      const routed = frame ? toEvent(frame) : undefined;
+      return { id, frame, routed, key: routed ? dedupeKey(routed) : undefined };
+    });
+    const check = cmd!.pipeline();
+    for (const { key } of parsed) if (key !== undefined) check.exists(keys.done(key));
+    const answers = parsed.some((p) => p.key !== undefined) ? ((await check.exec()) ?? []) : [];
+    let at = 0;
+    for (const { id, frame, routed, key } of parsed) {
+      const done = key !== undefined && answers[at++]?.[1] === 1;
+      if (!frame) {
+        logger.warn({ partition, entry: id }, 'a stream entry without a readable event was dropped');
+        ack(partition, id);
+      } else if (done) {
+        if (routed?.name === 'message' && config.ack)
+          ledger.acknowledge(routed.event.employmentId, routed.event.messageId);
+        ack(partition, id);
+      } else deliver(partition, id, frame);
     }
-    if (!frame) {
-      logger.warn({ partition, entry: id }, 'a stream entry without a readable event was dropped');
-      ack(partition, id);
-      return;
-    }
-    deliver(partition, id, frame);
   };
 
   const claimPending = async (partition: number): Promise<void> => {
@@ -362,7 +374,7 @@ export function createScaledRunner(
         'COUNT',
         100,
       )) as [string, unknown];
-      for (const [id, fields] of entries(list)) if (fields) handleEntry(partition, id, fields);
+      await handleEntries(partition, entries(list));
       cursor = next;
     } while (cursor !== '0-0' && !stopped);
   };
@@ -398,7 +410,7 @@ export function createScaledRunner(
         )) as [string, unknown][] | null;
         for (const [stream, list2] of result ?? []) {
           const p = Number(stream.slice(stream.lastIndexOf(':') + 1));
-          for (const [id, fields] of entries(list2)) handleEntry(p, id, fields);
+          await handleEntries(p, entries(list2));
         }
       } catch (error) {
         if (stopped) break;
@@ -455,8 +467,6 @@ export function createScaledRunner(
       }
       for (const p of [...draining]) {
         if ([...tracked.values()].some((t) => t.partition === p)) continue;
-        await ledger.flush();
-        if ([...awaitingRead.values()].some((l) => l.some((m) => m.partition === p))) continue;
         await cmd.releaseLease(keys.partitionLease(p), me);
         owned.delete(p);
         draining.delete(p);
@@ -841,6 +851,9 @@ export function createScaledRunner(
   };
   return runner;
 }
+
+/** How long a handled event is remembered as done, for copies a catch-up writes again. */
+const DONE_MS = 60 * 60_000;
 
 function fieldOf(fields: string[], name: string): string | undefined {
   for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];

@@ -81,3 +81,72 @@ export async function startRedis(): Promise<RedisServer> {
     },
   };
 }
+
+/** A proxy in front of a Redis unix socket that can cut its clients off (and only them). */
+export interface RedisProxy {
+  /** `unix:///…/proxy.sock` */
+  url: string;
+  path: string;
+  /** Stops passing bytes either way: the clients behind it hang as on a dead network. */
+  cut(): void;
+  /** Passes bytes again (what was held is delivered). */
+  restore(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A byte-for-byte proxy to `server`. `cut()` pauses every pair of sockets: the client's commands
+ * get no answer (nothing is refused or closed), which is what a network partition looks like to one
+ * process, while other processes reach Redis directly. CLIENT PAUSE would stop every client at once.
+ */
+export async function redisProxy(server: RedisServer): Promise<RedisProxy> {
+  const { createServer, connect } = await import('node:net');
+  const path = join(server.path, '..', `proxy-${Math.random().toString(36).slice(2, 8)}.sock`);
+  const pairs: { client: import('node:net').Socket; upstream: import('node:net').Socket }[] = [];
+  let isCut = false;
+  const proxy = createServer((client) => {
+    const upstream = connect(server.path);
+    const pair = { client, upstream };
+    pairs.push(pair);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+    if (isCut) {
+      client.pause();
+      upstream.pause();
+    }
+  });
+  await new Promise<void>((resolve) => proxy.listen(path, resolve));
+  return {
+    url: `unix://${path}`,
+    path,
+    cut() {
+      isCut = true;
+      for (const { client, upstream } of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
+    restore() {
+      isCut = false;
+      for (const { client, upstream } of pairs) {
+        client.pipe(upstream);
+        upstream.pipe(client);
+        client.resume();
+        upstream.resume();
+      }
+    },
+    async close() {
+      for (const { client, upstream } of pairs) {
+        client.destroy();
+        upstream.destroy();
+      }
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    },
+  };
+}

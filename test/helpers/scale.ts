@@ -37,8 +37,8 @@ export interface ScaleWorld {
   replies: MessageRecord[];
   /** Sockets of the worker agent open now, and the most ever open at once. */
   readonly sockets: { open: number; peak: number; opened: number };
-  /** Starts one more `start --redis` process. */
-  start(extraEnv?: NodeJS.ProcessEnv): CliProcess;
+  /** Starts one more `start --redis` process (through `redisUrl` when given, e.g. a proxy). */
+  start(extraEnv?: NodeJS.ProcessEnv, redisUrl?: string): CliProcess;
   processes: CliProcess[];
   close(): Promise<void>;
 }
@@ -89,8 +89,8 @@ export async function scaleWorld(options: {
     replies,
     sockets,
     processes,
-    start(extraEnv = {}) {
-      const cli = spawnCli(['start', '--redis', options.redisUrl], {
+    start(extraEnv = {}, redisUrl = options.redisUrl) {
+      const cli = spawnCli(['start', '--redis', redisUrl], {
         cwd: project.dir,
         env: {
           HOME: join(project.dir, 'home'),

@@ -4,8 +4,17 @@
  * (stored messages, socket events) is what the assertions count.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { redisProxy, startRedis, type RedisServer } from '../helpers/redis.js';
 import { EMPLOYER, repliesOf, scaleWorld, waitForReplies, type ScaleWorld } from '../helpers/scale.js';
+
+import { waitFor } from '../helpers/wait.js';
+
+/** Counts the employment's messages in ctx.state and says the count in the reply. */
+const COUNTING = `import { defineHandler } from 'c4c-runner';
+export default defineHandler('message', async (ctx) => {
+  const n = await ctx.state.update((s) => (typeof s === 'number' ? s : 0) + 1);
+  return process.pid + ':' + ctx.event.content + '#' + n;
+});`;
 
 let redis: RedisServer;
 let world: ScaleWorld | undefined;
@@ -59,8 +68,8 @@ describe('start --redis', () => {
     expect(a.output() + b.output()).not.toContain('cl_scale_worker_secret');
   });
 
-  it('kill -9 of the socket holder: the other process takes the lease, connects, catches up, and answers each message once, in order', async () => {
-    world = await scaleWorld({ redisUrl: redis.url, employments: 6 });
+  it('kill -9 of the socket holder: the other process takes the lease, connects, catches up, and answers each message once, in order; ctx.state follows the conversation', async () => {
+    world = await scaleWorld({ redisUrl: redis.url, employments: 6, handler: COUNTING });
     const a = world.start();
     await a.waitForLine('holding the platform socket');
     const b = world.start();
@@ -74,10 +83,47 @@ describe('start --redis', () => {
     sendAll(world, 6, 3, 'y');
     await b.waitForLine('holding the platform socket', 15_000);
     await waitForReplies(world, 36);
-    expectAnsweredOnceInOrder(world, 6, ['x1', 'x2', 'x3', 'y1', 'y2', 'y3']);
+    // The count kept in ctx.state (Redis) goes on across the processes: nothing lost, nothing counted twice.
+    expectAnsweredOnceInOrder(world, 6, ['x1#1', 'x2#2', 'x3#3', 'y1#4', 'y2#5', 'y3#6']);
     expect(world.sockets.peak).toBe(1);
     expect(world.sockets.opened).toBe(2);
     await expectAllRead(world);
+  });
+
+  it('the holder cut off from Redis closes its socket before another process connects; the work goes on', async () => {
+    const proxy = await redisProxy(redis);
+    try {
+      world = await scaleWorld({ redisUrl: redis.url, employments: 4 });
+      const events: string[] = [];
+      world.platform.on('connection', ({ agentId }) => events.push(`open ${agentId}`));
+      world.platform.on('disconnect', ({ agentId }) => events.push(`close ${agentId}`));
+      const a = world.start({}, proxy.url);
+      await a.waitForLine('holding the platform socket');
+      const b = world.start();
+      await b.waitForLine('c4c-runner started');
+      sendAll(world, 4, 2, 'p');
+      await waitForReplies(world, 8);
+
+      proxy.cut();
+      await a.waitForLine('closing the platform socket', 15_000);
+      await b.waitForLine('holding the platform socket', 15_000);
+      await waitFor(() => events.filter((e) => e === 'open 1').length === 2, {
+        message: 'the second socket of the agent',
+      });
+      // Never two sockets of the agent at once: the first closed before the second opened.
+      expect(events.filter((e) => e.endsWith(' 1'))).toEqual(['open 1', 'close 1', 'open 1']);
+      expect(world.sockets.peak).toBe(1);
+
+      // a's partitions expire with its leases; b takes them and answers the rest.
+      sendAll(world, 4, 2, 'q');
+      await waitForReplies(world, 16);
+      expectAnsweredOnceInOrder(world, 4, ['p1', 'p2', 'q1', 'q2']);
+      proxy.restore();
+    } finally {
+      await world?.close();
+      world = undefined;
+      await proxy.close();
+    }
   });
 
   it('Redis unreachable at start: a clear E_REDIS error with what to do, and the password redacted', async () => {
@@ -93,7 +139,6 @@ describe('start --redis', () => {
 });
 
 async function expectAllRead(w: ScaleWorld): Promise<void> {
-  const { waitFor } = await import('../helpers/wait.js');
   await waitFor(
     () => {
       const unread = [...w.platform.state.messages.values()].filter(
