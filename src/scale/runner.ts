@@ -408,19 +408,40 @@ export function createScaledRunner(
           ...list.map((p) => keys.partition(p)),
           ...list.map(() => '>'),
         )) as [string, unknown][] | null;
+        recovered('reading the partitions');
         for (const [stream, list2] of result ?? []) {
           const p = Number(stream.slice(stream.lastIndexOf(':') + 1));
           await handleEntries(p, entries(list2));
         }
       } catch (error) {
         if (stopped) break;
-        logger.warn(
-          { err: error },
-          `reading the partitions failed: ${(error as Error).message}; trying again`,
-        );
-        await pause(500);
+        await trouble('reading the partitions', error);
       }
     }
+  };
+
+  /** Creates the consumer groups (again after Redis lost its data: a restart without persistence). */
+  const ensureGroups = async (): Promise<void> => {
+    for (const stream of [...Array.from({ length: P }, (_, p) => keys.partition(p)), keys.outbox]) {
+      await cmd!.xgroup('CREATE', stream, GROUP, '0', 'MKSTREAM').catch((error: unknown) => {
+        if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
+      });
+    }
+  };
+
+  /** One warning per outage (not one per retry), and a line when it is over. */
+  const troubles = new Set<string>();
+  const trouble = async (what: string, error: unknown): Promise<void> => {
+    const message = (error as Error).message;
+    if (!troubles.has(what)) {
+      troubles.add(what);
+      logger.warn({ err: error }, `${what} failed: ${message}; trying again with backoff`);
+    }
+    if (message.includes('NOGROUP')) await ensureGroups().catch(() => {});
+    await pause(500);
+  };
+  const recovered = (what: string): void => {
+    if (troubles.delete(what)) logger.info(`${what} works again`);
   };
 
   // ── membership and partition leases ─────────────────────────────────────────────────────────
@@ -661,11 +682,11 @@ export function createScaledRunner(
           // Read after the lease was lost: left pending for the next holder.
           break;
         }
+        recovered('reading the reply stream');
         for (const [, list] of result ?? []) for (const [id, fields] of entries(list)) handle(id, fields);
       } catch (error) {
         if (stopped || mine !== tenure) break;
-        logger.warn({ err: error }, `reading the reply stream failed: ${(error as Error).message}`);
-        await pause(500);
+        await trouble('reading the reply stream', error);
       }
     }
   };
@@ -791,11 +812,7 @@ export function createScaledRunner(
           connectRedis(scale.url, 'blocking', { name: clientName }),
           connectRedis(scale.url, 'subscriber', { name: clientName }),
         ]);
-        for (const stream of [...Array.from({ length: P }, (_, p) => keys.partition(p)), keys.outbox]) {
-          await cmd.xgroup('CREATE', stream, GROUP, '0', 'MKSTREAM').catch((error: unknown) => {
-            if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
-          });
-        }
+        await ensureGroups();
         sub.on('message', onAnswer);
         await sub.subscribe(keys.answers(me));
         stateStore = options.state ?? (config.state ? stateStoreFor(config, 'file', logger) : undefined);

@@ -17,6 +17,10 @@ export interface RedisServer {
   /** The socket path. */
   path: string;
   process: ChildProcess;
+  /** Kills redis-server (-9: its data is gone, as after a crash without persistence) and starts a new one on the same socket. */
+  restart(): Promise<void>;
+  /** Kills redis-server; `restart()` brings one back. */
+  kill(): Promise<void>;
   /** A client of the test's own (closed by `stop()`). */
   client(): Redis;
   stop(): Promise<void>;
@@ -36,37 +40,39 @@ export async function startRedis(): Promise<RedisServer> {
   requireRedisServer();
   const dir = await mkdtemp(join(tmpdir(), 'c4c-redis-'));
   const path = join(dir, 'redis.sock');
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      '0',
-      '--unixsocket',
-      path,
-      '--unixsocketperm',
-      '700',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitFor(() => existsSync(path) && /ready to accept connections/i.test(output), {
-    timeout: 10_000,
-    message: `redis-server to be ready on ${path} (output: ${output.slice(-300)})`,
-  });
+  const launch = async (): Promise<{ child: ChildProcess; exited: Promise<void> }> => {
+    const args = ['--port', '0', '--unixsocket', path, '--unixsocketperm', '700'];
+    const child = spawn('redis-server', [...args, '--save', '', '--appendonly', 'no', '--dir', dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    await waitFor(() => existsSync(path) && /ready to accept connections/i.test(output), {
+      timeout: 10_000,
+      message: `redis-server to be ready on ${path} (output: ${output.slice(-300)})`,
+    });
+    return { child, exited };
+  };
+  let current = await launch();
+  const kill = async (): Promise<void> => {
+    if (current.child.exitCode === null && current.child.signalCode === null) current.child.kill('SIGKILL');
+    await current.exited;
+    await rm(path, { force: true });
+  };
   const clients: Redis[] = [];
   return {
     url: `unix://${path}`,
     path,
-    process: child,
+    get process() {
+      return current.child;
+    },
+    kill,
+    async restart() {
+      await kill();
+      current = await launch();
+    },
     client() {
       const client = new Redis({ path, lazyConnect: false, maxRetriesPerRequest: 1 });
       client.on('error', () => {});
@@ -75,8 +81,7 @@ export async function startRedis(): Promise<RedisServer> {
     },
     async stop() {
       for (const client of clients) client.disconnect();
-      if (child.exitCode === null) child.kill('SIGKILL');
-      await exited;
+      await kill();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -126,6 +126,29 @@ describe('start --redis', () => {
     }
   });
 
+  it('Redis lost while running (killed, back empty): the holder closes its socket, and once Redis is back the agent answers everything once, in order', async () => {
+    world = await scaleWorld({ redisUrl: redis.url, employments: 4 });
+    const a = world.start();
+    await a.waitForLine('holding the platform socket');
+    const b = world.start();
+    await b.waitForLine('c4c-runner started');
+    sendAll(world, 4, 2, 'r');
+    await waitForReplies(world, 8);
+
+    await redis.kill();
+    await a.waitForLine('closing the platform socket', 15_000);
+    await waitFor(() => world!.sockets.open === 0, { message: 'the agent offline' });
+    // Sent while Redis is away and nobody holds the socket: found in history later.
+    sendAll(world, 4, 2, 's');
+    await redis.restart();
+    await waitForReplies(world, 16, 30_000);
+    expectAnsweredOnceInOrder(world, 4, ['r1', 'r2', 's1', 's2']);
+    expect(world.sockets.peak).toBe(1);
+    await expectAllRead(world);
+    // One warning per outage, not one per retry.
+    expect(a.output().split('reading the partitions failed').length).toBeLessThanOrEqual(2);
+  });
+
   it('Redis unreachable at start: a clear E_REDIS error with what to do, and the password redacted', async () => {
     world = await scaleWorld({ redisUrl: 'redis://:hunter2pass@127.0.0.1:1/0', employments: 1 });
     const cli = world.start();
