@@ -90,6 +90,23 @@ describe('start --redis', () => {
     await expectAllRead(world);
   });
 
+  it('SIGTERM of the socket holder: it drains, exits 0 and hands the socket over; nothing is lost', async () => {
+    world = await scaleWorld({ redisUrl: redis.url, employments: 4 });
+    const a = world.start();
+    await a.waitForLine('holding the platform socket');
+    const b = world.start();
+    await b.waitForLine('c4c-runner started');
+    sendAll(world, 4, 2, 't');
+    await waitForReplies(world, 8);
+    expect(await a.stop('SIGTERM')).toBe(0);
+    await b.waitForLine('holding the platform socket', 15_000);
+    sendAll(world, 4, 2, 'u');
+    await waitForReplies(world, 16);
+    expectAnsweredOnceInOrder(world, 4, ['t1', 't2', 'u1', 'u2']);
+    expect(world.sockets.peak).toBe(1);
+    await expectAllRead(world);
+  });
+
   it('the holder cut off from Redis closes its socket before another process connects; the work goes on', async () => {
     const proxy = await redisProxy(redis);
     try {
