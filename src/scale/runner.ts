@@ -291,10 +291,13 @@ export function createScaledRunner(
   const deliver = (partition: number, entry: string, frame: ServerFrame, tries = 0): void => {
     const routed = toEvent(frame);
     const key = routed ? dedupeKey(routed) : undefined;
+    // This very entry, claimed again after a failed read while it runs here: its run acknowledges it.
+    if (key !== undefined && tracked.get(key)?.entry === entry) return;
     const result = pipeline!.accept(frame);
     if (result === 'accepted' && key !== undefined) tracked.set(key, { partition, entry, frame, tries });
     else if (result === 'refused') later(partition, entry, frame, tries + 1);
-    // Duplicates (handled here already, or in flight), unhandled events, and events without an id.
+    // Copies of events handled here already (or in flight under another entry), unhandled events,
+    // and events without an id.
     else ack(partition, entry);
   };
 
@@ -415,6 +418,10 @@ export function createScaledRunner(
         }
       } catch (error) {
         if (stopped) break;
+        // Entries read but not handed over are pending to this process: claim them again, in order,
+        // before reading new ones (those already running here are recognised and left alone).
+        for (const p of reading) toClaim.push(p);
+        reading.clear();
         await trouble('reading the partitions', error);
       }
     }
