@@ -164,7 +164,9 @@ async function runStart(options: StartOptions): Promise<void> {
         concurrency: config.concurrency,
         pid: process.pid,
       },
-      `c4c-runner started: ${runner.registry.size} handler(s), connected to ${config.platform.url}`,
+      redis
+        ? `c4c-runner started: ${runner.registry.size} handler(s), serving ${config.platform.url} through Redis`
+        : `c4c-runner started: ${runner.registry.size} handler(s), connected to ${config.platform.url}`,
     );
     await runner.done;
   } finally {
