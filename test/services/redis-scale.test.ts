@@ -16,6 +16,14 @@ export default defineHandler('message', async (ctx) => {
   return process.pid + ':' + ctx.event.content + '#' + n;
 });`;
 
+/** Logs which employment it runs, then answers after 1.5 s. */
+const SLOW_LOGGING = `import { defineHandler } from 'c4c-runner';
+export default defineHandler('message', async (ctx) => {
+  ctx.log.info('running e' + ctx.event.employmentId);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  return process.pid + ':' + ctx.event.content;
+});`;
+
 let redis: RedisServer;
 let world: ScaleWorld | undefined;
 
@@ -135,6 +143,32 @@ describe('start --redis', () => {
       sendAll(world, 4, 2, 'q');
       await waitForReplies(world, 16);
       expectAnsweredOnceInOrder(world, 4, ['p1', 'p2', 'q1', 'q2']);
+      proxy.restore();
+    } finally {
+      await world?.close();
+      world = undefined;
+      await proxy.close();
+    }
+  });
+
+  it('a process cut off from Redis with a handler running: its reply cannot go out, so nothing is acknowledged; another process takes its partitions and answers', async () => {
+    const proxy = await redisProxy(redis);
+    try {
+      world = await scaleWorld({ redisUrl: redis.url, employments: 8, handler: SLOW_LOGGING });
+      const a = world.start();
+      await a.waitForLine('holding the platform socket');
+      const b = world.start({}, proxy.url);
+      await b.waitForLine(/consuming partitions: \d/);
+      await a.waitForLine(/consuming partitions: (\d+, ){3}\d+"/, 15_000);
+      sendAll(world, 8, 1, 'v');
+      const running = /running (e\d+)/.exec(await b.waitForLine(/running e\d+/))![1]!;
+      proxy.cut();
+      await waitForReplies(world, 8, 30_000);
+      expectAnsweredOnceInOrder(world, 8, ['v1']);
+      // What b was running when it was cut off was answered by a, after claiming b's pending entries.
+      const employment = Number(running.slice(1));
+      expect(repliesOf(world, employment)).toEqual([[String(a.child.pid), 'v1']]);
+      expect(world.sockets.peak).toBe(1);
       proxy.restore();
     } finally {
       await world?.close();
