@@ -43,7 +43,7 @@ import { CatchUp } from '../runner/catchup.js';
 import { dedupeKey, orderingKey } from '../runner/keys.js';
 import { MemoryLedger, type Ledger } from '../runner/ledger.js';
 import { MetricsRecorder } from '../runner/metrics.js';
-import { Pipeline, emptyPipelineStats, type EventOutcome } from '../runner/pipeline.js';
+import { Pipeline, emptyPipelineStats, type EventOutcome, type FallbackHandler } from '../runner/pipeline.js';
 import { HandlerRegistry } from '../runner/registry.js';
 import type { Runner, RunnerOptions, RunnerState, RunnerStats } from '../runner/runner.js';
 import { Scheduler } from '../runner/scheduler.js';
@@ -138,6 +138,7 @@ export function createScaledRunner(
   let sub: Redis | undefined;
   let lease: HolderLease | undefined;
   let pipeline: Pipeline | undefined;
+  let fallback: FallbackHandler | undefined;
   let stateStore: StateStore | undefined;
   let ownsState = false;
   let rebalanceTimer: NodeJS.Timeout | undefined;
@@ -570,7 +571,7 @@ export function createScaledRunner(
       release: () => {},
       handles: (name) =>
         name === 'message'
-          ? Boolean(registry.get('message') ?? options.fallback)
+          ? Boolean(registry.get('message') ?? fallback)
           : Boolean(registry.get(name) ?? registry.get('notification')),
       waitForRoom: async (signal) => {
         while (pendingWrites > 1_000 && !signal.aborted) await pause(10);
@@ -807,6 +808,13 @@ export function createScaledRunner(
         handlersLoaded = true;
         if (entriesLoaded.length > 0)
           logger.info(`loaded ${entriesLoaded.length} handler(s): ${registry.names().join(', ')}`);
+        // As with one process: events without a handler file go to the config's webhook, if any.
+        fallback =
+          options.fallback ??
+          (config.webhook
+            ? (await import('../webhook/fallback.js')).configWebhookFallback(config.webhook, base)
+            : undefined);
+        if (fallback) logger.info(`events without a handler file go to ${fallback.label}`);
         const clientName = `c4c-${me}`;
         cmd = withScripts(
           await connectRedis(scale.url, 'commands', {
@@ -834,7 +842,7 @@ export function createScaledRunner(
           sendConfirmed: (frame) => sendFrame(frame, 'confirmed'),
           logger: base.child({ component: 'runner' }),
           timeout: config.timeout,
-          fallback: options.fallback,
+          fallback,
           onOutcome,
           retry: config.retry,
           onFailure: async (failure) => {

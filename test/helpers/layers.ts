@@ -44,7 +44,7 @@ export const LAYERS: Record<string, readonly string[]> = {
   runner: [...BOTTOM, 'api', 'config', 'connection', 'webhook', 'state'],
   party: [...BOTTOM, 'api'],
   ops: [...BOTTOM, 'config', 'runner'],
-  scale: [...BOTTOM, 'api', 'config', 'connection', 'runner', 'state'],
+  scale: [...BOTTOM, 'api', 'config', 'connection', 'runner', 'state', 'webhook'],
   dev: ABOVE_THE_RUNNER,
   testing: ABOVE_THE_RUNNER,
   'index.ts': [...BOTTOM, 'api', 'config', 'connection', 'runner', 'state', 'webhook', 'ops'],
