@@ -779,6 +779,12 @@ export function createScaledRunner(
       handlersLoaded,
       catchingUp: catchUp?.pending ?? false,
       stats: runnerStats(),
+      scale: {
+        holder: stats.holder,
+        partitions: stats.partitions.length,
+        written: stats.written,
+        relayed: stats.relayed,
+      },
     }),
     close: (closeOptions) => close(closeOptions),
     dispatch(frame) {
