@@ -24,6 +24,9 @@ interface ConnectFlags {
   verbose?: boolean;
 }
 
+/** The handler name of connect's events (in its log lines and dead letters; `replay` forwards those to the webhook). */
+export const CONNECT_LABEL = 'c4c-runner connect';
+
 /** Registers `c4c-runner connect`. */
 export function registerConnect(program: Command): void {
   program
@@ -141,15 +144,22 @@ async function runConnect(flags: ConnectFlags): Promise<void> {
     secrets: [token, ...(settings?.secret ? [settings.secret] : [])],
   });
   const unguard = surviveStrayRejections(logger);
+  // An event that failed for good (the webhook kept failing past the config's retry) is acknowledged
+  // so its conversation goes on, and kept in <folder>/.c4c/dead-letters.jsonl: `replay` forwards it again.
+  const replayCommand = `c4c-runner replay${flags.cwd ? ` --cwd ${JSON.stringify(flags.cwd)}` : ''}${settings ? '' : ' --webhook <url>'}`;
   const runner = createRunner(config, {
     logger,
     handlerFiles: false,
-    // connect has no project to keep them in, nor handlers to replay them with.
-    deadLetters: false,
     onConnectionState: (state, previous) => out(format.formatConnectionState(state, previous)),
+    onOutcome: (outcome) => {
+      if (outcome.kind === 'failed' || outcome.kind === 'timed-out')
+        out([
+          `✗ ${outcome.routed.name} failed for good and was kept in .c4c/dead-letters.jsonl; once the webhook works, run: ${replayCommand}`,
+        ]);
+    },
     fallback: {
-      file: 'c4c-runner connect',
-      label: 'c4c-runner connect',
+      file: CONNECT_LABEL,
+      label: CONNECT_LABEL,
       handle: printAndForward,
       timeout,
     },

@@ -2,11 +2,16 @@
  * `c4c-runner replay`: runs the events of the dead-letter file (`.c4c/dead-letters.jsonl`) again,
  * with the handlers as they are now, one at a time, and removes the ones that succeed. It connects
  * to send replies only: live events are left to `c4c-runner start` (which may run at the same time),
- * and nothing is marked read (a dead letter was acknowledged when it failed).
+ * and nothing is marked read (a dead letter was acknowledged when it failed). The dead letters of
+ * `c4c-runner connect` are forwarded to its webhook again instead.
  */
 import type { Command } from 'commander';
+import type { ResolvedConfig } from '../config/schema.js';
 import type { ServerFrame } from '../protocol/frames.js';
+import type { DeadLetter } from '../runner/dead-letters.js';
 import type { EventOutcome } from '../runner/pipeline.js';
+import type { RunnerOptions } from '../runner/runner.js';
+import { CONNECT_LABEL } from './connect.js';
 import { surviveStrayRejections } from './stray.js';
 
 interface ReplayOptions {
@@ -14,6 +19,9 @@ interface ReplayOptions {
   cwd?: string;
   list?: boolean;
   id?: string[];
+  webhook?: string;
+  webhookSecret?: string;
+  reply: boolean;
 }
 
 /** Registers `c4c-runner replay`. */
@@ -25,6 +33,12 @@ export function registerReplay(program: Command): void {
     )
     .option('--list', 'only list the dead letters')
     .option('--id <id...>', 'only these dead letters (ids from --list)')
+    .option(
+      '--webhook <url>',
+      'where the dead letters of c4c-runner connect are forwarded again (default: as connect reads it: env C4C_WEBHOOK_URL, c4c.config.ts, ~/.c4c/config.json)',
+    )
+    .option('--webhook-secret <secret>', 'sign those forwards (prefer env C4C_WEBHOOK_SECRET)')
+    .option('--no-reply', "forward connect's dead letters only: do not send the webhook's answer back")
     .option('-c, --config <file>', 'config file (default: found in the project folder)')
     .option('--cwd <dir>', 'project folder (default: the current folder)')
     .action(async (options: ReplayOptions) => {
@@ -87,12 +101,59 @@ async function runReplay(options: ReplayOptions): Promise<number> {
     secrets: [token],
   });
   const unguard = surviveStrayRejections(logger);
+  // Events `connect` kept go to its webhook again; the rest to the handler files.
+  const fromConnect = letters.filter((e) => e.file === CONNECT_LABEL);
+  const fromHandlers = letters.filter((e) => e.file !== CONNECT_LABEL);
+  const done = new Set<string>();
+  let failed = 0;
+  try {
+    if (fromHandlers.length > 0) {
+      const result = await replayWith(createRunner, config, { logger }, fromHandlers);
+      for (const id of result.done) done.add(id);
+      failed += result.failed;
+    }
+    if (fromConnect.length > 0) {
+      const fallback = await connectFallback(config, options);
+      if (!fallback) {
+        failed += fromConnect.length;
+        for (const letter of fromConnect)
+          print(
+            `✗ ${letter.id} ${letter.event} ${where(letter.frame)}: not run — it came from c4c-runner connect and no webhook is set; run: c4c-runner replay --webhook <url> (or set C4C_WEBHOOK_URL)`,
+          );
+      } else {
+        const result = await replayWith(
+          createRunner,
+          config,
+          { logger, handlerFiles: false, fallback },
+          fromConnect,
+        );
+        for (const id of result.done) done.add(id);
+        failed += result.failed;
+      }
+    }
+  } finally {
+    if (done.size > 0) await file.remove(done);
+    unguard();
+  }
+  print(
+    `${done.size} of ${letters.length} dead letter(s) replayed${failed > 0 ? `; ${failed} failed again and stay in ${file.path}` : ''}.`,
+  );
+  return failed > 0 ? 1 : 0;
+}
+
+/** Runs `letters` one at a time on a runner that only sends; says which succeeded and how many did not. */
+async function replayWith(
+  createRunner: typeof import('../runner/runner.js').createRunner,
+  config: ResolvedConfig,
+  options: Pick<RunnerOptions, 'logger' | 'handlerFiles' | 'fallback'>,
+  letters: readonly DeadLetter[],
+): Promise<{ done: string[]; failed: number }> {
   let settle: ((outcome: EventOutcome) => void) | undefined;
   const runner = createRunner(
     // A dead letter was marked read when it failed; moving the read cursor back to it would be wrong.
     { ...config, ack: false },
     {
-      logger,
+      ...options,
       live: false,
       // A replay that fails again stays where it is in the file, not a second time at its end.
       deadLetters: false,
@@ -101,7 +162,7 @@ async function runReplay(options: ReplayOptions): Promise<number> {
       },
     },
   );
-  const done = new Set<string>();
+  const done: string[] = [];
   let failed = 0;
   try {
     await runner.start();
@@ -115,7 +176,7 @@ async function runReplay(options: ReplayOptions): Promise<number> {
       }
       const result = await outcome;
       if (result.kind === 'replied' || result.kind === 'no-reply') {
-        done.add(letter.id);
+        done.push(letter.id);
         print(
           `✓ ${letter.id} ${letter.event} ${where(letter.frame)}: ${result.action ?? 'handled, no reply'}`,
         );
@@ -127,13 +188,45 @@ async function runReplay(options: ReplayOptions): Promise<number> {
     }
   } finally {
     await runner.close();
-    if (done.size > 0) await file.remove(done);
-    unguard();
   }
-  print(
-    `${done.size} of ${letters.length} dead letter(s) replayed${failed > 0 ? `; ${failed} failed again and stay in ${file.path}` : ''}.`,
+  return { done, failed };
+}
+
+/**
+ * The handler `connect` ran, for its dead letters: forward to the webhook (flag > env > config >
+ * ~/.c4c/config.json, as connect reads it) and send its answer back, unless `--no-reply`.
+ */
+async function connectFallback(
+  config: ResolvedConfig,
+  options: ReplayOptions,
+): Promise<RunnerOptions['fallback']> {
+  const [{ readCredentials }, { resolveWebhookSettings }, { webhookFallbackFor }, { homedir }] =
+    await Promise.all([
+      import('../config/credentials.js'),
+      import('../config/webhook.js'),
+      import('../webhook/fallback.js'),
+      import('node:os'),
+    ]);
+  const settings = resolveWebhookSettings({
+    flags: { url: options.webhook, secret: options.webhookSecret },
+    config: config.webhook,
+    credentials: await readCredentials(process.env, process.env.HOME ?? homedir()),
+    useHome: true,
+  });
+  if (!settings) return undefined;
+  const forward = webhookFallbackFor(
+    // A replay reports on a webhook that is still down; it does not wait for it without end.
+    {
+      ...settings,
+      retry: {
+        ...settings.retry,
+        attempts: Number.isFinite(settings.retry.attempts ?? Infinity) ? settings.retry.attempts : 3,
+      },
+    },
+    undefined,
+    { reply: options.reply },
   );
-  return failed > 0 ? 1 : 0;
+  return { ...forward, file: CONNECT_LABEL, label: CONNECT_LABEL };
 }
 
 function where(frame: ServerFrame): string {

@@ -19,12 +19,15 @@ import { Outbox, RecentWindow, messageIdOf, rejectEntry, resolveEntry, type Outb
 export interface DeliveryOptions {
   /** Frames allowed to wait. */
   limit: number;
-  /** `RATE_LIMITED` refusals of one frame retried before it is reported undeliverable. */
+  /**
+   * `RATE_LIMITED` refusals of one frame retried before it is reported undeliverable (passing
+   * refusals: at most {@link PASSING_RETRIES} of them).
+   */
   maxRetries: number;
   /** Pause before sending again after the n-th refusal of a frame, in ms. */
   retryDelay: (retries: number) => number;
   log: Logger;
-  /** A frame the platform refused for good. */
+  /** A frame the platform refused for good (its `send()` rejects; see {@link isUndeliverable}). */
   onUndeliverable: (info: { frame: ClientFrame; code: string; message: string }) => void;
   /**
    * An acknowledgement ping without its pong is sent again after this many ms: a platform may
@@ -35,6 +38,38 @@ export interface DeliveryOptions {
   confirmTimeout?: number;
   /** No confirmation within `confirmTimeout`: the connection replaces the socket (as the heartbeat does). */
   onStalled?: (waitedMs: number) => void;
+}
+
+/**
+ * What a refusal that names one of our frames means for it:
+ * - `rate-limited`: `RATE_LIMITED` — sent again after a backoff, up to `maxRetries` times (the
+ *   runner waits it out without a bound);
+ * - `passing`: the platform failed, not the frame (`INTERNAL_ERROR`, `SERVICE_UNAVAILABLE`, a
+ *   timeout) — sent again after a backoff, at most {@link PASSING_RETRIES} times, then for good;
+ * - `for-good`: the frame itself is refused and would be refused again, unchanged
+ *   (`VALIDATION_ERROR`, `INVALID_FRAME`, `EMPLOYMENT_NOT_ACTIVE`, `NOT_FOUND`, `FORBIDDEN`,
+ *   `UNAUTHORIZED`, and any code this project does not know): reported undeliverable at once.
+ */
+export type Refusal = 'rate-limited' | 'passing' | 'for-good';
+
+/** Passing refusals (`INTERNAL_ERROR`…) of one frame sent again before it counts as refused for good. */
+export const PASSING_RETRIES = 5;
+
+/** Sorts a refusal that names one of our frames (see {@link Refusal}); by code, else by its text. */
+export function refusalOf(frame: { code?: string; message?: string }): Refusal {
+  if (classifyError(frame) === 'RATE_LIMITED') return 'rate-limited';
+  // The code alone: a validation message may well say "internal" or "timeout" about a field.
+  if (/internal|unavailable|timeout|timed.?out|overloaded|try.?again|^5\d\d$/i.test(frame.code ?? ''))
+    return 'passing';
+  return 'for-good';
+}
+
+/**
+ * Whether `error` is a send's rejection because the platform refused its frame for good: the frame
+ * was not stored, and sending it again unchanged would be refused again.
+ */
+export function isUndeliverable(error: unknown): error is PlatformError {
+  return error instanceof PlatformError && error.details?.undeliverable === true;
 }
 
 /** How far a `send()` waits. */
@@ -138,27 +173,37 @@ export class Delivery {
     }
   }
 
-  /** An error frame: a refusal that names one of our frames is retried or reported. */
+  /**
+   * An error frame: a refusal that names one of our frames is retried (a passing refusal) or
+   * reported undeliverable (a refusal for good); see {@link refusalOf}.
+   */
   onError(frame: ErrorFrame): void {
-    const kind = classifyError(frame);
     const details = frame.details as { messageId?: unknown } | undefined;
     const messageId = typeof details?.messageId === 'string' ? details.messageId : undefined;
-    if (messageId === undefined || (kind !== 'RATE_LIMITED' && kind !== 'EMPLOYMENT_NOT_ACTIVE')) return;
+    if (messageId === undefined) return;
     const entry = this.#take(messageId);
     if (!entry) return;
-    if (kind === 'RATE_LIMITED' && entry.retries < this.#options.maxRetries) {
+    const refusal = refusalOf(frame);
+    const bound =
+      refusal === 'rate-limited'
+        ? this.#options.maxRetries
+        : Math.min(this.#options.maxRetries, PASSING_RETRIES);
+    if (refusal !== 'for-good' && entry.retries < bound) {
       entry.retries += 1;
       this.#requeue([entry]);
-      this.#pause(entry.retries);
+      this.#pause(entry.retries, frame.code);
       return;
     }
     rejectEntry(
       entry,
-      new PlatformError(0, frame.code, `the platform refused frame ${messageId}: ${frame.message}`, {
-        details: { messageId },
-      }),
+      new PlatformError(
+        0,
+        frame.code,
+        `the platform refused message ${messageId} for good (${frame.code}): ${frame.message}`,
+        { details: { messageId, undeliverable: true } },
+      ),
     );
-    this.#options.onUndeliverable({ frame: entry.frame, code: kind, message: frame.message });
+    this.#options.onUndeliverable({ frame: entry.frame, code: frame.code, message: frame.message });
     this.#checkDrained();
   }
 
@@ -311,10 +356,15 @@ export class Delivery {
    * probe ping: its pong proves the frame passed (a refusal would have come first), and only then
    * does the rest follow, so a refused frame is never overtaken by those queued behind it.
    */
-  #pause(retries: number): void {
+  #pause(retries: number, code: string): void {
     if (this.#pauseTimer !== undefined) return;
     const delay = this.#options.retryDelay(retries);
-    this.#options.log.info({ delay, retries }, `rate limited by the platform; sending again in ${delay} ms`);
+    this.#options.log.info(
+      { delay, retries, code },
+      code === 'RATE_LIMITED'
+        ? `rate limited by the platform; sending again in ${delay} ms`
+        : `the platform could not take a frame (${code}); sending it again in ${delay} ms`,
+    );
     this.#pauseTimer = setTimeout(() => {
       this.#pauseTimer = undefined;
       if (!this.#writable()) return; // no socket now: the next open flushes everything in order

@@ -1,7 +1,7 @@
 /**
  * Frames on their way out: the ordered, bounded queue they wait in while the socket is down, and
  * the small window of recently written message frames that a platform refusal (`RATE_LIMITED`,
- * `EMPLOYMENT_NOT_ACTIVE`) can still name by `messageId`.
+ * `VALIDATION_ERROR`…) can still name by `messageId`.
  */
 import { C4cError } from '../errors.js';
 import type { ClientFrame } from '../protocol/frames.js';

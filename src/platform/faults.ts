@@ -11,6 +11,13 @@ export interface FaultSwitches {
   dropConnections(): number;
   /** For `ms`, answers neither control pings nor JSON pings (a hung platform). */
   stopPongs(ms: number): void;
+  /**
+   * On every agent socket open now, for the rest of its life, leaves unanswered the control pings
+   * that carry data (a client's delivery probes) and still answers empty ones (its heartbeat): a
+   * platform that answers only some pings, as RFC 6455 allows it to. Sockets opened later are not
+   * affected. Returns how many sockets it applies to.
+   */
+  stopDataPongs(): number;
   /** Refuses an agent's messages beyond `perSecond` in any second with RATE_LIMITED; `null` lifts it. */
   rateLimit(perSecond: number | null): void;
   /** Sends `n` malformed frames of assorted kinds to every connected agent. Returns frames sent. */
@@ -119,6 +126,12 @@ export function createFaultSwitches(enabled: boolean, state: FaultState, hub: Hu
       guard();
       count('stopPongs', ms, 0);
       state.stopPongs(ms);
+    },
+    stopDataPongs() {
+      guard();
+      const clients = hub.all();
+      for (const client of clients) client.dataPongsStopped = true;
+      return clients.length;
     },
     rateLimit(perSecond) {
       guard();

@@ -9,6 +9,8 @@ export interface Client {
   ws: WebSocket;
   /** Last time anything arrived from it (frame, control ping or pong), for dead-client detection. */
   lastSeen: number;
+  /** Fault `stopDataPongs`: control pings that carry data go unanswered on this socket, for good. */
+  dataPongsStopped?: boolean;
 }
 
 export class Hub {

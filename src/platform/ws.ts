@@ -80,7 +80,8 @@ export function attachWebSocket(server: Server, core: Core, heartbeat: Heartbeat
     ws.on('error', (error) => core.logger.debug({ err: error, agentId }, 'socket error'));
     ws.on('ping', (data) => {
       client.lastSeen = Date.now();
-      if (!core.faultState.pongsStopped()) ws.pong(data);
+      if (core.faultState.pongsStopped() || (client.dataPongsStopped && data.length > 0)) return;
+      ws.pong(data);
     });
     ws.on('pong', () => {
       client.lastSeen = Date.now();

@@ -5,6 +5,7 @@
  * the pipeline goes on.
  */
 import type { ApiClient } from '../api/client.js';
+import { isUndeliverable } from '../connection/delivery.js';
 import { C4cError, isC4cError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { toEvent, type RoutedEvent } from '../protocol/events.js';
@@ -158,6 +159,12 @@ export class Pipeline {
   readonly #o: PipelineOptions;
   readonly #state: StateSource;
   #accepting = true;
+  /**
+   * The events that recent `ctx.reply`/`ctx.send` messages were sent for, by messageId: those calls
+   * resolve once written, and a refusal for good comes after. Bounded: a refusal names one of the
+   * last frames written (the connection keeps only those to match it).
+   */
+  readonly #sentBy = new Map<string, SentBy>();
 
   constructor(options: PipelineOptions) {
     this.#o = options;
@@ -257,10 +264,10 @@ export class Pipeline {
     // Replies get ids derived from this event's id: a second run after a crash sends the same ids, which the platform drops.
     // Waiting for the platform's proof ends with the drain: unproven, the message stays unacknowledged.
     const confirmed = untilAborted(this.#o.sendConfirmed ?? this.#o.send, shutdown);
+    const by: SentBy = { routed, entry, attempt, log, failed: false };
+    const track = (frame: ClientFrame): Promise<unknown> => this.#track(frame, by);
     const senders =
-      messageId === undefined
-        ? { send: this.#o.send, confirmed }
-        : replySenders(this.#o.send, confirmed, messageId);
+      messageId === undefined ? { send: track, confirmed } : replySenders(track, confirmed, messageId);
     const ctx = this.#context(routed, entry, log, signal, senders.send);
 
     let outcome: Outcome;
@@ -281,8 +288,13 @@ export class Pipeline {
       });
       const handled = (async (): Promise<Outcome> => {
         try {
-          // A notification without the id its reply needs: found over REST first (find-ids.ts).
-          const lookup = completeReplyId(routed, entry.label, this.#o.api);
+          // A notification without the id its reply needs: found over REST first (find-ids.ts). Not
+          // for the fallback (connect, a webhook): it forwards the frame exactly as it came, as the
+          // public client does, and a reply of its answer looks for the id when it is sent.
+          const lookup =
+            entry.file === this.#o.fallback?.file
+              ? undefined
+              : completeReplyId(routed, entry.label, this.#o.api);
           if (lookup) await lookup;
           return { kind: 'returned', value: await entry.handle(ctx) };
         } catch (error) {
@@ -306,6 +318,10 @@ export class Pipeline {
         const replied = await this.#reply(routed, entry, outcome.value, log, senders.confirmed);
         acknowledge = replied.acknowledge;
         report = replied.report;
+        // A reply that cannot be (a bad value, or refused for good): kept in the dead-letter file
+        // before the acknowledgement passes it.
+        if (replied.report.kind === 'failed')
+          await this.#failedForGood(routed, entry, replied.report.error, attempt, log);
         break;
       }
       case 'threw': {
@@ -370,6 +386,46 @@ export class Pipeline {
     this.#report({ ...report, attempt, routed, file: entry.label, durationMs }, log);
   }
 
+  /**
+   * The platform refused for good a message a handler sent with `ctx.reply`/`ctx.send` (its call had
+   * already resolved): the event it was sent for counts as failed and goes to the dead-letter file,
+   * once, even if it was acknowledged meanwhile. `false` when the message is not one of those (a
+   * returned reply: its own send rejects and fails the event).
+   */
+  undeliverable(messageId: string, error: Error): boolean {
+    const by = this.#sentBy.get(messageId);
+    if (!by) return false;
+    this.#sentBy.delete(messageId);
+    if (by.failed) return true;
+    by.failed = true;
+    this.stats.replyErrors++;
+    by.log.error(
+      { err: error },
+      `a message ${by.entry.label} sent with ctx.reply/ctx.send for "${by.routed.name}" is undeliverable: ${errorText(error)}; the event counts as failed — change what the handler sends, then run: c4c-runner replay`,
+    );
+    void this.#failedForGood(by.routed, by.entry, error, by.attempt, by.log);
+    return true;
+  }
+
+  #track(frame: ClientFrame, by: SentBy): Promise<unknown> {
+    const sent = this.#o.send(frame);
+    if (frame.type !== 'message') return sent;
+    const remember = (id: string): void => {
+      this.#sentBy.set(id, by);
+      if (this.#sentBy.size > SENT_BY_LIMIT) this.#sentBy.delete(this.#sentBy.keys().next().value!);
+    };
+    if (frame.messageId) remember(frame.messageId);
+    else
+      sent.then(
+        (written) => {
+          const id = (written as { messageId?: unknown } | undefined)?.messageId;
+          if (typeof id === 'string') remember(id);
+        },
+        () => {},
+      );
+    return sent;
+  }
+
   /** An event that failed for good: `onFailure` (the config's `onError`, the dead-letter file) sees it. */
   async #failedForGood(
     routed: RoutedEvent,
@@ -422,6 +478,15 @@ export class Pipeline {
         log.error({ err: error }, error.message);
         // The caller of a service waits for a result: an output that cannot be sent is a failure.
         await this.#fail(routed, entry, error, log);
+        return { acknowledge: true, report: { kind: 'failed', error } };
+      }
+      if (isUndeliverable(error)) {
+        // Sent again unchanged it would be refused again; left unacknowledged, the next reply in its
+        // employment would move the read cursor past it and nobody would ever hear of it.
+        log.error(
+          { err: error, platformCode: error.platformCode },
+          `the reply of ${entry.label} to "${routed.name}" is undeliverable: ${errorText(error)}; the event counts as failed — change what the handler returns (e.g. shorten it), then run: c4c-runner replay`,
+        );
         return { acknowledge: true, report: { kind: 'failed', error } };
       }
       log.error(
@@ -516,6 +581,19 @@ export class Pipeline {
     });
   }
 }
+
+/** Who sent a `ctx.reply`/`ctx.send` message: the event, its handler, the attempt. */
+interface SentBy {
+  readonly routed: RoutedEvent;
+  readonly entry: HandlerEntry;
+  readonly attempt: number;
+  readonly log: Logger;
+  /** Already counted as failed for a refusal (one dead letter per event, however many were refused). */
+  failed: boolean;
+}
+
+/** `ctx.reply`/`ctx.send` messages remembered for a refusal (the connection matches refusals among its last 256 writes). */
+const SENT_BY_LIMIT = 1_024;
 
 function messageIdOf(routed: RoutedEvent): string | undefined {
   const id = (routed.event as { messageId?: unknown }).messageId;

@@ -6,12 +6,13 @@ import type { Id } from '../protocol/ids.js';
 import { ApiClient } from '../api/client.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { Connection, type ConnectionState } from '../connection/connection.js';
-import { C4cError } from '../errors.js';
+import { C4cError, PlatformError } from '../errors.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import { silentLogger, type Logger } from '../log.js';
 import { MetricsRecorder, type RecordedFigures } from './metrics.js';
 import { loadEventTracer, type EventTracer } from './tracing.js';
-import { createCatchUp, type CatchUp, type CatchUpStats } from './catchup.js';
+import type { CatchUp, CatchUpStats } from './catchup/index.js';
+import { createCatchUp } from './catchup/wire.js';
 import { MemoryLedger, type Ledger } from './ledger.js';
 import { DeadLetters, deadLetterPath } from './dead-letters.js';
 import {
@@ -243,7 +244,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
     const entry = await deadLetters.add(failure);
     logger.warn(
       { deadLetter: entry.id, event: entry.event, file: entry.file, path: deadLetters.path },
-      `"${entry.event}" failed for good in ${entry.file}; kept in .c4c/dead-letters.jsonl — fix the handler, then run: c4c-runner replay`,
+      `"${entry.event}" failed for good in ${entry.file}; kept in .c4c/dead-letters.jsonl — once it is fixed, run: c4c-runner replay`,
     );
   };
 
@@ -382,10 +383,24 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
         });
         connection.on('undeliverable', ({ frame, code, message }) => {
           recorder.refused();
+          const id = (frame as { messageId?: string }).messageId;
           logger.warn(
-            { code, frame: { type: frame.type, messageId: (frame as { messageId?: string }).messageId } },
-            `the platform refused a reply for good: ${code}: ${message}`,
+            { code, frame: { type: frame.type, messageId: id } },
+            `the platform refused message ${id} for good (${code}): ${message}`,
           );
+          // One a handler sent with ctx.reply/ctx.send: its event fails (a returned reply's send rejects).
+          if (id !== undefined)
+            pipeline?.undeliverable(
+              id,
+              new PlatformError(
+                0,
+                code,
+                `the platform refused message ${id} for good (${code}): ${message}`,
+                {
+                  details: { messageId: id, undeliverable: true },
+                },
+              ),
+            );
         });
         connection.on('error', (error) => {
           // The connection gave up for good (a token revoked mid-run, maxAttempts spent).

@@ -188,7 +188,7 @@ export class WebhookClient {
       if (retryIn !== undefined) await sleep(retryIn, waits, attempt, this.url);
     }
     throw new WebhookError(
-      `webhook ${this.url} failed ${this.#attempts} time${this.#attempts === 1 ? '' : 's'} (last: ${lastProblem}); the event stays unacknowledged and is delivered again later. Is the webhook running?`,
+      `webhook ${this.url} failed ${this.#attempts} time${this.#attempts === 1 ? '' : 's'} (last: ${lastProblem}); check that it is running and answers 2xx. The runner tries the event again (the config's retry) and, if it keeps failing, keeps it in .c4c/dead-letters.jsonl for c4c-runner replay`,
       this.#attempts,
       { details: { url: this.url } },
     );
@@ -301,7 +301,7 @@ function throwIfAborted(signal: AbortSignal | undefined, attempts: number, url: 
 function abortError(signal: AbortSignal, attempts: number, url: string): WebhookError {
   const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'aborted');
   return new WebhookError(
-    `forward to webhook ${url} stopped (${reason}); the event stays unacknowledged and is delivered again later`,
+    `forward to webhook ${url} stopped (${reason}); the event is not acknowledged, so the platform keeps it unread and the next start or connect handles it`,
     attempts,
     {
       cause: signal.reason,

@@ -22,8 +22,13 @@ export interface WebhookFallback {
 /**
  * A fallback handler for resolved webhook settings. Retries without end by default (`retry.attempts`
  * limits it), so its time limit is the retries' budget, not the runner's per-handler timeout.
+ * `reply: false` forwards only. @default reply: true
  */
-export function webhookFallbackFor(settings: WebhookSettings, report?: WebhookReporter): WebhookFallback {
+export function webhookFallbackFor(
+  settings: WebhookSettings,
+  report?: WebhookReporter,
+  options: { reply?: boolean } = {},
+): WebhookFallback {
   const client = new WebhookClient({
     url: settings.url,
     ...(settings.secret ? { secret: settings.secret } : {}),
@@ -34,7 +39,7 @@ export function webhookFallbackFor(settings: WebhookSettings, report?: WebhookRe
   return Object.freeze({
     file: label,
     label,
-    handle: createWebhookHandler(client, report),
+    handle: createWebhookHandler(client, report, options),
     timeout: Math.min(client.budget, MAX_TIMER),
   });
 }
@@ -83,7 +88,7 @@ export function logReporter(logger: Logger): WebhookReporter {
           },
           report.retryIn !== undefined
             ? `webhook forward failed (${report.status ?? report.error}); retrying in ${report.retryIn} ms`
-            : `webhook forward failed (${report.status ?? report.error}); giving up for now, the event stays unacknowledged`,
+            : `webhook forward failed (${report.status ?? report.error}) on its last attempt; the runner's retry decides what comes next (another run later, or the dead-letter file)`,
         );
         return;
       case 'rejected':

@@ -3,7 +3,7 @@
  * port, with a real webhook receiver on another.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -413,6 +413,77 @@ describe('c4c-runner connect --webhook', () => {
     expect(sequence.slice(0, firstA2).every((b) => b.content === 'a1')).toBe(true);
     expect(firstA2).toBeGreaterThan(1);
     expect(sequence.slice(firstA2).map((b) => b.content)).toEqual(['a2', 'a3']);
+  });
+  it('a webhook that keeps failing: the event is kept in the dead-letter file, the conversation goes on, and replay forwards it once the webhook is up', async () => {
+    const platform = await platformFor();
+    const { employmentId } = platform.world;
+    let down = true;
+    const hook = await webhook((request) => {
+      const body = JSON.parse(request.body) as { content: string };
+      if (down) return { status: 500 };
+      return { status: 200, headers: { 'content-type': 'text/plain' }, body: `got ${body.content}` };
+    });
+    const fast = '{ attempts: 2, initialDelay: 10, maxDelay: 20 }';
+    const dir = await folder({
+      'c4c.config.ts': `export default { retry: ${fast}, webhook: { retry: ${fast} } };\n`,
+    });
+    const cli = await connect(platform, ['--webhook', hook.url], { dir });
+    const lost = platform.sendMessage({ employmentId, content: 'first' });
+    const line = await cli.waitForLine(/^✗ message failed for good/);
+    expect(line).toBe(
+      `✗ message failed for good and was kept in .c4c/dead-letters.jsonl; once the webhook works, run: c4c-runner replay --cwd ${JSON.stringify(dir)}`,
+    );
+    expect(hook.requests).toHaveLength(4); // two forwards on each of two runs
+    const file = join(dir, '.c4c', 'dead-letters.jsonl');
+    const letters = (await readFile(file, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(letters).toEqual([
+      expect.objectContaining({
+        event: 'message',
+        file: 'c4c-runner connect',
+        error: expect.objectContaining({ code: 'E_WEBHOOK' }),
+        frame: expect.objectContaining({ messageId: lost.messageId, content: 'first' }),
+      }),
+    ]);
+    expect(cli.stderr()).toMatch(/failed 2 times .*check that it is running and answers 2xx/);
+
+    // The conversation goes on, and the failed message is read: it is kept, not pending.
+    down = false;
+    platform.sendMessage({ employmentId, content: 'second' });
+    await waitFor(
+      async () => (await history(platform, employmentId)).some((m) => m.content === 'got second'),
+      {
+        message: 'the later message answered',
+      },
+    );
+    await waitFor(
+      async () => (await history(platform, employmentId)).find((m) => m.messageId === lost.messageId)?.readAt,
+      { message: 'the failed message read', timeout: 20_000 },
+    );
+
+    const env = {
+      HOME: dir,
+      C4C_API_ENDPOINT: platform.url,
+      C4C_API_TOKEN: platform.world.agent.token,
+      C4C_WEBHOOK_URL: '',
+      C4C_WEBHOOK_SECRET: '',
+    };
+    // Without a webhook, replay says how to give one, and keeps the letter.
+    const blind = spawnCli(['replay', '--cwd', dir], { cwd: dir, env });
+    expect(await blind.exited).toBe(1);
+    expect(blind.stdout()).toContain(
+      'it came from c4c-runner connect and no webhook is set; run: c4c-runner replay --webhook <url>',
+    );
+    const replay = spawnCli(['replay', '--cwd', dir, '--webhook', hook.url], { cwd: dir, env });
+    expect(await replay.exited).toBe(0);
+    expect(replay.stdout()).toContain('1 of 1 dead letter(s) replayed.');
+    const replies = (await history(platform, employmentId))
+      .filter((m) => m.senderAgentId === platform.world.agent.id)
+      .map((m) => m.content);
+    expect(replies).toEqual(['got second', 'got first']);
+    expect(await readFile(file, 'utf8')).toBe('');
   });
 });
 

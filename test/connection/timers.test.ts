@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Connection, type ConnectionOptions } from '../../src/connection/connection.js';
 import { isC4cError } from '../../src/errors.js';
+import { isUndeliverable, PASSING_RETRIES, refusalOf } from '../../src/connection/delivery.js';
 import type { ClientFrame } from '../../src/protocol/frames.js';
 import {
   pollUntil,
@@ -306,6 +307,73 @@ describe('platform refusals of sent frames', () => {
     const [info] = await undeliverable;
     expect(info).toMatchObject({ code: 'RATE_LIMITED', frame: { messageId: 'msg_1' } });
     expect(server.received()).toHaveLength(3);
+  });
+});
+
+describe('refusals: passing or for good', () => {
+  const refuseEach =
+    (code: string) => (frame: Record<string, unknown>, socket: { ws: { send(d: string): void } }) =>
+      socket.ws.send(
+        JSON.stringify({
+          type: 'error',
+          code,
+          message: `refused: ${code}`,
+          details: { messageId: frame.messageId },
+        }),
+      );
+
+  it('sorts codes: RATE_LIMITED waits, a platform failure is passing, anything about the frame is for good', () => {
+    expect(refusalOf({ code: 'RATE_LIMITED' })).toBe('rate-limited');
+    expect(refusalOf({ code: 'ERROR', message: 'Too many requests' })).toBe('rate-limited');
+    for (const code of ['INTERNAL_ERROR', 'SERVICE_UNAVAILABLE', 'GATEWAY_TIMEOUT', '503'])
+      expect(refusalOf({ code }), code).toBe('passing');
+    for (const code of [
+      'VALIDATION_ERROR',
+      'INVALID_FRAME',
+      'EMPLOYMENT_NOT_ACTIVE',
+      'NOT_FOUND',
+      'FORBIDDEN',
+      'SOMETHING_NEW',
+    ])
+      expect(refusalOf({ code, message: 'an internal field timed out' }), code).toBe('for-good');
+  });
+
+  it('VALIDATION_ERROR: a confirmed send rejects at once as undeliverable, and the frame is not sent again', async () => {
+    const conn = await setup({}, { outbox: { maxRetries: Number.POSITIVE_INFINITY } });
+    server!.onFrame = refuseEach('VALIDATION_ERROR');
+    const undeliverable: unknown[] = [];
+    conn.on('undeliverable', (info) => undeliverable.push(info));
+    await conn.connect();
+    const error = await conn.send(message(1), { until: 'confirmed' }).catch((e: unknown) => e);
+    expect(isUndeliverable(error)).toBe(true);
+    expect((error as Error).message).toBe(
+      'the platform refused message msg_1 for good (VALIDATION_ERROR): refused: VALIDATION_ERROR',
+    );
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    expect(undeliverable).toEqual([expect.objectContaining({ code: 'VALIDATION_ERROR' })]);
+    expect(server!.received()).toHaveLength(1);
+    expect(conn.stats.requeued).toBe(0);
+  });
+
+  it('INTERNAL_ERROR is sent again with backoff, at most PASSING_RETRIES times even when rate limits are waited out', async () => {
+    const conn = await setup(
+      {},
+      {
+        outbox: { maxRetries: Number.POSITIVE_INFINITY },
+        reconnect: { initialDelay: 100, maxDelay: 100, random: () => 0 },
+      },
+    );
+    server!.onFrame = refuseEach('INTERNAL_ERROR');
+    await conn.connect();
+    const sent = conn.send(message(1), { until: 'confirmed' }).catch((e: unknown) => e);
+    for (let retry = 1; retry <= PASSING_RETRIES; retry++) {
+      await pollUntil(() => conn.stats.requeued === retry, `refusal ${retry}`);
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    const error = await sent;
+    expect(isUndeliverable(error)).toBe(true);
+    expect(server!.received()).toHaveLength(PASSING_RETRIES + 1);
+    expect(new Set(server!.received().map((f) => f.messageId))).toEqual(new Set(['msg_1']));
   });
 });
 

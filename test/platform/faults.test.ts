@@ -106,6 +106,29 @@ describe('stopPongs', () => {
   });
 });
 
+describe('stopDataPongs', () => {
+  it('leaves pings that carry data unanswered on the sockets open now, for good; empty pings and later sockets are answered', async () => {
+    const a = await open(platform.world.agent.token);
+    const pongs: string[] = [];
+    a.ws.on('pong', (data: Buffer) => pongs.push(data.toString() || '(empty)'));
+    expect(await faults({ stopDataPongs: true })).toMatchObject({
+      status: 200,
+      body: { data: { dataPongsStopped: 1 } },
+    });
+    a.ws.ping('ack-1');
+    const empty = new Promise((resolve) => a.ws.once('pong', resolve));
+    a.ws.ping();
+    await empty;
+    // Pongs come in ping order on one socket: the empty one answered means the data one never will be.
+    expect(pongs).toEqual(['(empty)']);
+    const b = await open(platform.world.agent.token);
+    const answered = new Promise<Buffer>((resolve) => b.ws.once('pong', resolve));
+    b.ws.ping('ack-1');
+    expect((await answered).toString()).toBe('ack-1');
+    expect(platform.faults.stopDataPongs()).toBe(2);
+  });
+});
+
 describe('rateLimit', () => {
   it('refuses messages beyond perSecond with RATE_LIMITED, naming each refused messageId, and stores none of them', async () => {
     const worker = await open(platform.world.agent.token);

@@ -375,6 +375,53 @@ describe('half-open connection', () => {
     expect(written.get('echo: hung 1')).toBe(2); // re-sent on the new socket with its id; the platform dropped it
   });
 
+  it('delivery pings never answered on one socket (its heartbeat still is): replaced at the pong timeout, the unproven reply sent again, nothing lost', async () => {
+    platform = await startPlatform({ faults: true, heartbeat: { interval: 3_600_000, timeout: 7_200_000 } });
+    const { agent: me, employmentId } = platform.world;
+    const replies = repliesOf(platform, me.id);
+    const written = new Map<string, number>();
+    platform.on('frame', ({ agentId, frame }) => {
+      if (agentId === me.id && frame.type === 'message')
+        written.set(frame.content, (written.get(frame.content) ?? 0) + 1);
+    });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    const { agent, lines } = await runner(platform.url, me.token, {
+      heartbeat: { interval: 30_000, timeout: 60_000 },
+      reconnect: { initialDelay: 1_000, maxDelay: 1_000 },
+    });
+    const opened = platform.stats.connectionsOpened;
+    // The heartbeat's empty pings are still answered: only delivery's own proof can notice.
+    expect(platform.faults.stopDataPongs()).toBe(1);
+    const stoppedAt = Date.now();
+    const first = platform.sendMessage({ employmentId, content: 'unproven' });
+    platform.sendMessage({ employmentId, content: 'behind' });
+    await pollUntil(() => replies.length === 1, 'the reply written into the socket that proves nothing');
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(agent.stats.connection).toBe('open');
+    expect(replies).toHaveLength(1);
+    expect(first.readAt).toBeNull();
+    await vi.advanceTimersByTimeAsync(1);
+    await pollUntil(() => agent.stats.connection !== 'open', 'the socket replaced');
+    expect(Date.now() - stoppedAt).toBe(60_000);
+    expect(lines.find((l) => String(l.msg).includes('replacing the connection'))).toMatchObject({
+      level: 40,
+      msg: 'the platform confirmed no frame for 60000 ms although it was asked again; replacing the connection',
+    });
+    // Delivery asked again all along; the heartbeat did not cut it (its pongs kept coming).
+    expect(
+      lines.some((l) => String(l.msg).includes('no pong to the delivery ping; asking the platform again')),
+    ).toBe(true);
+    expect(lines.some((l) => String(l.msg).includes('the connection is dead'))).toBe(false);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await pollUntil(() => agent.stats.connection === 'open', 'the new socket', 10_000);
+    expect(platform.stats.connectionsOpened).toBe(opened + 1);
+    await pollUntil(() => replies.length === 2, 'the reply behind it', 10_000);
+    expect(replies.map((r) => r.content)).toEqual(['echo: unproven', 'echo: behind']);
+    expect(written.get('echo: unproven')).toBe(2); // sent again on the new socket with its id; stored once
+    for (let i = 0; i < 10 && first.readAt === null; i++) await vi.advanceTimersByTimeAsync(1_000);
+    await pollUntil(() => first.readAt !== null, 'the message read once its reply was proven');
+  });
+
   it('one delivery ping without a pong: the runner asks again and goes on answering (a lost pong is not a hang)', async () => {
     platform = await startPlatform({ faults: true, heartbeat: { interval: 3_600_000, timeout: 7_200_000 } });
     const { agent: me, employmentId } = platform.world;

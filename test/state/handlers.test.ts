@@ -94,7 +94,12 @@ describe('ctx.state in handlers', () => {
       { state: 'memory' },
     );
     agents.push(a);
-    platform.notify(platform.world.agent.id, 'task-accepted', { taskTitle: 't', taskId: 9 });
+    // With its applicationId: no REST lookup runs before the handler (that would fail first here).
+    platform.notify(platform.world.agent.id, 'task-accepted', {
+      taskTitle: 't',
+      taskId: 9,
+      applicationId: 4,
+    });
     await waitFor(() => a.lines.find((l) => l.level === 50), { message: 'the error line' });
     expect(a.lines.find((l) => l.level === 50)?.msg).toMatch(
       /^handlers\/task-accepted\.ts threw while handling "task-accepted": handlers\/task-accepted\.ts: ctx\.state is kept per employment, and "task-accepted" has none/,

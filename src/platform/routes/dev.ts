@@ -21,13 +21,14 @@ const faultsBodySchema = z
   .strictObject({
     dropConnections: z.boolean().optional(),
     stopPongs: z.number().int().nonnegative().optional(),
+    stopDataPongs: z.boolean().optional(),
     rateLimit: z.looseObject({ perSecond: z.number().int().nonnegative() }).nullable().optional(),
     malformed: z.number().int().nonnegative().optional(),
     refuseHistory: z.number().int().nonnegative().optional(),
   })
   .refine(
     (v) => Object.keys(v).length > 0,
-    'give at least one of dropConnections, stopPongs, rateLimit, malformed, refuseHistory',
+    'give at least one of dropConnections, stopPongs, stopDataPongs, rateLimit, malformed, refuseHistory',
   );
 
 /** Sends a message as a party of an employment (the employer, unless `from` says otherwise). */
@@ -131,6 +132,7 @@ export function devRoutes(app: Hono<AppEnv>, core: Core): void {
       core.faults.stopPongs(input.stopPongs);
       result.stopPongs = input.stopPongs;
     }
+    if (input.stopDataPongs) result.dataPongsStopped = core.faults.stopDataPongs();
     if (input.refuseHistory !== undefined) {
       core.faults.refuseHistory(input.refuseHistory);
       result.refuseHistory = input.refuseHistory;

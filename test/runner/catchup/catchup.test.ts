@@ -1,0 +1,240 @@
+/**
+ * The orchestrator (CatchUp) alone, against a fake of the API client and a recording pipeline:
+ * unread history before held live frames, history that cannot be read keeps its employment held,
+ * an employment that is gone is released, a refused message makes its employment be read again
+ * (through the catchUpNow seam), a new socket forgets the held list, and missed notifications.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ServerFrame } from '../../../src/protocol/frames.js';
+import { CatchUp, type CatchUpOptions } from '../../../src/runner/catchup/index.js';
+import { fakeApi, refusal, type FakeApi } from '../../helpers/catchup-api.js';
+import { memoryLogger } from '../../helpers/runner.js';
+import { waitFor } from '../../helpers/wait.js';
+
+const open: CatchUp[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+});
+
+const live = (employmentId: number, messageId: string): ServerFrame => ({
+  type: 'message',
+  employmentId,
+  messageId,
+  timestamp: '2026-11-30T00:00:00Z',
+  content: messageId,
+});
+
+interface Harness {
+  catchUp: CatchUp;
+  /** What the pipeline took, as `employment/messageId` (or the notification's messageId). */
+  taken: string[];
+  /** Refuse the next n frames (backlog full). */
+  refuseNext(n: number): void;
+  log: ReturnType<typeof memoryLogger>;
+}
+
+function harness(api: FakeApi, options: Partial<CatchUpOptions> = {}): Harness {
+  const taken: string[] = [];
+  let refuse = 0;
+  const log = memoryLogger();
+  const claims = new Set<string>();
+  const catchUp = new CatchUp({
+    api,
+    accept: (frame) => {
+      if (refuse > 0) {
+        refuse--;
+        return false;
+      }
+      const id = (frame as { messageId?: string }).messageId!;
+      const key = frame.type === 'message' ? `${String(frame.employmentId)}/${id}` : id;
+      if (claims.has(key)) return true; // a duplicate: taken, not run again
+      claims.add(key);
+      taken.push(key);
+      return true;
+    },
+    claim: (key) => !claims.has(key) && Boolean(claims.add(key)),
+    release: (key) => claims.delete(key),
+    handles: (name) => name === 'message',
+    waitForRoom: async () => {},
+    logger: log.logger,
+    retryDelay: 5,
+    ...options,
+  });
+  open.push(catchUp);
+  return { catchUp, taken, refuseNext: (n) => (refuse = n), log };
+}
+
+function gate(api: FakeApi): () => void {
+  let open!: () => void;
+  api.gate = new Promise<void>((resolve) => (open = resolve));
+  return () => {
+    api.gate = undefined;
+    open();
+  };
+}
+
+describe('CatchUp', () => {
+  it('hands over unread history oldest first, then the live frames held meanwhile; afterwards live goes straight on', async () => {
+    const api = fakeApi({ employments: [1, 2] });
+    api.add(1, 'a');
+    api.add(1, 'b');
+    api.add(2, 'x');
+    const { catchUp, taken } = harness(api);
+    const release = gate(api);
+    catchUp.run();
+    expect(catchUp.pending).toBe(true);
+    // Arrived live while the pass reads: c is also in history (stored before it was pushed).
+    api.add(1, 'c');
+    catchUp.deliver(live(1, 'c'));
+    catchUp.deliver(live(2, 'y'));
+    expect(taken).toEqual([]);
+    release();
+    await waitFor(() => !catchUp.pending, { message: 'the pass' });
+    expect(taken.filter((k) => k.startsWith('1/'))).toEqual(['1/a', '1/b', '1/c']);
+    expect(taken.filter((k) => k.startsWith('2/'))).toEqual(['2/x', '2/y']);
+    expect(catchUp.stats).toMatchObject({ passes: 1, messages: 3, held: 2, failures: 0 });
+    catchUp.deliver(live(1, 'd'));
+    expect(taken.at(-1)).toBe('1/d');
+  });
+
+  it('history that cannot be read keeps the employment held (logged once), and a retry hands everything over in order', async () => {
+    const api = fakeApi({ employments: [1, 2] });
+    api.add(1, 'a');
+    api.refuse.set(1, refusal(502, 'BAD_GATEWAY', 'the gateway answered 502'));
+    const { catchUp, taken, log } = harness(api);
+    catchUp.run();
+    await waitFor(() => catchUp.stats.failures >= 2, { message: 'two failed tries' });
+    catchUp.deliver(live(1, 'b'));
+    catchUp.deliver(live(2, 'z'));
+    // Employment 2 is not held up by employment 1.
+    expect(taken).toEqual(['2/z']);
+    expect(catchUp.pending).toBe(true);
+    const warned = log.lines.filter((l) => String(l.msg).startsWith('could not catch up employment 1'));
+    expect(warned.filter((l) => l.level === 40)).toHaveLength(1);
+    api.add(1, 'b');
+    api.refuse.delete(1);
+    await waitFor(() => !catchUp.pending, { message: 'a retry that succeeds' });
+    expect(taken).toEqual(['2/z', '1/a', '1/b']);
+  });
+
+  it('before the list of employments is known every live message is held; a list that cannot be read is retried', async () => {
+    const api = fakeApi({ employments: [1] });
+    api.refuse.set('list', new Error('502 from the gateway'));
+    const { catchUp, taken } = harness(api);
+    catchUp.run();
+    await waitFor(() => catchUp.stats.failures >= 1, { message: 'a failed pass' });
+    api.add(1, 'a');
+    catchUp.deliver(live(1, 'a'));
+    expect(taken).toEqual([]);
+    api.refuse.delete('list');
+    await waitFor(() => !catchUp.pending, { message: 'the retry' });
+    // The retry is a new pass: it reads the message from history (the held copy was only a guide).
+    expect(taken).toEqual(['1/a']);
+    expect(catchUp.stats.messages).toBe(1);
+  });
+
+  it('a live message of an employment the list does not name (not active for the platform) goes on once the list is known', async () => {
+    const api = fakeApi({ employments: [1] });
+    const { catchUp, taken } = harness(api);
+    const release = gate(api);
+    catchUp.run();
+    catchUp.deliver(live(9, 'elsewhere'));
+    expect(taken).toEqual([]);
+    release();
+    await waitFor(() => !catchUp.pending, { message: 'the pass' });
+    expect(taken).toEqual(['9/elsewhere']);
+  });
+
+  it('an employment that is gone (404) is released, not retried', async () => {
+    const api = fakeApi({ employments: [1] });
+    api.refuse.set(1, refusal(404, 'NOT_FOUND'));
+    const { catchUp, taken } = harness(api);
+    const release = gate(api);
+    catchUp.run();
+    catchUp.deliver(live(1, 'late'));
+    release();
+    await waitFor(() => !catchUp.pending, { message: 'the pass' });
+    expect(taken).toEqual(['1/late']);
+    expect(catchUp.stats.failures).toBe(0);
+  });
+
+  it('a live message the pipeline refuses holds its employment and reads it again from history: nothing skipped', async () => {
+    const api = fakeApi({ employments: [1] });
+    const { catchUp, taken, refuseNext } = harness(api);
+    catchUp.run();
+    await waitFor(() => !catchUp.pending, { message: 'the first pass' });
+    api.add(1, 'a');
+    refuseNext(1);
+    catchUp.deliver(live(1, 'a'));
+    // b arrives while the repair reads history: held, after a.
+    api.add(1, 'b');
+    catchUp.deliver(live(1, 'b'));
+    await waitFor(() => taken.length === 2, { message: 'both taken' });
+    expect(taken).toEqual(['1/a', '1/b']);
+  });
+
+  it('catchUpNow(employmentId) reads one employment again and hands over what is unread', async () => {
+    const api = fakeApi({ employments: [1, 2] });
+    const { catchUp, taken } = harness(api);
+    catchUp.run();
+    await waitFor(() => !catchUp.pending, { message: 'the first pass' });
+    // Stored while no socket pushed them (the runner would not know without asking).
+    api.add(2, 'quiet-1');
+    api.add(2, 'quiet-2');
+    const calls = api.calls.length;
+    catchUp.catchUpNow(2);
+    await waitFor(() => taken.length === 2, { message: 'the unread ones' });
+    expect(taken).toEqual(['2/quiet-1', '2/quiet-2']);
+    expect(api.calls.slice(calls)).toEqual(['messages:2']);
+  });
+
+  it('a new socket forgets what the old one held and reads it all from history (messages between the sockets included)', async () => {
+    const api = fakeApi({ employments: [1] });
+    api.add(1, 'a');
+    const { catchUp, taken } = harness(api);
+    const release = gate(api);
+    catchUp.run();
+    api.add(1, 'b');
+    catchUp.deliver(live(1, 'b')); // held by the first socket's pass
+    api.add(1, 'between'); // stored while there was no socket: never pushed
+    api.add(1, 'c');
+    catchUp.run(); // the new socket
+    catchUp.deliver(live(1, 'c'));
+    release();
+    await waitFor(() => !catchUp.pending, { message: 'the second pass' });
+    expect(taken).toEqual(['1/a', '1/b', '1/between', '1/c']);
+  });
+
+  it('synthesizes missed notifications when they have a handler; a live copy that comes later is dropped', async () => {
+    const api = fakeApi({ employments: [] });
+    api.pending.push({ id: 5, serviceId: 1 });
+    const { catchUp, taken } = harness(api, { handles: (name) => name === 'service-invoked' });
+    catchUp.run();
+    await waitFor(() => !catchUp.pending, { message: 'the pass' });
+    expect(taken).toEqual(['invocation:5']);
+    expect(catchUp.stats.notifications).toBe(1);
+    const liveCopy: ServerFrame = {
+      type: 'notification',
+      domain: 'service_invocation',
+      event: 'service_invoked',
+      messageId: 'n1',
+      data: { invocationId: 5 },
+    };
+    expect(catchUp.filter(liveCopy)).toBe(true);
+  });
+
+  it('close() stops: no pass runs after it, nothing is held, live frames are not taken by catch-up', async () => {
+    const api = fakeApi({ employments: [1] });
+    const { catchUp } = harness(api);
+    api.refuse.set(1, new Error('down'));
+    catchUp.run();
+    await waitFor(() => catchUp.stats.failures >= 1, { message: 'a failure' });
+    await catchUp.close();
+    const passes = catchUp.stats.passes;
+    catchUp.run();
+    catchUp.catchUpNow(1);
+    expect(catchUp.filter(live(1, 'x'))).toBe(false);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(catchUp.stats.passes).toBe(passes);
+  });
+});
