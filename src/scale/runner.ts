@@ -34,12 +34,12 @@ import type { Redis } from 'ioredis';
 import { ApiClient } from '../api/client.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { Connection } from '../connection/connection.js';
-import { C4cError, isC4cError } from '../errors.js';
+import { C4cError, PlatformError, isC4cError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { toEvent } from '../protocol/events.js';
 import type { ClientFrame, ServerFrame } from '../protocol/frames.js';
 import type { Id } from '../protocol/ids.js';
-import { CatchUp } from '../runner/catchup.js';
+import { CatchUp } from '../runner/catchup/index.js';
 import { dedupeKey, orderingKey } from '../runner/keys.js';
 import { MemoryLedger, type Ledger } from '../runner/ledger.js';
 import { MetricsRecorder } from '../runner/metrics.js';
@@ -590,9 +590,18 @@ export function createScaledRunner(
       if (reconnected) recorder.reconnected();
       cu.run();
     });
-    conn.on('undeliverable', ({ code, message }) => {
+    conn.on('undeliverable', ({ frame, code, message }) => {
       recorder.refused();
-      logger.warn({ code }, `the platform refused a reply for good: ${code}: ${message}`);
+      const id = (frame as { messageId?: string }).messageId;
+      const text = `the platform refused message ${id} for good (${code}): ${message}`;
+      logger.warn({ code, frame: { type: frame.type, messageId: id } }, text);
+      // One this process's handlers sent with ctx.reply/ctx.send fails its event, as with one process.
+      // (One relayed for another process is only logged here: its sender saw it written.)
+      if (id !== undefined)
+        pipeline?.undeliverable(
+          id,
+          new PlatformError(0, code, text, { details: { messageId: id, undeliverable: true } }),
+        );
     });
     conn.on('error', (error) => {
       if (isC4cError(error, 'E_AUTH') && state === 'running') void close({}, error);
