@@ -60,7 +60,8 @@ function expectAnsweredOnceInOrder(w: ScaleWorld, employments: number, tags: str
     ).toEqual(tags);
 }
 
-describe('start --redis', () => {
+// Several child processes, a takeover and a catch-up per test: more than the default 20 s on a loaded machine.
+describe('start --redis', { timeout: 60_000 }, () => {
   it('two processes share the work: one socket, every message answered once and in order, by both', async () => {
     world = await scaleWorld({ redisUrl: redis.url, employments: 12 });
     const a = world.start();
