@@ -16,7 +16,8 @@ export type C4cErrorCode =
   | 'E_BACKLOG' // too many events are waiting
   | 'E_WEBHOOK' // the webhook could not be reached or kept failing
   | 'E_STATE' // ctx.state could not be read, written or serialized
-  | 'E_WORKER'; // a worker thread failed, or a value could not cross between threads
+  | 'E_WORKER' // a worker thread failed, or a value could not cross between threads
+  | 'E_REDIS'; // Redis (for `start --redis`) could not be reached or refused a command
 
 export class C4cError extends Error {
   override name = 'C4cError';

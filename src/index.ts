@@ -12,6 +12,8 @@ export type { Context, BaseContext, MessageContextExtras, MessageContent } from 
 export { MemoryStateStore } from './state/memory.js';
 export { FileStateStore } from './state/file.js';
 export type { FileStateStoreOptions } from './state/file.js';
+export { RedisStateStore } from './state/redis.js';
+export type { RedisLike, RedisStateStoreOptions } from './state/redis.js';
 export type { StateStore } from './state/store.js';
 export type { ConversationState } from './state/conversation.js';
 export type { HistoryEntry, HistoryOptions } from './state/history.js';

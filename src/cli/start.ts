@@ -9,6 +9,8 @@ import { C4cError } from '../errors.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadDotEnv } from './env-file.js';
+import { resolveSetting } from '../config/precedence.js';
+import type { Runner } from '../runner/runner.js';
 
 interface StartOptions {
   config?: string;
@@ -16,6 +18,7 @@ interface StartOptions {
   healthPort?: string;
   healthHost?: string;
   workers?: string;
+  redis?: string;
 }
 
 /** Registers `c4c-runner start`. */
@@ -41,6 +44,10 @@ export function registerStart(program: Command): void {
     .option(
       '--workers <n>',
       'run handlers in n worker threads, so CPU-bound handlers cannot stall the socket (env C4C_WORKERS, config workers; default 0: on the main thread)',
+    )
+    .option(
+      '--redis <url>',
+      'serve the agent from many processes through Redis: one holds the socket, all handle events (also redis.url, env C4C_REDIS_URL; see docs/scaling.md)',
     )
     .action(async (options: StartOptions) => {
       await runStart(options);
@@ -89,9 +96,32 @@ async function runStart(options: StartOptions): Promise<void> {
       'no API token: set C4C_API_TOKEN, or platform.token in c4c.config.ts, or api_token in ~/.c4c/config.json; `c4c-runner dev` runs without one against the local platform',
     );
   }
-  const logger = createLogger({ level: logLevelFromEnv() ?? config.logLevel, secrets: [token] });
+  const redis = resolveSetting({
+    flag: options.redis,
+    env: process.env.C4C_REDIS_URL,
+    config: config.redis?.url,
+  });
+  const redisPassword = redis ? (await import('../scale/redis.js')).redisPassword(redis[0]) : undefined;
+  const logger = createLogger({
+    level: logLevelFromEnv() ?? config.logLevel,
+    secrets: [token, ...(redisPassword ? [redisPassword] : [])],
+  });
   const unguard = surviveStrayRejections(logger);
-  const runner = createRunner(config, { logger });
+  let runner: Runner;
+  if (redis) {
+    // Loaded only with --redis: a single-process start does not pay for ioredis.
+    const [url, source] = redis;
+    const [{ checkRedisUrl }, { createScaledRunner }, { REDIS_DEFAULTS }] = await Promise.all([
+      import('../scale/redis.js'),
+      import('../scale/runner.js'),
+      import('../config/schema.js'),
+    ]);
+    checkRedisUrl(
+      url,
+      source === 'flag' ? '--redis' : source === 'env' ? 'env C4C_REDIS_URL' : 'redis.url in the config',
+    );
+    runner = createScaledRunner(config, { ...REDIS_DEFAULTS, ...config.redis, url }, { logger });
+  } else runner = createRunner(config, { logger });
   // Up before the connection: an orchestrator sees "live, not ready" while the runner starts.
   const health =
     config.health.port === undefined
@@ -141,7 +171,9 @@ async function runStart(options: StartOptions): Promise<void> {
         workers: config.workers,
         pid: process.pid,
       },
-      `c4c-runner started: ${runner.registry.size} handler(s), connected to ${config.platform.url}`,
+      redis
+        ? `c4c-runner started: ${runner.registry.size} handler(s), serving ${config.platform.url} through Redis`
+        : `c4c-runner started: ${runner.registry.size} handler(s), connected to ${config.platform.url}`,
     );
     await runner.done;
   } finally {

@@ -17,6 +17,9 @@ const positiveInt = (hint: string) =>
     .int({ error: `must be a positive integer (${hint})` })
     .positive({ error: `must be a positive integer (${hint})` });
 
+/** Defaults of the `redis` key (docs/scaling.md), written once. */
+export const REDIS_DEFAULTS = { partitions: 16, lease: 5_000, prefix: 'c4c', replyTimeout: 30_000 } as const;
+
 /** The log levels, quietest last. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 /** One of {@link LOG_LEVELS}. */
@@ -287,6 +290,38 @@ export const configSchema = z.strictObject({
    * your own (`StateStore`: get, set, delete). @default 'file' in `start`, 'memory' in `dev`
    */
   state: stateSchema.optional(),
+  /**
+   * Many processes serving this agent through Redis (`start --redis`); see docs/scaling.md. The URL
+   * may also come from `--redis` or env C4C_REDIS_URL (they win). Every process of one agent must use
+   * the same `partitions` and `prefix`.
+   */
+  redis: z
+    .strictObject(
+      {
+        /** `redis://[:password@]host:port[/db]`, `rediss://…` (TLS) or `unix:///path/redis.sock`. */
+        url: z
+          .string({ error: 'must be a Redis URL such as "redis://localhost:6379"' })
+          .min(1, { error: 'must be a Redis URL such as "redis://localhost:6379"' })
+          .optional(),
+        /** Streams the events are spread over, by employment: the most processes that share the work. @default 16 */
+        partitions: positiveInt('how many partition streams, e.g. 16')
+          .max(1024, { error: 'must be at most 1024 (16 is plenty for a few processes)' })
+          .default(REDIS_DEFAULTS.partitions),
+        /** Lease time of the socket holder and of each partition, ms: a killed holder is replaced within it. @default 5000 */
+        lease: positiveInt('lease time in ms, e.g. 5000')
+          .min(300, { error: 'must be at least 300 ms (renewals go every lease/5)' })
+          .default(REDIS_DEFAULTS.lease),
+        /** Key prefix, to keep several deployments apart on one Redis. @default 'c4c' */
+        prefix: z
+          .string({ error: 'must be a key prefix such as "c4c"' })
+          .regex(/^[\w.:-]+$/, { error: 'must be letters, digits, or . : _ - (e.g. "c4c-staging")' })
+          .default(REDIS_DEFAULTS.prefix),
+        /** How long a process waits for the socket holder to confirm a reply before handling its event again, ms. @default 30000 */
+        replyTimeout: positiveInt('ms, e.g. 30000').default(REDIS_DEFAULTS.replyTimeout),
+      },
+      { error: 'must be an object such as { url: "redis://localhost:6379", partitions: 16 }' },
+    )
+    .optional(),
   /** Outgoing frames kept while the socket is down. */
   outbox: z
     .strictObject(

@@ -134,6 +134,23 @@ export function createPrometheusRegistry(source: MetricsSource, options: Prometh
     Number(m.stats.catchUp?.failures ?? 0),
   );
   counter('c4c_acknowledgements_total', 'Mark-read calls the platform confirmed.', (m) => m.acknowledgements);
+  // Only for a process of a scaled-out agent (`start --redis`): which one holds the socket, who works on what.
+  if (read().scale) {
+    gauge('c4c_scale_holder', '1 while this process holds the platform socket (start --redis).', (m) =>
+      m.scale?.holder ? 1 : 0,
+    );
+    gauge('c4c_scale_partitions', 'Partitions this process consumes now (start --redis).', (m) =>
+      Number(m.scale?.partitions ?? 0),
+    );
+    counter('c4c_scale_written_total', 'Events this process wrote into partitions as socket holder.', (m) =>
+      Number(m.scale?.written ?? 0),
+    );
+    counter(
+      'c4c_scale_relayed_total',
+      'Frames this process sent for other processes as socket holder.',
+      (m) => Number(m.scale?.relayed ?? 0),
+    );
+  }
   return registry;
 }
 

@@ -103,6 +103,16 @@ export interface RunnerMetrics extends RecordedFigures {
   readonly catchingUp: boolean;
   /** The counters of {@link Runner.stats}. */
   readonly stats: RunnerStats;
+  /** With `start --redis` (src/scale/): this process's part in serving the agent. */
+  readonly scale?: {
+    /** Whether this process holds the platform socket. */
+    readonly holder: boolean;
+    /** Partitions this process consumes now. */
+    readonly partitions: number;
+    /** Events written into partitions (as holder), frames relayed for other processes. */
+    readonly written: number;
+    readonly relayed: number;
+  };
 }
 
 /** A running agent: see {@link createRunner}. */

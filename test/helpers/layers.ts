@@ -10,6 +10,7 @@
  * - webhook/ and state/ are leaves over config/;
  * - runner/ wires connection, api, config, webhook and state;
  * - party/ (the other party's client), ops/, dev/ and testing/ sit on the runner and the platform;
+ * - scale/ (many processes through Redis) sits on the runner's parts, beside it;
  * - cli/ is the top: only it prints and exits.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -43,6 +44,7 @@ export const LAYERS: Record<string, readonly string[]> = {
   runner: [...BOTTOM, 'api', 'config', 'connection', 'webhook', 'state'],
   party: [...BOTTOM, 'api'],
   ops: [...BOTTOM, 'config', 'runner'],
+  scale: [...BOTTOM, 'api', 'config', 'connection', 'runner', 'state', 'webhook'],
   dev: ABOVE_THE_RUNNER,
   testing: ABOVE_THE_RUNNER,
   'index.ts': [...BOTTOM, 'api', 'config', 'connection', 'runner', 'state', 'webhook', 'ops'],
