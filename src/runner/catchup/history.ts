@@ -55,6 +55,8 @@ export function unreadOf(
 export async function activeEmployments(
   api: Pick<CatchUpApi, 'employments'>,
   signal: AbortSignal,
+  /** Called with each page's employments not listed before, as the page comes. */
+  onPage?: (ids: number[]) => void,
 ): Promise<number[]> {
   // A Set: an employment listed twice (pages shifting underneath) is caught up once; `includes` on
   // an array made the list quadratic (seconds at 50,000 employments).
@@ -62,7 +64,14 @@ export async function activeEmployments(
   let read = 0;
   for (let page = 1; ; page++) {
     const data = await api.employments({ role: 'all', status: 'active', page, limit: PAGE }, { signal });
-    for (const e of data.employments) if (e.status === 'active') ids.add(idNumber(e.id));
+    const fresh: number[] = [];
+    for (const e of data.employments) {
+      const id = idNumber(e.id);
+      if (e.status !== 'active' || ids.has(id)) continue;
+      ids.add(id);
+      fresh.push(id);
+    }
+    onPage?.(fresh);
     read += data.employments.length;
     if (lastPage(page, data.employments.length, read, data.total)) return [...ids];
   }

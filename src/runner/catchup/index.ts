@@ -243,18 +243,42 @@ export class CatchUp {
     let failed = false;
     try {
       const me = await this.#agentId(signal);
-      const employments = await activeEmployments(this.#o.api, signal);
-      // Those taken on demand meanwhile are (being) caught up: holding them again would strand them.
-      for (const id of employments) if (!pass.taken.has(id)) this.#held.hold(id);
-      this.#held.holdListed();
-      // Live messages of employments that are not active for the platform (or new) go on at once.
-      const keep = new Set(employments);
-      for (const id of pass.taken) keep.add(id);
-      await this.#releaseAllBut(keep, signal);
+      // The list is read a page at a time (100 employments, 500 pages at 50,000): the workers start
+      // on each page as it comes rather than after the last one.
+      const employments: number[] = [];
+      let listed = false;
+      let waiting: (() => void)[] = [];
+      const wake = (): void => {
+        for (const resume of waiting) resume();
+        waiting = [];
+      };
+      const listing = (async () => {
+        try {
+          const all = await activeEmployments(this.#o.api, signal, (ids) => {
+            // Those taken on demand meanwhile are (being) caught up: holding them again would strand them.
+            for (const id of ids) if (!pass.taken.has(id)) this.#held.hold(id);
+            employments.push(...ids);
+            wake();
+          });
+          this.#held.holdListed();
+          // Live messages of employments that are not active for the platform (or new) go on at once.
+          const keep = new Set(all);
+          for (const id of pass.taken) keep.add(id);
+          await this.#releaseAllBut(keep, signal);
+        } finally {
+          listed = true;
+          wake();
+        }
+      })();
 
       let next = 0;
       const worker = async (): Promise<void> => {
-        while (next < employments.length) {
+        for (;;) {
+          if (next >= employments.length) {
+            if (listed || signal.aborted) return;
+            await new Promise<void>((resolve) => waiting.push(resolve));
+            continue;
+          }
           const id = employments[next++]!;
           if (signal.aborted) return;
           // Caught up on demand (or being): it went first, it is not walked twice.
@@ -290,7 +314,10 @@ export class CatchUp {
           }
         }
       };
-      await Promise.all(Array.from({ length: Math.max(1, this.#o.parallel ?? PARALLEL) }, worker));
+      const workers = Promise.all(Array.from({ length: Math.max(1, this.#o.parallel ?? PARALLEL) }, worker));
+      // The workers finish what was listed even when a later page fails; the failure then fails the pass.
+      const [list] = await Promise.allSettled([listing, workers]);
+      if (list.status === 'rejected') throw list.reason;
       // The pass is over when the employments taken on demand are too (they report their own failures).
       while (pass.active.size > 0) await Promise.all(pass.active.values());
       if (signal.aborted) return;

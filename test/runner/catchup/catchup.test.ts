@@ -283,6 +283,42 @@ describe('CatchUp', () => {
     expect(api.calls.filter((c) => c === 'messages:1')).toHaveLength(1);
   });
 
+  it('the pass starts on the first page of employments while later pages are still being read; a page that fails fails the pass, the listed ones are done', async () => {
+    const ids = Array.from({ length: 250 }, (_, i) => i + 1);
+    const api = fakeApi({ employments: ids });
+    for (const id of ids) api.add(id, `m${id}`);
+    let failedOnce = false;
+    let openPage2!: () => void;
+    const page2 = new Promise<void>((resolve) => (openPage2 = resolve));
+    const employments = api.employments.bind(api);
+    api.employments = async (q, ...rest) => {
+      if ((q?.page ?? 1) > 1) {
+        await page2;
+        // The first try of page 2 fails; the retry (a new pass) reads the whole list again.
+        if (!failedOnce) {
+          failedOnce = true;
+          throw new Error('502 from the gateway');
+        }
+      }
+      return employments(q, ...rest);
+    };
+    const { catchUp, taken } = harness(api);
+    catchUp.run();
+    // The hundred employments of page 1 are answered before page 2 is read.
+    await waitFor(() => taken.length === 100, { message: 'page 1 caught up' });
+    expect(taken).toEqual(ids.slice(0, 100).map((id) => `${id}/m${id}`));
+    // Page 2's employments are held while the list is read; a live one goes on demand, in order.
+    api.add(200, 'early');
+    catchUp.deliver(live(200, 'early'));
+    openPage2();
+    await waitFor(() => !catchUp.pending, { message: 'the retried pass' });
+    expect(catchUp.stats.failures).toBeGreaterThanOrEqual(1);
+    // Each message once, in order per employment: 200's unread one before its live one.
+    expect(new Set(taken).size).toBe(taken.length);
+    expect(taken.filter((k) => k.startsWith('200/'))).toEqual(['200/m200', '200/early']);
+    expect(taken).toHaveLength(251);
+  });
+
   it('a notification naming an employment the pass has not reached makes it go first', async () => {
     const api = fakeApi({ employments: [1, 2, 3] });
     api.add(3, 'm');
