@@ -100,7 +100,7 @@ export class CatchUp {
   /** Jobs running beside the pass chain (on demand, repairs): `close()` waits for them. */
   readonly #jobs = new Set<Promise<void>>();
   #pass: Pass | undefined;
-  #me: Id | undefined;
+  #me: Promise<Id> | undefined;
 
   constructor(options: CatchUpOptions) {
     this.#o = options;
@@ -347,9 +347,16 @@ export class CatchUp {
     else this.#schedule.succeeded();
   }
 
+  /** The agent's id, asked once: the pass and an on-demand job starting together share the one request. */
   async #agentId(signal: AbortSignal): Promise<Id> {
-    this.#me ??= (await this.#o.api.me({ signal })).id;
-    return this.#me;
+    const asked = (this.#me ??= this.#o.api.me({ signal }).then((me) => me.id));
+    try {
+      return await asked;
+    } catch (error) {
+      // A failed ask is not kept: the next job asks again.
+      if (this.#me === asked) this.#me = undefined;
+      throw error;
+    }
   }
 
   /** One employment: its unread messages in order, then its held live frames, then live again. */
