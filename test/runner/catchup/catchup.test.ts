@@ -243,13 +243,16 @@ describe('CatchUp', () => {
     await waitFor(() => asked.includes(2), { message: 'the pass at its second employment' });
     api.add(10, 'live');
     catchUp.deliver(live(10, 'live'));
-    await waitFor(() => taken.includes('10/live'), { message: 'the live message answered' });
-    // Its unread history first, then the live message, while the pass is still at its start.
-    expect(taken).toEqual(['10/m10', '10/live']);
+    // A second one while the first one's job reads history: it joins that job (no second read).
+    api.add(10, 'live2');
+    catchUp.deliver(live(10, 'live2'));
+    await waitFor(() => taken.includes('10/live2'), { message: 'the live messages answered' });
+    // Its unread history first, then the live messages, while the pass is still at its start.
+    expect(taken).toEqual(['10/m10', '10/live', '10/live2']);
     expect(catchUp.pending).toBe(true);
     openBackground();
     await waitFor(() => !catchUp.pending, { message: 'the pass' });
-    expect(taken.slice(2)).toEqual(ids.slice(0, 9).map((id) => `${id}/m${id}`));
+    expect(taken.slice(3)).toEqual(ids.slice(0, 9).map((id) => `${id}/m${id}`));
     // Walked once: the pass did not read employment 10 again.
     expect(api.calls.filter((c) => c === 'messages:10')).toHaveLength(1);
     catchUp.deliver(live(10, 'after'));
