@@ -2,7 +2,7 @@
  * `npm run bench`: c4c-runner against a hand-written ws agent, over loopback WebSockets through the
  * embedded platform, every figure a ratio to its baseline measured in the same run.
  *
- *   node bench/run.js [--runs 5] [--quick] [--only null,echo,slow,reload,startup,cpu] [--write] [--keep]
+ *   node bench/run.js [--runs 5] [--quick] [--only null,echo,slow,reload,startup,cpu,catchup] [--write] [--keep]
  *
  * --quick   2 runs with short windows (for development; not for published figures)
  * --write   replace the results block of docs/benchmarks.md (and the README's short table) with this run's
@@ -20,9 +20,11 @@ import { slowRun, SLOW_DELAY_MS } from './cases/slow.js';
 import { calibrate, cpuRun, cpuSummary, writeCpuProject, CPU_WORK_MS } from './cases/cpu.js';
 import { startupRun } from './cases/startup.js';
 import { reloadRuns } from './cases/reload.js';
+import { catchupRun, CATCHUP_SIZES } from './cases/catchup.js';
 import { buildDist } from './lib/build.js';
 import { machine } from './lib/machine.js';
 import { buildReadmeTable, buildReport, writeBenchmarksMd, writeReadmeTable } from './lib/report.js';
+import { formatSummary, summarize } from './lib/stats.js';
 import { launchRaw, launchRunner, writeRunnerProject } from './lib/subjects.js';
 import { ROOT } from './lib/world.js';
 
@@ -39,7 +41,7 @@ const { values: opts } = parseArgs({
 });
 const quick = opts.quick;
 const runs = Number(opts.runs ?? (quick ? 2 : 5));
-const CASES = ['null', 'echo', 'slow', 'reload', 'startup', 'cpu'];
+const CASES = ['null', 'echo', 'slow', 'reload', 'startup', 'cpu', 'catchup'];
 const only = new Set((opts.only ?? CASES.join(',')).split(','));
 for (const name of only) {
   if (!CASES.includes(name)) {
@@ -72,6 +74,7 @@ const results = {
   reload: null,
   startup: [],
   cpu: [],
+  catchup: [],
 };
 
 const echoProject = writeRunnerProject(join(tmp, 'echo-project'));
@@ -229,6 +232,30 @@ try {
       results.cpu.push(row);
       log(
         `cpu run ${run + 1}/${runs}: in-process ${row.workers0.rate.toFixed(1)}/s · 1 thread ${row.workers1.rate.toFixed(1)}/s · 2 threads ${row.workers2.rate.toFixed(1)}/s · 2 vs 1: ${(row.workers2.rate / row.workers1.rate).toFixed(2)}×`,
+      );
+    }
+  }
+  if (only.has('catchup')) {
+    // Catch-up at scale: the agent alone (no baseline: a bare client does not catch up).
+    const catchupProject = writeRunnerProject(join(tmp, 'catchup-project'));
+    for (let run = 0; run < runs; run += 1) {
+      for (const employments of CATCHUP_SIZES) {
+        const row = await catchupRun({
+          employments,
+          launch: (platform) =>
+            launchRunner({ platform, tmp, project: catchupProject, name: `runner-catchup-${employments}` }),
+        });
+        results.catchup.push(row);
+        log(
+          `catchup run ${run + 1}/${runs} at ${employments}: live answered in ${row.liveMs.toFixed(0)} ms · all read in ${row.totalMs.toFixed(0)} ms (${row.perSecond.toFixed(0)}/s) · ${row.requestsPerEmployment.toFixed(3)} requests/employment · ${row.rssMiB.toFixed(1)} MiB`,
+        );
+      }
+    }
+    for (const employments of CATCHUP_SIZES) {
+      const rows = results.catchup.filter((r) => r.employments === employments);
+      const f = (key, digits, unit) => formatSummary(summarize(rows.map((r) => r[key])), digits, unit);
+      log(
+        `catchup at ${employments}: live ${f('liveMs', 0, ' ms')} · total ${f('totalMs', 0, ' ms')} · ${f('perSecond', 0, '/s')} · ${f('requestsPerEmployment', 3, '')} req/employment · RSS ${f('rssMiB', 1, ' MiB')}`,
       );
     }
   }

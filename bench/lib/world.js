@@ -23,8 +23,9 @@ export const RUNNER_ROOT = process.env.BENCH_RUNNER_ROOT ?? ROOT;
 export function benchSeed(count = EMPLOYMENT_COUNT) {
   return {
     agents: [EMPLOYER, AGENT],
-    employments: EMPLOYMENT_IDS.slice(0, count).map((id) => ({
-      id,
+    // Ids 1…count (the catch-up case seeds up to 50,000).
+    employments: Array.from({ length: count }, (_, i) => ({
+      id: i + 1,
       employerAgentId: EMPLOYER.id,
       employeeAgentId: AGENT.id,
       status: 'active',

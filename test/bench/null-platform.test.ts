@@ -68,9 +68,10 @@ describe('the null platform', () => {
   it("answers every REST call of the runner's start, catch-up and acknowledgements, and counts its replies", async () => {
     const { lines } = await startRunner();
     const load = platform.load();
-    // The last employment is answered once catch-up has read every history.
+    // The last employment is answered on demand, perhaps before catch-up has read every history.
     expect(await load.roundTrip(EMPLOYMENTS)).toBeGreaterThan(0);
     for (const employmentId of [1, 2, 3]) await load.roundTrip(employmentId);
+    await waitFor(() => platform.counters.rest.history === EMPLOYMENTS, { message: 'every history read' });
 
     // A quiet employment is acknowledged at once; the delivery confirmation is a control ping.
     await waitFor(() => (platform.counters.rest.markRead ?? 0) >= 1, { message: 'an acknowledgement' });

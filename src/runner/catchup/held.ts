@@ -25,8 +25,10 @@ export class HeldFrames {
   readonly #holding = new Set<number>();
   /** Employments whose held frames are no guide (dropped over the limit, or refused): read history again. */
   readonly #dirty = new Set<number>();
+  /** Employments caught up on demand while {@link holdAll} is on: their live frames pass. */
+  readonly #free = new Set<number>();
   #count = 0;
-  /** Until the list of employments is known, every live message is held. */
+  /** Until the list of employments is known, every live message is held (but those in #free). */
   #all = false;
 
   /** @param limit frames held at most, over all employments. */
@@ -42,30 +44,36 @@ export class HeldFrames {
   /** Holds every employment's live messages (a pass has begun and does not know the employments yet). */
   holdAll(): void {
     this.#all = true;
+    this.#free.clear();
   }
 
   /** The list of employments is known: only those in {@link hold} stay held. */
   holdListed(): void {
     this.#all = false;
+    this.#free.clear();
   }
 
   /** Holds an employment's live messages from now on. */
   hold(id: number): void {
     this.#holding.add(id);
+    this.#free.delete(id);
   }
 
   /** Stops holding an employment: its live frames go to the pipeline again. */
   unhold(id: number): void {
     this.#holding.delete(id);
+    // Caught up before the list of employments is known: it is not held with the rest.
+    if (this.#all) this.#free.add(id);
   }
 
   /** Stops holding every employment not in `keep`. */
   unholdAllBut(keep: ReadonlySet<number>): void {
-    for (const id of [...this.#holding]) if (!keep.has(id)) this.#holding.delete(id);
+    for (const id of this.#holding) if (!keep.has(id)) this.#holding.delete(id);
   }
 
+  /** Whether an employment's live frames are held now. */
   isHolding(id: number): boolean {
-    return this.#all || this.#holding.has(id);
+    return this.#holding.has(id) || (this.#all && !this.#free.has(id));
   }
 
   /** Takes a live message frame while its employment is held; see {@link Offer}. */
@@ -74,7 +82,7 @@ export class HeldFrames {
     if (!this.isHolding(id)) return 'pass';
     if (this.#count >= this.#limit) {
       this.#dirty.add(id);
-      this.#holding.add(id);
+      this.hold(id);
       return 'overflow';
     }
     let list = this.#held.get(id);
@@ -143,6 +151,7 @@ export class HeldFrames {
   clear(): void {
     this.#held.clear();
     this.#holding.clear();
+    this.#free.clear();
     this.#count = 0;
     this.#all = false;
   }

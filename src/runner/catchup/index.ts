@@ -15,6 +15,11 @@
  * to the agent and hands them to the pipeline oldest first, then the live frames held meanwhile.
  * Missed notifications (pending invocations, accepted tasks) are synthesized when a handler exists.
  *
+ * **On demand, first.** A live message (or a notification naming an employment) for an employment
+ * the pass has not reached is not left waiting for its turn: that employment is caught up at once,
+ * beside the pass ({@link CatchUp.catchUpNow}'s path), and the pass skips it. One employment is only
+ * ever walked by one job at a time (`Pass.active`), so its order holds whichever job takes it.
+ *
  * The parts, each with its own unit test (test/runner/catchup/):
  * - `held.ts` — live frames held per employment while it is caught up (bounded);
  * - `history.ts` — walking history back to the read cursor within page and cursor bounds;
@@ -52,7 +57,7 @@ export interface CatchUpOptions {
   logger: Logger;
   /** Live frames held at most, over all employments; beyond it the employment is read again. @default 10_000 */
   holdLimit?: number;
-  /** Employments caught up at once. @default 4 */
+  /** Employments caught up at once by a pass (on-demand ones come on top). @default 8 */
   parallel?: number;
   /** First pause before a failed pass is tried again, ms (doubles up to 30 s). @default 1_000 */
   retryDelay?: number;
@@ -72,6 +77,17 @@ export interface CatchUpStats {
   failures: number;
 }
 
+/** One pass's bookkeeping: which employments are taken (by the pass or on demand), which run now. */
+interface Pass {
+  signal: AbortSignal;
+  /** Employments the pass must not start: caught up (or being caught up) on demand. */
+  taken: Set<number>;
+  /** The job walking each employment now: a second request for it joins that one. */
+  active: Map<number, Promise<void>>;
+  /** An on-demand job of this pass failed: the pass is not a success (it is retried). */
+  failed?: boolean;
+}
+
 /** One runner's catch-up: `run()` on every open, `deliver()` for every live frame, `close()` once. */
 export class CatchUp {
   readonly stats: CatchUpStats = { passes: 0, messages: 0, notifications: 0, held: 0, failures: 0 };
@@ -81,9 +97,10 @@ export class CatchUp {
   readonly #schedule: PassScheduler;
   /** The last catch-up problem logged per employment, so a retry that meets it again does not repeat it. */
   readonly #problems = new Map<number, string>();
-  /** Employments with a repair (read history again) waiting or running. */
-  readonly #repairing = new Set<number>();
-  #me: Id | undefined;
+  /** Jobs running beside the pass chain (on demand, repairs): `close()` waits for them. */
+  readonly #jobs = new Set<Promise<void>>();
+  #pass: Pass | undefined;
+  #me: Promise<Id> | undefined;
 
   constructor(options: CatchUpOptions) {
     this.#o = options;
@@ -101,12 +118,20 @@ export class CatchUp {
    */
   filter(frame: ServerFrame): boolean {
     if (this.#schedule.closed) return false;
-    if (frame.type === 'notification') return this.#notificationIds.dropLive(frame, this.#o);
+    if (frame.type === 'notification') {
+      // A notification about an employment not caught up yet: its messages are likely next.
+      const named = employmentOf(frame.data);
+      if (named !== undefined && this.#held.isHolding(named)) this.#now(named, 'a notification');
+      return this.#notificationIds.dropLive(frame, this.#o);
+    }
     if (frame.type !== 'message') return false;
     const offer = this.#held.offer(frame);
+    if (offer === 'pass') return false;
     // Over the limit it is not held, and not lost: it stays unread and the next read of history finds it.
     if (offer === 'held') this.stats.held++;
-    return offer !== 'pass';
+    // Someone is waiting for an answer: this employment goes before the ones nobody is waiting on.
+    this.#now(idNumber(frame.employmentId), 'a live message');
+    return true;
   }
 
   /**
@@ -129,6 +154,8 @@ export class CatchUp {
   run(): void {
     if (this.#schedule.closed) return;
     const signal = this.#schedule.begin();
+    const pass: Pass = { signal, taken: new Set(), active: new Map() };
+    this.#pass = pass;
     // Held from now: a live message must not overtake the unread ones the pass is about to find.
     this.#held.holdAll();
     // What an earlier socket's held list says is no guide on this one: messages stored while there
@@ -136,52 +163,79 @@ export class CatchUp {
     // held is still unread on the platform, so the pass reads it all from history, in order.
     this.#held.forget();
     this.#schedule.then(async () => {
-      if (!signal.aborted) await this.#runPass(signal);
+      if (!signal.aborted) await this.#runPass(pass);
     });
   }
 
   /**
-   * Holds one employment and reads its history again after whatever runs now — the seam for
-   * on-demand catch-up of one conversation. `reason` goes into the log line if it fails.
+   * Holds one employment and reads its history again now, beside a pass that may be running (the
+   * pass then skips it) — the seam for on-demand catch-up of one conversation. A job already
+   * walking it reads it again once more instead. `reason` goes into the log line if it fails.
    */
   catchUpNow(employmentId: number, reason = 'a request'): void {
     if (this.#schedule.closed) return;
     this.#held.hold(employmentId);
     this.#held.markDirty(employmentId);
-    if (this.#repairing.has(employmentId)) return;
-    this.#repairing.add(employmentId);
-    const signal = this.#schedule.signal;
-    this.#schedule.then(async () => {
+    this.#now(employmentId, reason);
+  }
+
+  /** Catches up one (held) employment now, unless a job is walking it already (that one drains what is held). */
+  #now(id: number, reason: string): void {
+    if (this.#schedule.closed) return;
+    const pass: Pass = (this.#pass ??= {
+      signal: this.#schedule.signal,
+      taken: new Set(),
+      active: new Map(),
+    });
+    pass.taken.add(id);
+    // Held by name, not only by "everything is held until the list is known": if this job fails,
+    // the list must not let its live messages through ahead of the unread ones.
+    this.#held.hold(id);
+    if (pass.active.has(id)) return;
+    const { signal } = pass;
+    const job = (async () => {
       try {
-        if (signal.aborted || this.#schedule.closed) return;
         await this.#o.waitForRoom(signal);
-        await this.#employment(employmentId, await this.#agentId(signal), signal);
+        if (signal.aborted) return;
+        await this.#employment(id, await this.#agentId(signal), signal);
+        this.#problems.delete(id);
       } catch (error) {
         if (signal.aborted || this.#schedule.closed) return;
         if (gone(error)) {
-          await this.#release(employmentId, signal);
+          await this.#release(id, signal);
           return;
         }
         this.stats.failures++;
-        this.#o.logger.warn(
-          { err: error, employmentId },
-          `could not read employment ${employmentId} again after ${reason}: ${text(error)}; its messages wait until a retry succeeds`,
+        pass.failed = true;
+        // Every live message of a broken employment asks again: the same problem is logged once at warn.
+        const problem = text(error);
+        const repeated = this.#problems.get(id) === problem;
+        this.#problems.set(id, problem);
+        this.#o.logger[repeated ? 'debug' : 'warn'](
+          { err: error, employmentId: id },
+          `could not read employment ${id} after ${reason}: ${problem}; its messages wait until a retry succeeds`,
         );
+        // Still held (order before liveness); a new pass reads it again.
         this.#schedule.retryLater();
       } finally {
-        this.#repairing.delete(employmentId);
+        pass.active.delete(id);
       }
-    });
+    })();
+    pass.active.set(id, job);
+    this.#jobs.add(job);
+    void job.finally(() => this.#jobs.delete(job));
   }
 
   /** Stops: no more passes, nothing held. Safe to call twice. */
   async close(): Promise<void> {
     await this.#schedule.close();
+    await Promise.all(this.#jobs);
     // The pipeline takes nothing more; what was held stays unread and is caught up at the next start.
     this.#held.clear();
   }
 
-  async #runPass(signal: AbortSignal): Promise<void> {
+  async #runPass(pass: Pass): Promise<void> {
+    const { signal } = pass;
     const { logger } = this.#o;
     this.stats.passes++;
     const started = Date.now();
@@ -189,18 +243,51 @@ export class CatchUp {
     let failed = false;
     try {
       const me = await this.#agentId(signal);
-      const employments = await activeEmployments(this.#o.api, signal);
-      for (const id of employments) this.#held.hold(id);
-      this.#held.holdListed();
-      // Live messages of employments that are not active for the platform (or new) go on at once.
-      await this.#releaseAllBut(new Set(employments), signal);
+      // The list is read a page at a time (100 employments, 500 pages at 50,000): the workers start
+      // on each page as it comes rather than after the last one.
+      const employments: number[] = [];
+      let listed = false;
+      let waiting: (() => void)[] = [];
+      const wake = (): void => {
+        for (const resume of waiting) resume();
+        waiting = [];
+      };
+      const listing = (async () => {
+        try {
+          const all = await activeEmployments(this.#o.api, signal, (ids) => {
+            // Those taken on demand meanwhile are (being) caught up: holding them again would strand them.
+            for (const id of ids) if (!pass.taken.has(id)) this.#held.hold(id);
+            employments.push(...ids);
+            wake();
+          });
+          this.#held.holdListed();
+          // Live messages of employments that are not active for the platform (or new) go on at once.
+          const keep = new Set(all);
+          for (const id of pass.taken) keep.add(id);
+          await this.#releaseAllBut(keep, signal);
+        } finally {
+          listed = true;
+          wake();
+        }
+      })();
 
-      const queue = [...employments];
+      let next = 0;
       const worker = async (): Promise<void> => {
-        for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+        for (;;) {
+          if (next >= employments.length) {
+            if (listed || signal.aborted) return;
+            await new Promise<void>((resolve) => waiting.push(resolve));
+            continue;
+          }
+          const id = employments[next++]!;
           if (signal.aborted) return;
+          // Caught up on demand (or being): it went first, it is not walked twice.
+          if (pass.taken.has(id)) continue;
+          pass.taken.add(id);
+          const job = this.#employment(id, me, signal);
+          pass.active.set(id, job);
           try {
-            await this.#employment(id, me, signal);
+            await job;
             this.#problems.delete(id);
           } catch (error) {
             if (signal.aborted) return;
@@ -222,11 +309,20 @@ export class CatchUp {
               { err: error, employmentId: id },
               `could not catch up employment ${id}: ${problem}; its messages wait until a retry succeeds`,
             );
+          } finally {
+            pass.active.delete(id);
           }
         }
       };
-      await Promise.all(Array.from({ length: Math.max(1, this.#o.parallel ?? 4) }, worker));
+      const workers = Promise.all(Array.from({ length: Math.max(1, this.#o.parallel ?? PARALLEL) }, worker));
+      // The workers finish what was listed even when a later page fails; the failure then fails the pass.
+      const [list] = await Promise.allSettled([listing, workers]);
+      if (list.status === 'rejected') throw list.reason;
+      // The pass is over when the employments taken on demand are too (they report their own failures).
+      while (pass.active.size > 0) await Promise.all(pass.active.values());
       if (signal.aborted) return;
+      // Later requests only need `active`; 50,000 ids need not stay in memory until the next pass.
+      pass.taken.clear();
       await this.#notifications(signal);
     } catch (error) {
       if (signal.aborted || this.#schedule.closed) return;
@@ -247,13 +343,20 @@ export class CatchUp {
         `caught up ${found} unread message(s) and ${notes} notification(s) from while the runner was away`,
       );
     } else logger.debug({ ms: Date.now() - started }, 'catch-up: nothing unread');
-    if (failed) this.#schedule.retryLater();
+    if (failed || pass.failed) this.#schedule.retryLater();
     else this.#schedule.succeeded();
   }
 
+  /** The agent's id, asked once: the pass and an on-demand job starting together share the one request. */
   async #agentId(signal: AbortSignal): Promise<Id> {
-    this.#me ??= (await this.#o.api.me({ signal })).id;
-    return this.#me;
+    const asked = (this.#me ??= this.#o.api.me({ signal }).then((me) => me.id));
+    try {
+      return await asked;
+    } catch (error) {
+      // A failed ask is not kept: the next job asks again.
+      if (this.#me === asked) this.#me = undefined;
+      throw error;
+    }
   }
 
   /** One employment: its unread messages in order, then its held live frames, then live again. */
@@ -328,6 +431,17 @@ export class CatchUp {
       if (this.#o.accept(this.#notificationIds.frameOf(missed, rfc3339))) this.stats.notifications++;
     }
   }
+}
+
+/** Employments caught up at once by a pass, by default. */
+export const PARALLEL = 8;
+
+/** The employment a notification's data names, if any. */
+function employmentOf(data: Record<string, unknown>): number | undefined {
+  const id = data.employmentId;
+  if (typeof id === 'number' && Number.isSafeInteger(id) && id > 0) return id;
+  if (typeof id === 'string' && /^[1-9]\d{0,15}$/.test(id)) return Number(id);
+  return undefined;
 }
 
 /** The platform says the employment is not there (any more) for this agent. */

@@ -2,7 +2,8 @@
  * The orchestrator (CatchUp) alone, against a fake of the API client and a recording pipeline:
  * unread history before held live frames, history that cannot be read keeps its employment held,
  * an employment that is gone is released, a refused message makes its employment be read again
- * (through the catchUpNow seam), a new socket forgets the held list, and missed notifications.
+ * (through the catchUpNow seam), a new socket forgets the held list, missed notifications, and
+ * on demand: a live message or a notification for an employment not reached yet makes it go first.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerFrame } from '../../../src/protocol/frames.js';
@@ -221,6 +222,132 @@ describe('CatchUp', () => {
       data: { invocationId: 5 },
     };
     expect(catchUp.filter(liveCopy)).toBe(true);
+  });
+
+  it('a live message on an employment the pass has not reached is caught up first, on demand, and the pass skips it', async () => {
+    const ids = Array.from({ length: 10 }, (_, i) => i + 1);
+    const api = fakeApi({ employments: ids });
+    for (const id of ids) api.add(id, `m${id}`);
+    // The background walk of every employment but 10 waits until the test lets it on.
+    let openBackground!: () => void;
+    const background = new Promise<void>((resolve) => (openBackground = resolve));
+    const asked: number[] = [];
+    const read = api.messages.bind(api);
+    api.messages = async (id, ...rest) => {
+      asked.push(Number(id));
+      if (id !== 10) await background;
+      return read(id, ...rest);
+    };
+    const { catchUp, taken } = harness(api, { parallel: 2 });
+    catchUp.run();
+    await waitFor(() => asked.includes(2), { message: 'the pass at its second employment' });
+    api.add(10, 'live');
+    catchUp.deliver(live(10, 'live'));
+    // A second one while the first one's job reads history: it joins that job (no second read).
+    api.add(10, 'live2');
+    catchUp.deliver(live(10, 'live2'));
+    await waitFor(() => taken.includes('10/live2'), { message: 'the live messages answered' });
+    // Its unread history first, then the live messages, while the pass is still at its start.
+    expect(taken).toEqual(['10/m10', '10/live', '10/live2']);
+    expect(catchUp.pending).toBe(true);
+    openBackground();
+    await waitFor(() => !catchUp.pending, { message: 'the pass' });
+    expect(taken.slice(3)).toEqual(ids.slice(0, 9).map((id) => `${id}/m${id}`));
+    // Walked once: the pass did not read employment 10 again.
+    expect(api.calls.filter((c) => c === 'messages:10')).toHaveLength(1);
+    catchUp.deliver(live(10, 'after'));
+    expect(taken.at(-1)).toBe('10/after');
+  });
+
+  it('a live message while the list of employments is still being read is caught up on demand; the list does not hold it again', async () => {
+    const api = fakeApi({ employments: [1, 2] });
+    api.add(1, 'a');
+    let openList!: () => void;
+    const list = new Promise<void>((resolve) => (openList = resolve));
+    const employments = api.employments.bind(api);
+    api.employments = async (...args) => {
+      await list;
+      return employments(...args);
+    };
+    const { catchUp, taken } = harness(api);
+    catchUp.run();
+    await waitFor(() => api.calls.includes('me'), { message: 'the pass begun' });
+    api.add(1, 'b');
+    catchUp.deliver(live(1, 'b'));
+    await waitFor(() => taken.length === 2, { message: 'employment 1 on demand' });
+    expect(taken).toEqual(['1/a', '1/b']);
+    // Caught up: its next live message goes straight on, though every other one is still held.
+    catchUp.deliver(live(1, 'c'));
+    catchUp.deliver(live(2, 'x'));
+    expect(taken).toEqual(['1/a', '1/b', '1/c']);
+    openList();
+    await waitFor(() => !catchUp.pending, { message: 'the pass' });
+    expect(taken).toEqual(['1/a', '1/b', '1/c', '2/x']);
+    expect(api.calls.filter((c) => c === 'messages:1')).toHaveLength(1);
+  });
+
+  it('the pass starts on the first page of employments while later pages are still being read; a page that fails fails the pass, the listed ones are done', async () => {
+    const ids = Array.from({ length: 250 }, (_, i) => i + 1);
+    const api = fakeApi({ employments: ids });
+    for (const id of ids) api.add(id, `m${id}`);
+    let failedOnce = false;
+    let openPage2!: () => void;
+    const page2 = new Promise<void>((resolve) => (openPage2 = resolve));
+    const employments = api.employments.bind(api);
+    api.employments = async (q, ...rest) => {
+      if ((q?.page ?? 1) > 1) {
+        await page2;
+        // The first try of page 2 fails; the retry (a new pass) reads the whole list again.
+        if (!failedOnce) {
+          failedOnce = true;
+          throw new Error('502 from the gateway');
+        }
+      }
+      return employments(q, ...rest);
+    };
+    const { catchUp, taken } = harness(api);
+    catchUp.run();
+    // The hundred employments of page 1 are answered before page 2 is read.
+    await waitFor(() => taken.length === 100, { message: 'page 1 caught up' });
+    expect(taken).toEqual(ids.slice(0, 100).map((id) => `${id}/m${id}`));
+    // Page 2's employments are held while the list is read; a live one goes on demand, in order.
+    api.add(200, 'early');
+    catchUp.deliver(live(200, 'early'));
+    openPage2();
+    await waitFor(() => !catchUp.pending, { message: 'the retried pass' });
+    expect(catchUp.stats.failures).toBeGreaterThanOrEqual(1);
+    // Each message once, in order per employment: 200's unread one before its live one.
+    expect(new Set(taken).size).toBe(taken.length);
+    expect(taken.filter((k) => k.startsWith('200/'))).toEqual(['200/m200', '200/early']);
+    expect(taken).toHaveLength(251);
+  });
+
+  it('a notification naming an employment the pass has not reached makes it go first', async () => {
+    const api = fakeApi({ employments: [1, 2, 3] });
+    api.add(3, 'm');
+    let openBackground!: () => void;
+    const background = new Promise<void>((resolve) => (openBackground = resolve));
+    const asked: number[] = [];
+    const read = api.messages.bind(api);
+    api.messages = async (id, ...rest) => {
+      asked.push(Number(id));
+      if (id !== 3) await background;
+      return read(id, ...rest);
+    };
+    const { catchUp, taken } = harness(api, { parallel: 1 });
+    catchUp.run();
+    await waitFor(() => asked.includes(1), { message: 'the pass at its first employment' });
+    catchUp.deliver({
+      type: 'notification',
+      domain: 'employment',
+      event: 'employment_updated',
+      messageId: 'n9',
+      data: { employmentId: '3' },
+    });
+    await waitFor(() => taken.includes('3/m'), { message: 'employment 3 on demand' });
+    expect(asked).toEqual([1, 3]);
+    openBackground();
+    await waitFor(() => !catchUp.pending, { message: 'the pass' });
   });
 
   it('close() stops: no pass runs after it, nothing is held, live frames are not taken by catch-up', async () => {

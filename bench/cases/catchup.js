@@ -1,0 +1,111 @@
+/**
+ * Case 6, catch-up at scale: the embedded platform seeded with N active employments (1,000, 10,000,
+ * 50,000), `c4c-runner start` spawned against it. As soon as its socket opens — its catch-up pass
+ * has just begun, no employment is caught up — the generator sends a live message on the last
+ * employment (the one a pass in list order reaches last) and times its answer. Measured from the
+ * outside: the platform's own request log (a pino stream in this process) gives when the last
+ * employment's history was read (total catch-up time) and how many REST requests the agent made
+ * per employment; /proc gives the agent's resident memory once the pass is over.
+ */
+import { performance } from 'node:perf_hooks';
+import process from 'node:process';
+import { setTimeout, clearTimeout } from 'node:timers';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { Generator, sleep } from '../lib/generator.js';
+import { rssMiB } from '../lib/proc.js';
+import { AGENT, EMPLOYER, benchSeed } from '../lib/world.js';
+
+/** The sizes measured (BENCH_CATCHUP_SIZES=1000,10000 picks others, for working on one). */
+export const CATCHUP_SIZES = (process.env.BENCH_CATCHUP_SIZES ?? '1000,10000,50000').split(',').map(Number);
+
+const HISTORY = /^\/openapi\/v1\/agent\/me\/employments\/(\d+)\/messages$/;
+
+/**
+ * One run at one size: { employments, liveMs, totalMs, perSecond, requestsPerEmployment, rssMiB }.
+ * `liveMs` is connection → the live message's reply at the generator; `totalMs` is connection →
+ * the last of the N history reads answered (the pass's own reads; the missed-notification reads
+ * after them are two more requests).
+ */
+export async function catchupRun({ employments, launch, timeoutMs = 300_000 }) {
+  const { startPlatform } = await import('../../dist/platform/index.js');
+  let requests = 0;
+  const read = new Set();
+  let lastReadAt = 0;
+  let allRead;
+  const done = new Promise((resolve) => (allRead = resolve));
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      const line = JSON.parse(chunk.toString());
+      if (line.msg === 'request' && line.path?.startsWith('/openapi/')) {
+        requests += 1;
+        const match = HISTORY.exec(line.path);
+        if (match && !read.has(match[1])) {
+          read.add(match[1]);
+          if (read.size === employments) {
+            lastReadAt = performance.now();
+            allRead();
+          }
+        }
+      }
+      callback();
+    },
+  });
+  const platform = await startPlatform({
+    port: 0,
+    host: '127.0.0.1',
+    seed: benchSeed(employments),
+    logger: pino({ level: 'debug' }, stream),
+  });
+  let agent;
+  let generator;
+  let timer;
+  try {
+    generator = await Generator.connect({ wsUrl: platform.wsUrl, token: EMPLOYER.token });
+    let sentAt = 0;
+    let repliedAt = 0;
+    let replied;
+    const reply = new Promise((resolve) => (replied = resolve));
+    generator.onReply = () => {
+      repliedAt = performance.now();
+      replied();
+    };
+    // Sent the moment the agent's socket opens: its pass has just begun (sockets open before it).
+    const onConnection = ({ agentId }) => {
+      if (agentId !== AGENT.id || sentAt) return;
+      sentAt = performance.now();
+      generator.send(employments);
+    };
+    platform.on('connection', onConnection);
+    agent = await launch(platform);
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `catch-up of ${employments} employments not over in ${timeoutMs} ms; see ${agent.logFile}`,
+            ),
+          ),
+        timeoutMs,
+      );
+    });
+    await Promise.race([Promise.all([reply, done]), timeout]);
+    platform.off('connection', onConnection);
+    // Let the pass finish its notification reads and settle before reading memory.
+    await sleep(500);
+    const totalMs = lastReadAt - sentAt;
+    return {
+      employments,
+      liveMs: repliedAt - sentAt,
+      totalMs,
+      perSecond: employments / (totalMs / 1000),
+      requestsPerEmployment: requests / employments,
+      rssMiB: rssMiB(agent.pid),
+    };
+  } finally {
+    clearTimeout(timer);
+    await generator?.close();
+    await agent?.stop();
+    await platform.close();
+  }
+}
