@@ -2,7 +2,11 @@
  * `npm run bench`: c4c-runner against a hand-written ws agent, over loopback WebSockets through the
  * embedded platform, every figure a ratio to its baseline measured in the same run.
  *
- *   node bench/run.js [--runs 5] [--quick] [--only null,echo,slow,reload,startup,cpu,catchup] [--write] [--keep]
+ *   node bench/run.js [--runs 5] [--quick] [--only null,echo,slow,reload,startup,cpu,catchup,redis] [--write] [--keep]
+ *
+ * The `redis` case is bench/redis.js (also `npm run bench:redis`), run as its own process: 1 vs 2
+ * `start --redis` processes with a CPU-bound handler, and the cost per reply through Redis. It needs
+ * Debian's redis-server; without it the case says so and the run fails.
  *
  * --quick   2 runs with short windows (for development; not for published figures)
  * --write   replace the results block of docs/benchmarks.md (and the README's short table) with this run's
@@ -11,6 +15,7 @@
  * Results also go to bench/results/latest.json (with --write, to bench/results/published.json too).
  */
 import process from 'node:process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,7 +46,7 @@ const { values: opts } = parseArgs({
 });
 const quick = opts.quick;
 const runs = Number(opts.runs ?? (quick ? 2 : 5));
-const CASES = ['null', 'echo', 'slow', 'reload', 'startup', 'cpu', 'catchup'];
+const CASES = ['null', 'echo', 'slow', 'reload', 'startup', 'cpu', 'catchup', 'redis'];
 const only = new Set((opts.only ?? CASES.join(',')).split(','));
 for (const name of only) {
   if (!CASES.includes(name)) {
@@ -258,6 +263,16 @@ try {
         `catchup at ${employments}: live ${f('liveMs', 0, ' ms')} · total ${f('totalMs', 0, ' ms')} · ${f('perSecond', 0, '/s')} · ${f('requestsPerEmployment', 3, '')} req/employment · RSS ${f('rssMiB', 1, ' MiB')}`,
       );
     }
+  }
+  if (only.has('redis')) {
+    // Its own script (its own platform, Redis and load); its report goes to bench/results/redis-latest.json.
+    const redis = spawnSync(
+      process.execPath,
+      [join(ROOT, 'bench', 'redis.js'), '--runs', String(Math.min(runs, 3))],
+      { stdio: 'inherit' },
+    );
+    if (redis.status !== 0)
+      throw new Error('the redis case failed (is redis-server installed? apt-get install redis-server)');
   }
   results.elapsedSeconds = Math.round((Date.now() - started) / 1000);
   const report = [buildReport(results), results.cpu.length ? cpuSummary(results) : '']
