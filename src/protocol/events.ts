@@ -124,9 +124,9 @@ export const NOTIFICATIONS = {
 
 export type NotificationEventName = keyof typeof NOTIFICATIONS;
 
-/** A notification frame whose `data` is typed for its event. */
+/** A notification frame of event `N` whose `data` is `Data`. */
 // Not `Omit<NotificationFrame, 'data'>`: Omit over a loose object's index signature drops every known key.
-export type NotificationOf<N extends NotificationEventName> = {
+type NotificationWith<N extends NotificationEventName, Data> = {
   type: 'notification';
   messageId?: string | undefined;
   timestamp?: string | undefined;
@@ -134,8 +134,14 @@ export type NotificationOf<N extends NotificationEventName> = {
 } & {
   domain: (typeof NOTIFICATIONS)[N]['domain'];
   event: (typeof NOTIFICATIONS)[N]['event'];
-  data: z.infer<(typeof NOTIFICATIONS)[N]['data']>;
+  data: Data;
 };
+
+/** A notification frame whose `data` is typed for its event. */
+export type NotificationOf<N extends NotificationEventName> = NotificationWith<
+  N,
+  z.infer<(typeof NOTIFICATIONS)[N]['data']>
+>;
 
 /**
  * The id each notification's reply needs (`ctx.reply` answers through it). The ids in notification
@@ -153,18 +159,8 @@ export const REPLY_ID_KEYS = {
 export type ReplyIdEventName = keyof typeof REPLY_ID_KEYS;
 
 /** `ctx.event` of a notification handler: the wire frame, with the id its reply needs always present. */
-// Spelt out, not `Omit<NotificationOf<N>, 'data'>`: Omit over the index signature drops every known key.
 export type HandlerNotification<N extends NotificationEventName> = N extends ReplyIdEventName
-  ? {
-      type: 'notification';
-      messageId?: string | undefined;
-      timestamp?: string | undefined;
-      [key: string]: unknown;
-    } & {
-      domain: (typeof NOTIFICATIONS)[N]['domain'];
-      event: (typeof NOTIFICATIONS)[N]['event'];
-      data: z.infer<(typeof NOTIFICATIONS)[N]['data']> & { [K in (typeof REPLY_ID_KEYS)[N]]: Id };
-    }
+  ? NotificationWith<N, NotificationOf<N>['data'] & { [K in (typeof REPLY_ID_KEYS)[N]]: Id }>
   : NotificationOf<N>;
 
 /** The map from every event name to the type of `ctx.event` in its handler. */
