@@ -5,7 +5,9 @@
  * employment (the one a pass in list order reaches last) and times its answer. Measured from the
  * outside: the platform's own request log (a pino stream in this process) gives when the last
  * employment's history was read (total catch-up time) and how many REST requests the agent made
- * per employment; /proc gives the agent's resident memory once the pass is over.
+ * per employment; /proc gives the agent's resident memory once the pass is over, and the CPU time
+ * the agent and this process (the platform, with the generator idle) spent on the pass — per
+ * employment, a figure a busy machine moves far less than the wall-clock rate.
  */
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
@@ -13,37 +15,47 @@ import { setTimeout, clearTimeout } from 'node:timers';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Generator, sleep } from '../lib/generator.js';
-import { rssMiB } from '../lib/proc.js';
+import { cpuSeconds, rssMiB } from '../lib/proc.js';
 import { AGENT, EMPLOYER, benchSeed } from '../lib/world.js';
 
 /** The sizes measured (BENCH_CATCHUP_SIZES=1000,10000 picks others, for working on one). */
 export const CATCHUP_SIZES = (process.env.BENCH_CATCHUP_SIZES ?? '1000,10000,50000').split(',').map(Number);
 
 const HISTORY = /^\/openapi\/v1\/agent\/me\/employments\/(\d+)\/messages$/;
+/** The path of a request line as pino writes it (read without parsing every line as JSON). */
+const REQUEST_PATH = /"msg":"request".*?"path":"([^"]*)"|"path":"([^"]*)".*?"msg":"request"/;
 
 /**
  * One run at one size: { employments, liveMs, totalMs, perSecond, requestsPerEmployment, rssMiB }.
  * `liveMs` is connection → the live message's reply at the generator; `totalMs` is connection →
  * the last of the N history reads answered (the pass's own reads; the missed-notification reads
- * after them are two more requests).
+ * after them are two more requests). `agentCpuUs` and `platformCpuUs` are CPU µs per employment
+ * over that same span (the agent's from /proc; this process's, which is the platform's plus the
+ * idle generator's and this request count's).
  */
 export async function catchupRun({ employments, launch, timeoutMs = 300_000 }) {
   const { startPlatform } = await import('../../dist/platform/index.js');
   let requests = 0;
   const read = new Set();
   let lastReadAt = 0;
+  let agentPid;
+  let cpuAtStart;
+  let cpuAtEnd;
+  const cpuNow = () => ({ agent: agentPid ? cpuSeconds(agentPid) : Number.NaN, self: process.cpuUsage() });
   let allRead;
   const done = new Promise((resolve) => (allRead = resolve));
   const stream = new Writable({
     write(chunk, _encoding, callback) {
-      const line = JSON.parse(chunk.toString());
-      if (line.msg === 'request' && line.path?.startsWith('/openapi/')) {
+      const request = REQUEST_PATH.exec(chunk.toString());
+      const path = request?.[1] ?? request?.[2];
+      if (path?.startsWith('/openapi/')) {
         requests += 1;
-        const match = HISTORY.exec(line.path);
+        const match = HISTORY.exec(path);
         if (match && !read.has(match[1])) {
           read.add(match[1]);
           if (read.size === employments) {
             lastReadAt = performance.now();
+            cpuAtEnd = cpuNow();
             allRead();
           }
         }
@@ -78,6 +90,9 @@ export async function catchupRun({ employments, launch, timeoutMs = 300_000 }) {
     };
     platform.on('connection', onConnection);
     agent = await launch(platform);
+    // Read as soon as the agent is known (a few ms after its socket opened; the pass has barely begun).
+    agentPid = agent.pid;
+    cpuAtStart = cpuNow();
     const timeout = new Promise((_, reject) => {
       timer = setTimeout(
         () =>
@@ -100,6 +115,10 @@ export async function catchupRun({ employments, launch, timeoutMs = 300_000 }) {
       totalMs,
       perSecond: employments / (totalMs / 1000),
       requestsPerEmployment: requests / employments,
+      agentCpuUs: ((cpuAtEnd.agent - cpuAtStart.agent) * 1e6) / employments,
+      platformCpuUs:
+        (cpuAtEnd.self.user - cpuAtStart.self.user + cpuAtEnd.self.system - cpuAtStart.self.system) /
+        employments,
       rssMiB: rssMiB(agent.pid),
     };
   } finally {

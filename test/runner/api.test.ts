@@ -6,6 +6,7 @@ import { ApiClient } from '../../src/api/client.js';
 import { C4cError, PlatformError } from '../../src/errors.js';
 import { startPlatform, type Platform } from '../../src/platform/index.js';
 import { memoryLogger } from '../helpers/runner.js';
+import { waitFor } from '../helpers/wait.js';
 
 let platform: Platform | undefined;
 let server: Server | undefined;
@@ -114,6 +115,33 @@ describe('ApiClient', () => {
       }),
     );
     expect(aborted.message).toMatch(/failed: aborted/);
+  });
+
+  it('a platform that never answers is E_NETWORK after the time limit; a signal aborted mid-call stops it', async () => {
+    const waiting: (() => void)[] = [];
+    const asked: string[] = [];
+    server = createServer((req, res) => {
+      asked.push(req.url ?? '');
+      // Never answers; let go once the test is over so the server can close.
+      waiting.push(() => res.destroy());
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const slow = await failure(new ApiClient({ baseUrl: url, token: 'cl_x', timeout: 50 }).me());
+      expect(slow).toBeInstanceOf(C4cError);
+      expect(slow).toMatchObject({ code: 'E_NETWORK' });
+      expect(slow.message).toMatch(
+        /^GET \/openapi\/v1\/agent\/me failed: no answer within 50 ms; check that/,
+      );
+      const controller = new AbortController();
+      const call = failure(new ApiClient({ baseUrl: url, token: 'cl_x' }).me({ signal: controller.signal }));
+      await waitFor(() => asked.length === 2);
+      controller.abort();
+      expect((await call).message).toMatch(/failed: aborted/);
+    } finally {
+      for (const release of waiting) release();
+    }
   });
 
   it('refuses a body beyond maxBodyBytes — declared or streamed — instead of reading it whole', async () => {
