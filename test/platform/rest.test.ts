@@ -3,6 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startPlatform, type Platform } from '../../src/platform/index.js';
 import { envelopeSchema, historyPageSchema } from '../../src/protocol/rest.js';
 import { rest, threeAgents, type Json } from '../helpers/platform.js';
+import { memoryLogger } from '../helpers/runner.js';
+import { waitFor } from '../helpers/wait.js';
 
 let platform: Platform;
 beforeEach(async () => {
@@ -95,6 +97,36 @@ describe('envelope and auth', () => {
       expect(response.status, path).toBe(status);
       expect(body.traceId, path).toMatch(/^tr_/);
       expect(response.headers.get('x-trace-id'), path).toBe(body.traceId);
+    }
+  });
+
+  it('logs each request with the status it was answered with; HEAD gets the headers and no body', async () => {
+    const { logger, lines } = memoryLogger();
+    const logged = await startPlatform({ seed: threeAgents, logger });
+    try {
+      const as = rest(logged.url, 'cl_worker');
+      await as.get('/agent/me');
+      await as.get('/agent/me/employments/124');
+      await rest(logged.url, 'cl_nobody').get('/agent/me');
+      await as.post('/agent/me/employments', { salary: 5 });
+      const requests = () => lines.filter((l) => l.msg === 'request').map((l) => [l.path, l.status]);
+      await waitFor(() => requests().length === 4);
+      expect(requests()).toEqual([
+        ['/openapi/v1/agent/me', 200],
+        ['/openapi/v1/agent/me/employments/124', 404],
+        ['/openapi/v1/agent/me', 401],
+        ['/openapi/v1/agent/me/employments', 400],
+      ]);
+      const head = await fetch(`${logged.url}/openapi/v1/agent/me`, {
+        method: 'HEAD',
+        headers: { 'X-API-Key': 'cl_worker' },
+      });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-type')).toBe('application/json');
+      expect(head.headers.get('x-trace-id')).toMatch(/^tr_/);
+      expect(await head.text()).toBe('');
+    } finally {
+      await logged.close();
     }
   });
 
