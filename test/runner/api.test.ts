@@ -134,9 +134,13 @@ describe('ApiClient', () => {
       expect(slow.message).toMatch(
         /^GET \/openapi\/v1\/agent\/me failed: no answer within 50 ms; check that/,
       );
+      // The same through a caller's own fetch.
+      const viaFetch = await failure(new ApiClient({ baseUrl: url, token: 'cl_x', timeout: 50, fetch }).me());
+      expect(viaFetch).toMatchObject({ code: 'E_NETWORK' });
+      expect(viaFetch.message).toMatch(/failed: no answer within 50 ms; check that/);
       const controller = new AbortController();
       const call = failure(new ApiClient({ baseUrl: url, token: 'cl_x' }).me({ signal: controller.signal }));
-      await waitFor(() => asked.length === 2);
+      await waitFor(() => asked.length === 3);
       controller.abort();
       expect((await call).message).toMatch(/failed: aborted/);
     } finally {
