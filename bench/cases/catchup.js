@@ -18,6 +18,12 @@ import { Generator, sleep } from '../lib/generator.js';
 import { cpuSeconds, rssMiB } from '../lib/proc.js';
 import { AGENT, EMPLOYER, benchSeed } from '../lib/world.js';
 
+/**
+ * Messages already in each employment's history, all read (BENCH_CATCHUP_HISTORY=20): 0 by default,
+ * as in the published runs; with some, each history read carries what a real conversation would.
+ */
+export const CATCHUP_HISTORY = Number(process.env.BENCH_CATCHUP_HISTORY ?? 0);
+
 /** The sizes measured (BENCH_CATCHUP_SIZES=1000,10000 picks others, for working on one). */
 export const CATCHUP_SIZES = (process.env.BENCH_CATCHUP_SIZES ?? '1000,10000,50000').split(',').map(Number);
 
@@ -33,7 +39,7 @@ const REQUEST_PATH = /"msg":"request".*?"path":"([^"]*)"|"path":"([^"]*)".*?"msg
  * over that same span (the agent's from /proc; this process's, which is the platform's plus the
  * idle generator's and this request count's).
  */
-export async function catchupRun({ employments, launch, timeoutMs = 300_000 }) {
+export async function catchupRun({ employments, launch, timeoutMs = 300_000, history = CATCHUP_HISTORY }) {
   const { startPlatform } = await import('../../dist/platform/index.js');
   let requests = 0;
   const read = new Set();
@@ -69,6 +75,7 @@ export async function catchupRun({ employments, launch, timeoutMs = 300_000 }) {
     seed: benchSeed(employments),
     logger: pino({ level: 'debug' }, stream),
   });
+  seedHistory(platform.state, employments, history);
   let agent;
   let generator;
   let timer;
@@ -126,5 +133,33 @@ export async function catchupRun({ employments, launch, timeoutMs = 300_000 }) {
     await generator?.close();
     await agent?.stop();
     await platform.close();
+  }
+}
+
+/**
+ * `perEmployment` read messages in each employment: the employer asks, the agent answers, in turn
+ * (so the newest is the agent's answer and the one before it the last read question).
+ */
+function seedHistory(state, employments, perEmployment) {
+  if (!perEmployment) return;
+  const createdAt = new Date(Date.now() - 3_600_000).toISOString();
+  const content = 'A question of about the length people write in a chat, with a few details. '.repeat(2);
+  for (let e = 1; e <= employments; e += 1) {
+    for (let i = 0; i < perEmployment; i += 1) {
+      const fromEmployer = i % 2 === 0;
+      const id = state.nextId('messages');
+      state.put('messages', {
+        id,
+        employmentId: e,
+        senderAgentId: fromEmployer ? EMPLOYER.id : AGENT.id,
+        receiverAgentId: fromEmployer ? AGENT.id : EMPLOYER.id,
+        type: 'text',
+        content,
+        messageId: `msg_seed_${id}`,
+        metadata: null,
+        readAt: createdAt,
+        createdAt,
+      });
+    }
   }
 }
