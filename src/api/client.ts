@@ -6,7 +6,7 @@
  * The token travels in `X-API-Key` and is never logged or put into an error.
  */
 import { z } from 'zod';
-import { HttpTransport, TimedOut, TooLarge, type HttpAnswer, type HttpRequest } from './http.js';
+import { HttpTransport, TimedOut, TooLarge, whenAborted, type HttpAnswer, type HttpRequest } from './http.js';
 import { C4cError, PlatformError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { splitCredentials } from '../redact.js';
@@ -309,7 +309,7 @@ async function fetchText(
   timer.unref();
   const onAbort = (): void => controller.abort(signal?.reason);
   if (signal?.aborted) onAbort();
-  else signal?.addEventListener('abort', onAbort, { once: true });
+  const forget = signal && !signal.aborted ? whenAborted(signal, onAbort) : undefined;
   try {
     const response = await fetchFn(url, { ...init, body: init.body ?? null, signal: controller.signal });
     const text = await readBounded(response, limit).catch((error: unknown) => {
@@ -322,7 +322,7 @@ async function fetchText(
     throw controller.signal.reason instanceof TimedOut ? controller.signal.reason : error;
   } finally {
     clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
+    forget?.();
   }
 }
 

@@ -85,7 +85,7 @@ function once(
     // 50,000 histories; docs/benchmarks.md, "Catch-up at scale").
     const settle = (): void => {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      forget?.();
     };
     const resolve = (answer: HttpAnswer): void => {
       settle();
@@ -132,7 +132,7 @@ function once(
     const timer = setTimeout(() => stop(new TimedOut(request.timeout)), request.timeout);
     // A call in flight keeps the process up by its socket, not by its timer.
     timer.unref();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const forget = signal && whenAborted(signal, onAbort);
     req.on('error', (error) => {
       if (req.reusedSocket && (error as NodeJS.ErrnoException).code === 'ECONNRESET')
         Object.assign(error, { reused: true });
@@ -140,6 +140,35 @@ function once(
     });
     req.end(request.body);
   });
+}
+
+/** Calls waiting on each caller's signal: one listener per signal, however many calls share it. */
+const waiting = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Runs `stop` when `signal` aborts; returns what forgets it. Calls share signals (every read of a
+ * catch-up pass, every call of one handler): a listener each would pass Node's limit of listeners per
+ * signal and warn (MaxListenersExceededWarning) with more than 10 calls in flight, so each signal gets
+ * one listener, added once, that stops the calls waiting at the time.
+ */
+export function whenAborted(signal: AbortSignal, stop: () => void): () => void {
+  let calls = waiting.get(signal);
+  if (!calls) {
+    const fresh = new Set<() => void>();
+    calls = fresh;
+    waiting.set(signal, fresh);
+    signal.addEventListener(
+      'abort',
+      () => {
+        waiting.delete(signal);
+        for (const call of fresh) call();
+      },
+      { once: true },
+    );
+  }
+  const mine = calls;
+  mine.add(stop);
+  return () => mine.delete(stop);
 }
 
 /** What a request stopped by its caller's signal rejects with (as `fetch` would). */

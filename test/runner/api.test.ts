@@ -138,11 +138,24 @@ describe('ApiClient', () => {
       const viaFetch = await failure(new ApiClient({ baseUrl: url, token: 'cl_x', timeout: 50, fetch }).me());
       expect(viaFetch).toMatchObject({ code: 'E_NETWORK' });
       expect(viaFetch.message).toMatch(/failed: no answer within 50 ms; check that/);
-      const controller = new AbortController();
-      const call = failure(new ApiClient({ baseUrl: url, token: 'cl_x' }).me({ signal: controller.signal }));
-      await waitFor(() => asked.length === 3);
-      controller.abort();
-      expect((await call).message).toMatch(/failed: aborted/);
+      // 30 calls in flight on one signal (as a catch-up pass's reads are): no warning about
+      // listeners piling up on it, and aborting it stops all of them.
+      const warnings: string[] = [];
+      const onWarning = (warning: Error): void => void warnings.push(warning.name);
+      process.on('warning', onWarning);
+      try {
+        const controller = new AbortController();
+        const client = new ApiClient({ baseUrl: url, token: 'cl_x' });
+        const calls = Array.from({ length: 30 }, () => failure(client.me({ signal: controller.signal })));
+        await waitFor(() => asked.length === 32);
+        controller.abort();
+        for (const call of await Promise.all(calls)) expect(call.message).toMatch(/failed: aborted/);
+        // Warnings are emitted on the next tick.
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(warnings).toEqual([]);
+      } finally {
+        process.off('warning', onWarning);
+      }
     } finally {
       for (const release of waiting) release();
     }
