@@ -21,25 +21,6 @@ export function replyMessageId(sourceId: string, index: number): string {
 }
 
 /**
- * Wraps the senders of one event: each message frame either sends gets the next deterministic id,
- * in the order they are sent. Other frames pass unchanged.
- */
-export function replySenders<S extends (frame: ClientFrame) => Promise<unknown>>(
-  send: S,
-  confirmed: S,
-  sourceId: string,
-): { send: S; confirmed: S } {
-  let index = 0;
-  const wrap =
-    (inner: S) =>
-    (frame: ClientFrame): Promise<unknown> =>
-      frame.type === 'message'
-        ? inner({ ...frame, messageId: replyMessageId(sourceId, index++) })
-        : inner(frame);
-  return { send: wrap(send) as S, confirmed: wrap(confirmed) as S };
-}
-
-/**
  * Wraps a sender so that its promise rejects with the signal's reason once `signal` aborts, even if
  * the underlying send would wait on (a confirmation from a platform that stopped answering). One
  * listener on `signal` for every send (not one per send, added and removed each time): wrap once
