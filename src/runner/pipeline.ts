@@ -15,7 +15,6 @@ import { dedupeKey, orderingKey } from './keys.js';
 import type { Ledger } from './ledger.js';
 import type { HandlerEntry, HandlerRegistry } from './registry.js';
 import type { Id } from '../protocol/ids.js';
-import { untilAborted } from './reply-ids.js';
 import { deliver, messageFrame, replyFrame, submitFailure } from './replies.js';
 import type { JobResult, Scheduler } from './scheduler.js';
 import { Deadlines } from './deadlines.js';
@@ -171,8 +170,10 @@ export class Pipeline {
   readonly #host: ContextHost;
   /** Every running handler's deadline: one timer per time limit, not one per event. */
   readonly #deadlines = new Deadlines<EventRun>((run) => run.timeout());
-  /** The confirmed sender, wrapped once: waiting for the platform's proof ends with the drain. */
+  /** The confirmed sender. */
   readonly #confirmed: NonNullable<PipelineOptions['sendConfirmed']>;
+  /** Returned replies waiting for their proof: shutdown ends the wait (see the constructor). */
+  readonly #proving = new Set<ProofWait>();
   #accepting = true;
   /**
    * The events that recent `ctx.reply`/`ctx.send` messages were sent for, by messageId: those calls
@@ -190,13 +191,17 @@ export class Pipeline {
       sendMessage: (run, employmentId, content) => this.#sendMessage(run, employmentId, content),
     };
     const shutdown = options.scheduler.shutdownSignal;
-    // Unproven, a reply's message stays unacknowledged.
-    this.#confirmed = untilAborted(options.sendConfirmed ?? options.send, shutdown);
+    this.#confirmed = options.sendConfirmed ?? options.send;
     // One listener for all running handlers (not one per event): shutdown stops those still running.
     if (!shutdown.aborted)
       shutdown.addEventListener(
         'abort',
-        () => this.#deadlines.drain((run) => run.shutdown(shutdown.reason)),
+        () => {
+          this.#deadlines.drain((run) => run.shutdown(shutdown.reason));
+          // Unproven, a reply's message stays unacknowledged: a platform that stopped answering
+          // must not hold the drain forever.
+          for (const wait of [...this.#proving]) this.#notProven(wait, shutdown.reason);
+        },
         {
           once: true,
         },
@@ -372,48 +377,69 @@ export class Pipeline {
     }
     const sent = frame;
     return new Promise<JobResult>((written) => {
-      const job: { after?: Promise<void> } = {};
-      let wrote = false;
-      // A sender may say it wrote before it returns (a test's): the job then settles just below.
-      const onWritten = (): void => {
-        if (job.after) written({ after: job.after });
-        else wrote = true;
-      };
+      let settle!: () => void;
+      const after = new Promise<void>((resolve) => (settle = resolve));
+      const wait: ProofWait = { run, value, durationMs, after, settle, written, done: false };
+      const shutdown = this.#o.scheduler.shutdownSignal;
       let proof: Promise<unknown>;
-      try {
-        proof = this.#confirmed(sent, onWritten);
-      } catch (error) {
-        proof = Promise.reject(error);
-      }
-      // A sender that cannot say when it wrote (a custom one): its proof frees the slot too.
-      const proven: Promise<void> = proof.then(
-        () => {
-          this.#replied(run, value, durationMs);
-          written({ after: proven });
-        },
-        (error: unknown) => {
-          const settled = this.#unproven(run, error, durationMs);
-          written({ after: proven });
-          return settled;
-        },
+      if (shutdown.aborted) proof = Promise.reject(shutdown.reason as Error);
+      else
+        try {
+          this.#proving.add(wait);
+          proof = this.#confirmed(sent, () => written({ after }));
+        } catch (error) {
+          proof = Promise.reject(error);
+        }
+      proof.then(
+        () => this.#proven(wait),
+        (error: unknown) => this.#notProven(wait, error),
       );
-      job.after = proven;
-      if (wrote) written({ after: proven });
     });
+  }
+
+  /** A reply's proof came: the event is done (and the job, for a sender that cannot say when it wrote). */
+  #proven(wait: ProofWait): void {
+    if (wait.done) return;
+    wait.done = true;
+    this.#proving.delete(wait);
+    this.#replied(wait.run, wait.value, wait.durationMs);
+    wait.written({ after: wait.after });
+    wait.settle();
+  }
+
+  /** A reply not proven: refused, its socket gone for good, or shutdown gave up waiting for it. */
+  #notProven(wait: ProofWait, error: unknown): void {
+    if (wait.done) return;
+    wait.done = true;
+    this.#proving.delete(wait);
+    const settled = this.#unproven(wait.run, error, wait.durationMs);
+    wait.written({ after: wait.after });
+    if (settled) void settled.then(wait.settle);
+    else wait.settle();
   }
 
   /** A message reply the platform proved it has: the event is done. */
   #replied(run: EventRun, value: unknown, durationMs: number): void {
     this.stats.replies++;
-    const { employmentId } = run.routed.event as { employmentId: Id };
+    const { routed } = run;
+    const { employmentId, messageId } = routed.event as { employmentId: Id; messageId: string };
     if (this.#o.logger.isLevelEnabled('debug'))
       run.log().debug(`replied: message into employment ${employmentId}`);
-    this.#finish(
-      run,
-      true,
-      { kind: 'replied', value, action: `message into employment ${employmentId}` },
-      durationMs,
-    );
+    this.#o.ledger.acknowledge(employmentId, messageId);
+    // Built once, in full: no report object spread into the outcome on the path every reply takes.
+    if (this.#o.onOutcome)
+      this.#report(
+        {
+          kind: 'replied',
+          value,
+          action: `message into employment ${employmentId}`,
+          routed,
+          file: run.entry.label,
+          attempt: run.attempt,
+          durationMs,
+        },
+        run,
+      );
   }
 
   /** A message reply not proven: unsent (not acknowledged), or refused for good (failed, a dead letter first). */
@@ -646,6 +672,19 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     value !== null &&
     typeof (value as { then?: unknown }).then === 'function'
   );
+}
+
+/** A returned message reply between its send and its proof. */
+interface ProofWait {
+  readonly run: EventRun;
+  readonly value: unknown;
+  readonly durationMs: number;
+  /** Settles once the event is done (proven or not): the scheduler keeps the conversation's key until then. */
+  readonly after: Promise<void>;
+  readonly settle: () => void;
+  /** Settles the job (frees the slot); at the write, or at the end for a sender that cannot say. */
+  readonly written: (result: JobResult) => void;
+  done: boolean;
 }
 
 /** `ctx.reply`/`ctx.send` messages remembered for a refusal (the connection matches refusals among its last 256 writes). */
