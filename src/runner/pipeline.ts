@@ -262,31 +262,56 @@ export class Pipeline {
     return fallback ? { ...fallback, name: routed.name } : undefined;
   }
 
-  async #run(routed: RoutedEvent, queued: HandlerEntry, attempt: number): Promise<JobResult> {
-    // The newest version of the handler when its turn comes (dev reloads); once started, it keeps it.
-    const entry = this.#route(routed) ?? queued;
-    const run = new EventRun(routed, entry, attempt, entry.timeout ?? this.#o.timeout, this.#o.logger);
-    const ctx = contextOf(run, this.#host);
-    const shutdown = this.#o.scheduler.shutdownSignal;
-    const started = performance.now();
-    if (shutdown.aborted) run.shutdown(shutdown.reason);
-    else run.deadline = this.#deadlines.add(run.limit, run);
-    let outcome: Outcome;
-    try {
+  /**
+   * Runs an event's handler and settles its job: at once for most outcomes, at the reply's write for
+   * a message answered with a frame. Callbacks rather than an `async` function: the promise of an
+   * async function per stage, and the adoption of one promise by another, were a large part of the
+   * runner's allocation per reply (docs/benchmarks.md).
+   */
+  #run(routed: RoutedEvent, queued: HandlerEntry, attempt: number): Promise<JobResult> {
+    return new Promise<JobResult>((done) => {
+      // The newest version of the handler when its turn comes (dev reloads); once started, it keeps it.
+      const entry = this.#route(routed) ?? queued;
+      const run = new EventRun(routed, entry, attempt, entry.timeout ?? this.#o.timeout, this.#o.logger);
+      const ctx = contextOf(run, this.#host);
+      const shutdown = this.#o.scheduler.shutdownSignal;
+      const started = performance.now();
+      if (shutdown.aborted) run.shutdown(shutdown.reason);
+      else run.deadline = this.#deadlines.add(run.limit, run);
       // A handler that ignores its signal and hangs loses its slot and its key at the deadline.
       const handled = this.#handle(routed, entry, ctx);
-      // A handler that returned (or threw) synchronously needs no race with its deadline.
-      outcome = 'kind' in handled && !run.stopped ? handled : await run.race(Promise.resolve(handled));
-    } finally {
-      if (run.deadline) this.#deadlines.remove(run.deadline);
-    }
-    const durationMs = performance.now() - started;
+      // A handler that returned (or threw) synchronously needs no wait for its outcome.
+      if (!isThenable(handled) && !run.stopped) this.#settle(run, handled, started, done);
+      else
+        run.await(isThenable(handled) ? handled : undefined, (outcome) =>
+          this.#settle(run, outcome, started, done),
+        );
+    });
+  }
 
+  /** The handler's outcome is known: the reply, the retry or the failure, then the job's end. */
+  #settle(run: EventRun, outcome: Outcome, started: number, done: (result: JobResult) => void): void {
+    if (run.deadline) this.#deadlines.remove(run.deadline);
+    const durationMs = performance.now() - started;
+    // A message's reply is a frame: written, then proven (the slot is freed on the write).
+    if (outcome.kind === 'returned' && run.routed.name === 'message') {
+      this.stats.handled++;
+      this.#replyMessage(run, outcome.value, durationMs, done);
+      return;
+    }
+    this.#conclude(run, outcome, durationMs).then(done, (error: unknown) => {
+      // Not expected (every step catches its own errors): said, and the job ends all the same.
+      run.log().error({ err: error }, `the runner failed after ${run.entry.label}: ${errorText(error)}`);
+      done(undefined);
+    });
+  }
+
+  /** Every outcome but a message's returned reply. */
+  async #conclude(run: EventRun, outcome: Outcome, durationMs: number): Promise<JobResult> {
+    const { routed, entry, attempt } = run;
     switch (outcome.kind) {
       case 'returned': {
         this.stats.handled++;
-        // A message's reply is a frame: written, then proven (the slot is freed on the write).
-        if (routed.name === 'message') return this.#replyMessage(run, outcome.value, durationMs);
         const replied = await this.#reply(run, outcome.value);
         // A reply that cannot be (a bad value, or refused for good): kept in the dead-letter file
         // before the acknowledgement passes it.
@@ -363,57 +388,56 @@ export class Pipeline {
    * slot goes to the next event then, while this conversation's key (the scheduler keeps it until
    * `after`) and the acknowledgement wait for the platform's proof.
    */
-  #replyMessage(run: EventRun, value: unknown, durationMs: number): JobResult | Promise<JobResult> {
+  #replyMessage(run: EventRun, value: unknown, durationMs: number, done: (result: JobResult) => void): void {
     let frame: ClientFrame | undefined;
     try {
       const { employmentId } = run.routed.event as { employmentId: Id };
       frame = replyFrame(employmentId, value, run.entry.label, run.nextMessageId());
     } catch (error) {
-      return this.#badReply(run, error, durationMs);
+      void this.#badReply(run, error, durationMs).then(() => done(undefined));
+      return;
     }
     if (!frame) {
       this.#finish(run, true, { kind: 'no-reply', value }, durationMs);
+      done(undefined);
       return;
     }
-    const sent = frame;
-    return new Promise<JobResult>((written) => {
-      let settle!: () => void;
-      const after = new Promise<void>((resolve) => (settle = resolve));
-      const wait: ProofWait = { run, value, durationMs, after, settle, written, done: false };
-      const shutdown = this.#o.scheduler.shutdownSignal;
-      let proof: Promise<unknown>;
-      if (shutdown.aborted) proof = Promise.reject(shutdown.reason as Error);
-      else
-        try {
-          this.#proving.add(wait);
-          proof = this.#confirmed(sent, () => written({ after }));
-        } catch (error) {
-          proof = Promise.reject(error);
-        }
-      proof.then(
-        () => this.#proven(wait),
-        (error: unknown) => this.#notProven(wait, error),
-      );
-    });
+    let settle!: () => void;
+    const after = new Promise<void>((resolve) => (settle = resolve));
+    const wait: ProofWait = { run, value, durationMs, result: { after }, settle, job: done, over: false };
+    const shutdown = this.#o.scheduler.shutdownSignal;
+    let proof: Promise<unknown>;
+    if (shutdown.aborted) proof = Promise.reject(shutdown.reason as Error);
+    else
+      try {
+        this.#proving.add(wait);
+        proof = this.#confirmed(frame, () => done(wait.result));
+      } catch (error) {
+        proof = Promise.reject(error);
+      }
+    proof.then(
+      () => this.#proven(wait),
+      (error: unknown) => this.#notProven(wait, error),
+    );
   }
 
   /** A reply's proof came: the event is done (and the job, for a sender that cannot say when it wrote). */
   #proven(wait: ProofWait): void {
-    if (wait.done) return;
-    wait.done = true;
+    if (wait.over) return;
+    wait.over = true;
     this.#proving.delete(wait);
     this.#replied(wait.run, wait.value, wait.durationMs);
-    wait.written({ after: wait.after });
+    wait.job(wait.result);
     wait.settle();
   }
 
   /** A reply not proven: refused, its socket gone for good, or shutdown gave up waiting for it. */
   #notProven(wait: ProofWait, error: unknown): void {
-    if (wait.done) return;
-    wait.done = true;
+    if (wait.over) return;
+    wait.over = true;
     this.#proving.delete(wait);
     const settled = this.#unproven(wait.run, error, wait.durationMs);
-    wait.written({ after: wait.after });
+    wait.job(wait.result);
     if (settled) void settled.then(wait.settle);
     else wait.settle();
   }
@@ -469,12 +493,11 @@ export class Pipeline {
     this.stats.replies++;
   }
 
-  /** Calls the handler; what it returned or threw, never a rejection. */
   /**
-   * Calls the handler; what it returned or threw, never a rejection. A handler that answers
-   * synchronously gets its outcome back as it is, without a promise.
+   * Calls the handler. What it returned or threw when it answered synchronously; else the promise of
+   * its value (a rejection is what it threw).
    */
-  #handle(routed: RoutedEvent, entry: HandlerEntry, ctx: Context): Outcome | Promise<Outcome> {
+  #handle(routed: RoutedEvent, entry: HandlerEntry, ctx: Context): Outcome | PromiseLike<unknown> {
     // A notification without the id its reply needs: found over REST first (find-ids.ts).
     // Not for the fallback (connect, a webhook): it forwards the frame exactly as it came, as the
     // public client does, and a reply of its answer looks for the id when it is sent.
@@ -487,11 +510,7 @@ export class Pipeline {
     } catch (error) {
       return { kind: 'threw', error };
     }
-    if (!isThenable(value)) return { kind: 'returned', value };
-    return Promise.resolve(value).then(
-      (resolved): Outcome => ({ kind: 'returned', value: resolved }),
-      (error: unknown): Outcome => ({ kind: 'threw', error }),
-    );
+    return isThenable(value) ? value : { kind: 'returned', value };
   }
 
   /** The handler's call: in this thread, or in a worker thread (`workers`, runner/workers/). */
@@ -500,13 +519,9 @@ export class Pipeline {
     return executor ? executor.run(entry, ctx) : entry.handle(ctx);
   }
 
-  async #handleAfter(lookup: Promise<void>, entry: HandlerEntry, ctx: Context): Promise<Outcome> {
-    try {
-      await lookup;
-      return { kind: 'returned', value: await this.#invoke(entry, ctx) };
-    } catch (error) {
-      return { kind: 'threw', error };
-    }
+  async #handleAfter(lookup: Promise<void>, entry: HandlerEntry, ctx: Context): Promise<unknown> {
+    await lookup;
+    return this.#invoke(entry, ctx);
   }
 
   /** The end of an event: acknowledged (or its claim released) and reported. */
@@ -679,12 +694,16 @@ interface ProofWait {
   readonly run: EventRun;
   readonly value: unknown;
   readonly durationMs: number;
-  /** Settles once the event is done (proven or not): the scheduler keeps the conversation's key until then. */
-  readonly after: Promise<void>;
+  /**
+   * The job's result: `after` settles once the event is done (proven or not); the scheduler keeps
+   * the conversation's key until then.
+   */
+  readonly result: { after: Promise<void> };
   readonly settle: () => void;
-  /** Settles the job (frees the slot); at the write, or at the end for a sender that cannot say. */
-  readonly written: (result: JobResult) => void;
-  done: boolean;
+  /** Settles the job (frees the slot): at the write, or at the end for a sender that cannot say. */
+  readonly job: (result: JobResult) => void;
+  /** Proven or not: the first answer counts. */
+  over: boolean;
 }
 
 /** `ctx.reply`/`ctx.send` messages remembered for a refusal (the connection matches refusals among its last 256 writes). */
