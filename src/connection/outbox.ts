@@ -140,8 +140,7 @@ export class RecentWindow {
       this.#previous = this.#current;
       this.#current = new Map();
     }
-    // Written again (after a reconnect): the newest write is the one a refusal names.
-    this.#previous.delete(id);
+    // Written again (after a reconnect), it may sit in both: `take` looks at the newest first.
     this.#current.set(id, entry);
   }
 
