@@ -173,7 +173,7 @@ export class Pipeline {
   /** The confirmed sender. */
   readonly #confirmed: NonNullable<PipelineOptions['sendConfirmed']>;
   /** Returned replies waiting for their proof: shutdown ends the wait (see the constructor). */
-  readonly #proving = new Set<ProofWait>();
+  readonly #proving = new ProofWaits();
   #accepting = true;
   /**
    * The events that recent `ctx.reply`/`ctx.send` messages were sent for, by messageId: those calls
@@ -200,7 +200,7 @@ export class Pipeline {
           this.#deadlines.drain((run) => run.shutdown(shutdown.reason));
           // Unproven, a reply's message stays unacknowledged: a platform that stopped answering
           // must not hold the drain forever.
-          for (const wait of [...this.#proving]) this.#notProven(wait, shutdown.reason);
+          for (const wait of this.#proving.takeAll()) this.#notProven(wait, shutdown.reason);
         },
         {
           once: true,
@@ -404,7 +404,17 @@ export class Pipeline {
     }
     let settle!: () => void;
     const after = new Promise<void>((resolve) => (settle = resolve));
-    const wait: ProofWait = { run, value, durationMs, result: { after }, settle, job: done, over: false };
+    const wait: ProofWait = {
+      run,
+      value,
+      durationMs,
+      result: { after },
+      settle,
+      job: done,
+      over: false,
+      prev: undefined,
+      next: undefined,
+    };
     const shutdown = this.#o.scheduler.shutdownSignal;
     let proof: Promise<unknown>;
     if (shutdown.aborted) proof = Promise.reject(shutdown.reason as Error);
@@ -704,6 +714,41 @@ interface ProofWait {
   readonly job: (result: JobResult) => void;
   /** Proven or not: the first answer counts. */
   over: boolean;
+  /** Its neighbours in the pipeline's list of waits. */
+  prev: ProofWait | undefined;
+  next: ProofWait | undefined;
+}
+
+/**
+ * The replies waiting for their proof, as a doubly linked list through the waits themselves: adding
+ * and removing allocate nothing (a `Set` that grows and shrinks by the number in flight rehashes as
+ * it goes).
+ */
+class ProofWaits {
+  #head: ProofWait | undefined;
+
+  add(wait: ProofWait): void {
+    wait.next = this.#head;
+    if (this.#head) this.#head.prev = wait;
+    this.#head = wait;
+  }
+
+  delete(wait: ProofWait): void {
+    if (wait.prev) wait.prev.next = wait.next;
+    else if (this.#head === wait) this.#head = wait.next;
+    else return; // not in the list
+    if (wait.next) wait.next.prev = wait.prev;
+    wait.prev = wait.next = undefined;
+  }
+
+  /** Empties the list and returns what was in it. */
+  takeAll(): ProofWait[] {
+    const all: ProofWait[] = [];
+    for (let wait = this.#head; wait; wait = wait.next) all.push(wait);
+    for (const wait of all) wait.prev = wait.next = undefined;
+    this.#head = undefined;
+    return all;
+  }
 }
 
 /** `ctx.reply`/`ctx.send` messages remembered for a refusal (the connection matches refusals among its last 256 writes). */
