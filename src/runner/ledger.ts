@@ -59,10 +59,10 @@ export class MemoryLedger implements Ledger {
   readonly #size: number;
   /**
    * The claimed ids in two generations: the newest (up to `size`) and the one before it, dropped
-   * whole when the newest fills. A ring of ids with a `Map` to their slots (one `delete` per claim)
-   * cost ~1 µs per claim in V8's hash tables, holes and rehashing included; two `Set`s that are only
-   * added to cost ~0.4 µs (bench/micro/dedupe-fifo.js). The window remembers the last `size` to
-   * `2 × size` ids.
+   * whole when the newest fills. Nothing is deleted per claim (a ring of ids with a `Map` to their
+   * slots deleted the oldest on every claim); with ledger-shaped keys both cost ~1 µs per claim,
+   * most of it building and hashing the key (bench/micro/dedupe-fifo.js). The window remembers
+   * the last `size` to `2 × size` ids.
    */
   #current = new Set<string>();
   #previous = new Set<string>();
