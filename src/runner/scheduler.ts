@@ -60,10 +60,14 @@ export class Scheduler {
   #readyHead = 0;
   /** Slots in use. */
   #slots = 0;
-  /** Running jobs (each holds a slot), as promises that settle with them. */
-  readonly #running = new Set<Promise<void>>();
-  /** Jobs that gave their slot back but still hold their key (`{ after }`). */
-  readonly #holding = new Set<Promise<void>>();
+  /**
+   * Jobs that gave their slot back but still hold their key (`{ after }`). Counts, with `#slots`,
+   * rather than sets of promises: a set that grows and shrinks with the jobs in flight rehashes as
+   * it goes, and only `close()` needs to know when they are all done (`#quietWaiters`).
+   */
+  #held = 0;
+  /** Those waiting (in `close()`) for no job to run or hold its key. */
+  readonly #quietWaiters = new Set<() => void>();
   /** Jobs pausing before they run again (`{ retryAfter }`): neither running nor holding a slot. */
   #pausing = 0;
   readonly #shutdown = new AbortController();
@@ -177,10 +181,10 @@ export class Scheduler {
       for (const waiter of [...this.#roomWaiters]) waiter.resolve();
     }
     // A job that freed its slot but waits for its reply's proof still counts for the drain.
-    const drained = await settleWithin([...this.#running, ...this.#holding], drainTimeout);
+    const drained = await this.#quiet(drainTimeout);
     if (!drained) {
       this.#shutdown.abort(new C4cError('E_CLOSED', 'the runner is shutting down'));
-      await Promise.allSettled([...this.#running, ...this.#holding]);
+      await this.#quiet(Number.POSITIVE_INFINITY);
     }
     // Jobs pausing for a retry see `closed` as their pause ends (at once: closing aborted it).
     await this.onIdle();
@@ -204,24 +208,23 @@ export class Scheduler {
     } catch (error) {
       result = Promise.reject(error);
     }
-    const done: Promise<void> = result.then(
-      (value) => this.#done(task, value, done),
-      () => this.#done(task, undefined, done),
+    result.then(
+      (value) => this.#done(task, value),
+      () => this.#done(task, undefined),
     );
-    this.#running.add(done);
   }
 
   /** A job settled: its slot goes to the next ready task; its key follows what it asked for. */
-  #done(task: Task, result: JobResult, done: Promise<void>): void {
+  #done(task: Task, result: JobResult): void {
     this.#slots--;
-    this.#running.delete(done);
     this.#next();
     if (result && 'after' in result) {
-      const held: Promise<void> = result.after.then(
-        () => this.#unhold(task, held),
-        () => this.#unhold(task, held),
+      this.#held++;
+      result.after.then(
+        () => this.#unhold(task),
+        () => this.#unhold(task),
       );
-      this.#holding.add(held);
+      this.#checkQuiet();
       return;
     }
     if (result && result.retryAfter >= 0) {
@@ -237,14 +240,44 @@ export class Scheduler {
         this.#drop();
         this.#release(task.key);
       });
+      this.#checkQuiet();
       return;
     }
     this.#release(task.key);
+    this.#checkQuiet();
   }
 
-  #unhold(task: Task, held: Promise<void>): void {
-    this.#holding.delete(held);
+  /**
+   * Resolves `true` once no job runs or holds its key, `false` if `ms` pass first. Jobs pausing for
+   * a retry do not count: closing ends their pause.
+   */
+  #quiet(ms: number): Promise<boolean> {
+    if (this.#slots === 0 && this.#held === 0) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = (quiet: boolean): void => {
+        clearTimeout(timer);
+        this.#quietWaiters.delete(onQuiet);
+        resolve(quiet);
+      };
+      const onQuiet = (): void => done(true);
+      this.#quietWaiters.add(onQuiet);
+      if (Number.isFinite(ms)) {
+        timer = setTimeout(() => done(false), ms);
+        timer.unref();
+      }
+    });
+  }
+
+  #checkQuiet(): void {
+    if (this.#quietWaiters.size === 0 || this.#slots > 0 || this.#held > 0) return;
+    for (const onQuiet of [...this.#quietWaiters]) onQuiet();
+  }
+
+  #unhold(task: Task): void {
+    this.#held--;
     this.#release(task.key);
+    this.#checkQuiet();
   }
 
   /** Starts the oldest ready tasks in the slots that are free. */
@@ -288,7 +321,7 @@ export class Scheduler {
   }
 
   #idle(): boolean {
-    return this.#waiting === 0 && this.#slots === 0 && this.#holding.size === 0 && this.#pausing === 0;
+    return this.#waiting === 0 && this.#slots === 0 && this.#held === 0 && this.#pausing === 0;
   }
 
   #checkIdle(): void {
@@ -311,18 +344,4 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
     timer.unref();
     signal.addEventListener('abort', done, { once: true });
   });
-}
-
-async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<boolean> {
-  if (promises.length === 0) return true;
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-    timer.unref();
-  });
-  try {
-    return await Promise.race([Promise.allSettled(promises).then(() => true as const), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
