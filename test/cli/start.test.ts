@@ -89,13 +89,16 @@ describe('c4c-runner start', () => {
 
     // Production loads no dev-only part: no watcher, no local platform, no pretty printer.
     const modules = await recorder.modules();
-    expect(modules.some((m) => /dist\/cli\/start\.js$/.test(m))).toBe(true);
-    expect(modules.some((m) => /dist\/runner\/runner\.js$/.test(m))).toBe(true);
+    // The bundled CLI (cli.js holds `start`) and runtime (the runner): the recorder does see them.
+    expect(modules.some((m) => /dist\/bundle\/cli\.js$/.test(m))).toBe(true);
+    expect(modules.some((m) => /dist\/bundle\/runtime-[^/]*\.js$/.test(m))).toBe(true);
     const devOnly = modules.filter((m) => DEV_ONLY.test(m));
     expect(devOnly).toEqual([]);
     // Without --health-port, neither the health server nor prom-client is loaded.
     expect(
-      modules.filter((m) => /node_modules\/prom-client\/|dist\/ops\/(health|prometheus)\.js/.test(m)),
+      modules.filter((m) =>
+        /node_modules\/prom-client\/|dist\/ops\/(health|prometheus)\.js|dist\/bundle\/ops[-.]/.test(m),
+      ),
     ).toEqual([]);
   });
 
