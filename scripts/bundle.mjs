@@ -34,7 +34,7 @@ const dist = `${root}dist/`;
 const BUNDLED = /^(zod|commander)(\/|$)/;
 
 /** Dev-only parts, kept in a chunk of their own (dev-*.js) that `start` never loads (test/cli/start.test.ts). */
-const DEV_ONLY = /[\\/]dist[\\/](dev|platform|party)[\\/]|[\\/]dist[\\/]cli[\\/]dev-/;
+const DEV_ONLY = /[\\/]dist[\\/](dev|platform|party)[\\/]|[\\/]dist[\\/]cli[\\/](dev-|exposure\.js$)/;
 
 /**
  * The runtime every agent loads (the modules `c4c-runner`'s index reaches, zod): one chunk rather
@@ -46,7 +46,7 @@ const RUNTIME =
 
 export async function bundle() {
   rmSync(`${dist}bundle`, { recursive: true, force: true });
-  await build({
+  const { output } = await build({
     input: {
       index: `${dist}index.js`,
       testing: `${dist}testing/index.js`,
@@ -58,6 +58,9 @@ export async function bundle() {
     },
     platform: 'node',
     logLevel: 'warn',
+    // The package's index imports statically what the runner also imports lazily (the webhook
+    // fallback, the platform for the testing kit): expected, not worth a warning per build.
+    checks: { ineffectiveDynamicImport: false },
     // An entry may export more than its source does (rolldown's requirement for the groups below).
     preserveEntrySignatures: 'allow-extension',
     external: (id) => !id.startsWith('.') && !id.startsWith('/') && !id.startsWith('\0') && !BUNDLED.test(id),
@@ -68,8 +71,6 @@ export async function bundle() {
       chunkFileNames: '[name]-[hash].js',
       // Kept as written: the files stay readable in a stack trace.
       minify: false,
-      // Modules run in the order Node would have run them unbundled, whatever chunk they land in.
-      strictExecutionOrder: true,
       codeSplitting: {
         // A group holds the modules it names, not also everything they import (a dev-only module's
         // imports are mostly runtime ones).
@@ -85,6 +86,29 @@ export async function bundle() {
       },
     },
   });
+  assertNoCycle(output);
+}
+
+/**
+ * Chunks run their modules in import order, without rolldown's lazy wrappers (`strictExecutionOrder`,
+ * which cost ~10 ms of a start): that order is only sound while no two chunks import each other, so a
+ * cycle fails the build with the chunks that form it (put the module both need into one group).
+ */
+function assertNoCycle(output) {
+  const imports = new Map(output.filter((c) => c.type === 'chunk').map((c) => [c.fileName, c.imports]));
+  const state = new Map();
+  const visit = (file, path) => {
+    if (state.get(file) === 'done') return;
+    if (state.get(file) === 'open') {
+      throw new Error(
+        `scripts/bundle.mjs: chunks import each other: ${[...path.slice(path.indexOf(file)), file].join(' → ')}`,
+      );
+    }
+    state.set(file, 'open');
+    for (const next of imports.get(file) ?? []) visit(next, [...path, file]);
+    state.set(file, 'done');
+  };
+  for (const file of imports.keys()) visit(file, []);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await bundle();

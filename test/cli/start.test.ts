@@ -102,6 +102,31 @@ describe('c4c-runner start', () => {
     ).toEqual([]);
   });
 
+  it("one copy of c4c-runner: a C4cError the handler imports from 'c4c-runner' is the runner's own class", async () => {
+    // The CLI and `import 'c4c-runner'` load the same bundled files (dist/bundle/). Were they two
+    // copies, the runner's `instanceof C4cError` would not know the handler's E_NETWORK error as one
+    // worth retrying, and the event would fail unanswered.
+    platform = await startPlatform({ seed });
+    const p = await project({
+      'handlers/message.ts': `import { C4cError, defineHandler } from 'c4c-runner';
+let tries = 0;
+export default defineHandler('message', (ctx) => {
+  tries++;
+  if (tries === 1) throw new C4cError('E_NETWORK', 'the upstream hiccuped');
+  return 'try ' + tries + ': ' + ctx.event.content;
+});`,
+    });
+    const cli = start(p, { C4C_API_ENDPOINT: platform.url, C4C_API_TOKEN: TOKEN });
+    await cli.waitForLine('c4c-runner started');
+    const employer = new Peer({ url: platform.url, token: 'cl_start_employer' });
+    await employer.connect();
+    cleanups.push(() => employer.close());
+    const reply = employer.waitFor((f) => f.type === 'message', { timeout: 10_000, what: 'a reply' });
+    await employer.send(1, 'x');
+    expect(await reply).toMatchObject({ content: 'try 2: x' });
+    expect(await cli.stop('SIGTERM')).toBe(0);
+  });
+
   it('a second signal while draining exits at once with 1', async () => {
     platform = await startPlatform({ seed });
     const p = await project({
