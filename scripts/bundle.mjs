@@ -37,12 +37,19 @@ const BUNDLED = /^(zod|commander)(\/|$)/;
 const DEV_ONLY = /[\\/]dist[\\/](dev|platform|party)[\\/]|[\\/]dist[\\/]cli[\\/](dev-|exposure\.js$)/;
 
 /**
+ * Leaf modules (no imports of their own) that the CLI's command table needs before any command runs:
+ * kept out of the runtime chunk so that `--help` or a mistyped flag does not load zod and the runner.
+ */
+const BASE =
+  /[\\/]dist[\\/](errors|describe|limits|suggest|redact)\.js$|[\\/]dist[\\/]config[\\/](precedence|sources)\.js$/;
+
+/**
  * The runtime every agent loads (the modules `c4c-runner`'s index reaches, zod): one chunk rather
  * than one per module, as a single file is what saves the per-file cost. Optional parts (workers,
  * Redis scaling, the health server, tracing) stay separate chunks, loaded when used.
  */
 const RUNTIME =
-  /[\\/]node_modules[\\/]zod[\\/]|[\\/]dist[\\/](api|config|connection|protocol|state|webhook)[\\/]|[\\/]dist[\\/](errors|describe|limits|log|redact|suggest)\.js$|[\\/]dist[\\/]runner[\\/](?!workers[\\/])/;
+  /[\\/]node_modules[\\/]zod[\\/]|[\\/]dist[\\/](api|config|connection|protocol|state|webhook)[\\/]|[\\/]dist[\\/]log\.js$|[\\/]dist[\\/]runner[\\/](?!workers[\\/])/;
 
 export async function bundle() {
   rmSync(`${dist}bundle`, { recursive: true, force: true });
@@ -77,6 +84,7 @@ export async function bundle() {
         includeDependenciesRecursively: false,
         groups: [
           // Highest first: a module both reach belongs to the runtime, never to a dev-only chunk.
+          { name: 'base', test: BASE, priority: 4 },
           { name: 'runtime', test: RUNTIME, priority: 3 },
           { name: 'commander', test: /[\\/]node_modules[\\/]commander[\\/]/, priority: 2 },
           { name: 'dev', test: DEV_ONLY, priority: 1 },
