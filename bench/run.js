@@ -252,7 +252,7 @@ try {
         });
         results.catchup.push(row);
         log(
-          `catchup run ${run + 1}/${runs} at ${employments}: live answered in ${row.liveMs.toFixed(0)} ms · all read in ${row.totalMs.toFixed(0)} ms (${row.perSecond.toFixed(0)}/s) · ${row.requestsPerEmployment.toFixed(3)} requests/employment · ${row.rssMiB.toFixed(1)} MiB`,
+          `catchup run ${run + 1}/${runs} at ${employments}: live answered in ${row.liveMs.toFixed(0)} ms · all read in ${row.totalMs.toFixed(0)} ms (${row.perSecond.toFixed(0)}/s) · ${row.requestsPerEmployment.toFixed(3)} requests/employment · CPU per employment: agent ${row.agentCpuUs.toFixed(0)} µs, platform ${row.platformCpuUs.toFixed(0)} µs · ${row.rssMiB.toFixed(1)} MiB`,
         );
       }
     }
@@ -260,7 +260,7 @@ try {
       const rows = results.catchup.filter((r) => r.employments === employments);
       const f = (key, digits, unit) => formatSummary(summarize(rows.map((r) => r[key])), digits, unit);
       log(
-        `catchup at ${employments}: live ${f('liveMs', 0, ' ms')} · total ${f('totalMs', 0, ' ms')} · ${f('perSecond', 0, '/s')} · ${f('requestsPerEmployment', 3, '')} req/employment · RSS ${f('rssMiB', 1, ' MiB')}`,
+        `catchup at ${employments}: live ${f('liveMs', 0, ' ms')} · total ${f('totalMs', 0, ' ms')} · ${f('perSecond', 0, '/s')} · ${f('requestsPerEmployment', 3, '')} req/employment · CPU/employment agent ${f('agentCpuUs', 0, ' µs')}, platform ${f('platformCpuUs', 0, ' µs')} · RSS ${f('rssMiB', 1, ' MiB')}`,
       );
     }
   }

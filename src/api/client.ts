@@ -6,7 +6,7 @@
  * The token travels in `X-API-Key` and is never logged or put into an error.
  */
 import { z } from 'zod';
-import { HttpTransport, TooLarge, type HttpAnswer } from './http.js';
+import { HttpTransport, TimedOut, TooLarge, whenAborted, type HttpAnswer, type HttpRequest } from './http.js';
 import { C4cError, PlatformError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { splitCredentials } from '../redact.js';
@@ -205,7 +205,6 @@ export class ApiClient {
     const url = new URL(this.#base + path);
     for (const [key, value] of Object.entries(query ?? {}))
       if (value !== undefined) url.searchParams.set(key, String(value));
-    const timeout = AbortSignal.timeout(this.#timeout);
     const started = performance.now();
     const headers: Record<string, string> = {
       'X-API-Key': this.#token,
@@ -217,7 +216,8 @@ export class ApiClient {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      signal,
+      timeout: this.#timeout,
     };
     let response: { status: number; ok: boolean; text: string };
     try {
@@ -234,11 +234,8 @@ export class ApiClient {
           { details: { method, path, limit: this.#maxBody } },
         );
       }
-      const why = timeout.aborted
-        ? `no answer within ${this.#timeout} ms`
-        : signal?.aborted
-          ? 'aborted'
-          : describeNetworkError(error);
+      const why =
+        error instanceof TimedOut ? error.message : signal?.aborted ? 'aborted' : describeNetworkError(error);
       throw new C4cError(
         'E_NETWORK',
         `${method} ${path} failed: ${why}; check that ${this.#base} is reachable`,
@@ -303,15 +300,30 @@ export class ApiClient {
 async function fetchText(
   fetchFn: typeof fetch,
   url: URL,
-  init: { method: string; headers: Record<string, string>; body: string | undefined; signal: AbortSignal },
+  { timeout, signal, ...init }: HttpRequest,
   limit: number,
 ): Promise<HttpAnswer> {
-  const response = await fetchFn(url, { ...init, body: init.body ?? null });
-  const text = await readBounded(response, limit).catch((error: unknown) => {
-    if (error instanceof TooLarge) throw new TooLarge(response.status);
-    return '';
-  });
-  return { status: response.status, text };
+  // `fetch` takes one signal: the caller's and the time limit's, joined (this path is not the hot one).
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new TimedOut(timeout)), timeout);
+  timer.unref();
+  const onAbort = (): void => controller.abort(signal?.reason);
+  if (signal?.aborted) onAbort();
+  const forget = signal && !signal.aborted ? whenAborted(signal, onAbort) : undefined;
+  try {
+    const response = await fetchFn(url, { ...init, body: init.body ?? null, signal: controller.signal });
+    const text = await readBounded(response, limit).catch((error: unknown) => {
+      if (error instanceof TooLarge) throw new TooLarge(response.status);
+      return '';
+    });
+    return { status: response.status, text };
+  } catch (error) {
+    // fetch rejects with the signal's reason: a TimedOut when the time limit stopped it.
+    throw controller.signal.reason instanceof TimedOut ? controller.signal.reason : error;
+  } finally {
+    clearTimeout(timer);
+    forget?.();
+  }
 }
 
 /** The body as text, refusing (and cancelling) one beyond `limit` bytes, declared or streamed. */

@@ -259,12 +259,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         ),
       );
     }
+    // A reply the pipeline built already has its id and time: sent as it is, not copied.
     const prepared: ClientFrame =
-      frame.type === 'message'
+      frame.type === 'message' && (frame.messageId === undefined || frame.timestamp === undefined)
         ? { ...frame, messageId: frame.messageId ?? newMessageId(), timestamp: frame.timestamp ?? rfc3339() }
         : frame;
     const data = JSON.stringify(prepared);
-    const bytes = Buffer.byteLength(data);
+    // A string of n UTF-16 units is at most 3n bytes of UTF-8: most frames need no count at all.
+    const bytes = data.length * 3 <= MAX_FRAME_BYTES ? 0 : Buffer.byteLength(data);
     if (bytes > MAX_FRAME_BYTES) {
       return Promise.reject(
         new C4cError(

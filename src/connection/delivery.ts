@@ -97,10 +97,18 @@ export class Delivery {
   #probe: string | undefined;
   /** Write index covered by the outstanding acknowledgement ping. */
   #ackPending: number | undefined;
-  /** Re-sends the acknowledgement ping that got no pong. */
-  #reprobeTimer: NodeJS.Timeout | undefined;
-  /** Fires when written frames stayed unconfirmed for `confirmTimeout`. */
-  #stallTimer: NodeJS.Timeout | undefined;
+  /** An acknowledgement ping is due at the end of this turn of the event loop (`#requestAckSoon`). */
+  #ackSoon = false;
+  /**
+   * One timer for the acknowledgement's two deadlines (ask again after `reprobeAfter`, give the
+   * socket up after `confirmTimeout`), checked when it fires rather than set and cleared per ping:
+   * two timers re-armed for every ping were a visible cost per reply when each reply had its own.
+   */
+  #ackTimer: NodeJS.Timeout | undefined;
+  /** When the outstanding acknowledgement ping was (last) sent, `Date.now()`. */
+  #ackSentAt = 0;
+  /** Since when frames wait for a proof that has not come (no pong covering a ping): the stall clock. */
+  #unprovenSince: number | undefined;
   #seq = 0;
   #writes = 0;
   #ended = false;
@@ -174,9 +182,10 @@ export class Delivery {
       if (!Number.isInteger(upTo) || upTo > this.#writes) return;
       this.#confirm(upTo);
       if (upTo >= this.#ackPending) {
+        // Everything asked about is proven: the timer, when it fires, finds nothing pending.
         this.#ackPending = undefined;
-        this.#clearAckTimers();
-        this.#requestAck();
+        this.#unprovenSince = undefined;
+        if (this.#unconfirmed.size > 0 || this.#inflight.size > 0) this.#requestAckSoon();
       }
     } else if (payload === this.#probe) {
       this.#probe = undefined;
@@ -312,6 +321,21 @@ export class Delivery {
   }
 
   /**
+   * The next acknowledgement ping, for what is still unconfirmed after a pong: sent with the next
+   * write if one comes in this turn of the event loop (the replies to the messages that arrived with
+   * the pong usually do), else on its own at the end of the turn. Pinging from the pong handler at
+   * once cost a write of its own per pong — a tenth of the runner's CPU per reply (docs/benchmarks.md).
+   */
+  #requestAckSoon(): void {
+    if (this.#ackSoon) return;
+    this.#ackSoon = true;
+    setImmediate(() => {
+      this.#ackSoon = false;
+      this.#requestAck();
+    });
+  }
+
+  /**
    * One ping at a time asks the platform to prove it handled everything written so far. Without its
    * pong it is asked again (`reprobeAfter`), and a socket that proves nothing for `confirmTimeout`
    * is given up: every reply waiting for its proof would otherwise wait forever on a socket whose
@@ -326,45 +350,54 @@ export class Delivery {
       return;
     this.#ackPending = this.#writes;
     this.#socket.ping(`${ACK}${this.#writes}`);
-    this.#armReprobe();
-    if (this.#stallTimer === undefined) {
-      const timeout = this.#options.confirmTimeout ?? 60_000;
-      const socket = this.#socket;
-      this.#stallTimer = setTimeout(() => {
-        this.#stallTimer = undefined;
-        if (socket !== this.#socket || this.#ackPending === undefined) return;
-        this.#options.log.warn(
-          { unconfirmed: this.#unconfirmed.size, waitedMs: timeout },
-          `the platform confirmed no frame for ${timeout} ms although it was asked again; replacing the connection`,
-        );
-        this.#options.onStalled?.(timeout);
-      }, timeout);
-      this.#stallTimer.unref();
-    }
+    const now = Date.now();
+    this.#ackSentAt = now;
+    this.#unprovenSince ??= now;
+    this.#ackTimer ??= this.#armAckTimer(
+      Math.min(this.#options.reprobeAfter ?? 1_000, this.#options.confirmTimeout ?? 60_000),
+    );
   }
 
-  #armReprobe(): void {
-    clearTimeout(this.#reprobeTimer);
+  #armAckTimer(ms: number): NodeJS.Timeout {
+    const timer = setTimeout(() => this.#checkAck(), Math.max(0, ms));
+    timer.unref();
+    return timer;
+  }
+
+  /** The acknowledgement timer fired: stalled, asked again, or (most often) nothing to do. */
+  #checkAck(): void {
+    this.#ackTimer = undefined;
     const socket = this.#socket;
-    this.#reprobeTimer = setTimeout(() => {
-      this.#reprobeTimer = undefined;
-      if (socket !== this.#socket || !socket || this.#ackPending === undefined) return;
+    if (this.#ackPending === undefined || !socket) return;
+    const now = Date.now();
+    const reprobeAfter = this.#options.reprobeAfter ?? 1_000;
+    const timeout = this.#options.confirmTimeout ?? 60_000;
+    const since = this.#unprovenSince ?? now;
+    if (now - since >= timeout) {
+      this.#options.log.warn(
+        { unconfirmed: this.#unconfirmed.size, waitedMs: timeout },
+        `the platform confirmed no frame for ${timeout} ms although it was asked again; replacing the connection`,
+      );
+      this.#options.onStalled?.(timeout);
+      return;
+    }
+    if (now - this.#ackSentAt >= reprobeAfter) {
+      // A platform may answer only the latest of several pings (RFC 6455), or lose one.
       this.#options.log.debug(
         { unconfirmed: this.#unconfirmed.size },
         'no pong to the delivery ping; asking the platform again',
       );
       this.#ackPending = this.#writes;
       socket.ping(`${ACK}${this.#writes}`);
-      this.#armReprobe();
-    }, this.#options.reprobeAfter ?? 1_000);
-    this.#reprobeTimer.unref();
+      this.#ackSentAt = now;
+    }
+    this.#ackTimer = this.#armAckTimer(Math.min(this.#ackSentAt + reprobeAfter, since + timeout) - now);
   }
 
   #clearAckTimers(): void {
-    clearTimeout(this.#reprobeTimer);
-    clearTimeout(this.#stallTimer);
-    this.#reprobeTimer = undefined;
-    this.#stallTimer = undefined;
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    this.#unprovenSince = undefined;
   }
 
   #confirm(upTo: number): void {

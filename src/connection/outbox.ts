@@ -119,43 +119,42 @@ export class Outbox {
 }
 
 /**
- * The last `size` message frames written, by `messageId`, oldest evicted first: a ring of ids and a
- * map to each one's entry and slot (a `Map` evicted with `keys().next()` walks its deleted holes from
- * the start on every add; bench/micro/dedupe-fifo.js).
+ * The last `size` to `2 × size` message frames written, by `messageId`, in two generations: the
+ * newest map fills up to `size`, then becomes the older one and the oldest is dropped whole. No
+ * delete per write: a ring with a map to each slot cost a `delete` and V8's hole-and-rehash work
+ * for every frame (bench/micro/dedupe-fifo.js).
  */
 export class RecentWindow {
-  readonly #byId = new Map<string, { entry: OutboxEntry; slot: number }>();
-  readonly #ring: (string | undefined)[];
+  #current = new Map<string, OutboxEntry>();
+  #previous = new Map<string, OutboxEntry>();
   readonly #size: number;
-  #next = 0;
 
   constructor(size = 256) {
     this.#size = size;
-    this.#ring = new Array<string | undefined>(size);
   }
 
   add(entry: OutboxEntry): void {
     const id = messageIdOf(entry.frame);
     if (id === undefined) return;
-    const slot = this.#next;
-    const oldest = this.#ring[slot];
-    // Forgotten unless written again since (then it lives in a newer slot).
-    if (oldest !== undefined && this.#byId.get(oldest)?.slot === slot) this.#byId.delete(oldest);
-    this.#ring[slot] = id;
-    this.#byId.set(id, { entry, slot });
-    this.#next = slot + 1 === this.#size ? 0 : slot + 1;
+    if (this.#current.size >= this.#size) {
+      this.#previous = this.#current;
+      this.#current = new Map();
+    }
+    // Written again (after a reconnect), it may sit in both: `take` looks at the newest first.
+    this.#current.set(id, entry);
   }
 
   /** Removes and returns the entry a refusal names, if it is still in the window. */
   take(messageId: string): OutboxEntry | undefined {
-    const found = this.#byId.get(messageId);
-    this.#byId.delete(messageId);
-    return found?.entry;
+    const entry = this.#current.get(messageId) ?? this.#previous.get(messageId);
+    this.#current.delete(messageId);
+    this.#previous.delete(messageId);
+    return entry;
   }
 
   clear(): void {
-    this.#byId.clear();
-    this.#ring.fill(undefined);
+    this.#current.clear();
+    this.#previous.clear();
   }
 }
 

@@ -217,6 +217,16 @@ export class State {
     feedbacks: 0,
   };
   readonly #listeners = new Set<() => void>();
+  #version = 0;
+
+  /**
+   * Goes up on every change (`put`, `changed`): what is computed from the records (a filtered
+   * listing) can be kept while it stays the same. Every mutation already calls `changed()` so that
+   * it is saved; a mutation that did not would be lost from saves and seen stale here alike.
+   */
+  get version(): number {
+    return this.#version;
+  }
 
   /** The next free id of a kind (one more than the largest ever used). */
   nextId(kind: Kind): number {
@@ -226,6 +236,7 @@ export class State {
 
   /** Adds (or replaces) a record and keeps the id counter above it. */
   put<K extends Kind>(kind: K, record: Snapshot[K][number]): void {
+    this.#version++;
     (this[kind] as Map<number, Snapshot[K][number]>).set(record.id, record);
     if (record.id > this.#counters[kind]) this.#counters[kind] = record.id;
     if (kind === 'agents') this.#byToken.set((record as AgentRecord).token, record as AgentRecord);
@@ -261,6 +272,7 @@ export class State {
 
   /** Tells the persistence layer that something changed. */
   changed(): void {
+    this.#version++;
     for (const listener of this.#listeners) listener();
   }
 

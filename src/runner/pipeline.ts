@@ -6,7 +6,7 @@
  */
 import type { ApiClient } from '../api/client.js';
 import { isUndeliverable } from '../connection/delivery.js';
-import { C4cError, isC4cError } from '../errors.js';
+import { isC4cError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { toEvent, type RoutedEvent } from '../protocol/events.js';
 import type { ClientFrame, ServerFrame } from '../protocol/frames.js';
@@ -14,15 +14,15 @@ import type { Context, MessageContent } from './context.js';
 import { dedupeKey, orderingKey } from './keys.js';
 import type { Ledger } from './ledger.js';
 import type { HandlerEntry, HandlerRegistry } from './registry.js';
-import { replySenders, untilAborted } from './reply-ids.js';
-import { deliver, messageFrame, submitFailure } from './replies.js';
+import type { Id } from '../protocol/ids.js';
+import { deliver, messageFrame, replyFrame, submitFailure } from './replies.js';
 import type { JobResult, Scheduler } from './scheduler.js';
-import { Deadlines, type Deadline } from './deadlines.js';
+import { Deadlines } from './deadlines.js';
 import type { HandlerExecutor } from './executor.js';
 import { completeReplyId } from './find-ids.js';
-import { observed, observedApi } from './observe.js';
+import { contextOf, errorText, EventRun, messageIdOf, type ContextHost, type Outcome } from './run.js';
 import { retryDelay, shouldRetry, type HandlerFailure, type RetryPolicy } from './retry.js';
-import { agentIdOnce, withState, type StateSource } from '../state/extras.js';
+import { agentIdOnce } from '../state/extras.js';
 import { MemoryStateStore } from '../state/memory.js';
 import type { StateStore } from '../state/store.js';
 
@@ -136,90 +136,14 @@ export interface PipelineStats {
   replyErrors: number;
 }
 
-type Outcome =
-  | { kind: 'returned'; value: unknown }
-  | { kind: 'threw'; error: unknown }
-  | { kind: 'timeout'; error: C4cError }
-  | { kind: 'shutdown'; error: unknown };
-
 /** A reply's end: whether its event is acknowledged, and what to report. */
 interface Replied {
   acknowledge: boolean;
-  report: Omit<EventOutcome, 'routed' | 'file' | 'durationMs'>;
+  report: Report;
 }
 
-/**
- * One handler run's stop state. Its `AbortSignal` is made only when the handler (or `ctx.history`)
- * reads `ctx.signal`: an AbortController per event, and a listener on it, were ~5 µs of the runner's
- * CPU per reply, and most handlers never look at their signal.
- */
-class HandlerRun {
-  readonly #label: string;
-  readonly #event: string;
-  readonly #limit: number;
-  #controller: AbortController | undefined;
-  #stopped: Exclude<Outcome, { kind: 'returned' | 'threw' }> | undefined;
-  #finish: ((outcome: Outcome) => void) | undefined;
-  /** Its place in the pipeline's deadline list while the handler runs. */
-  deadline: Deadline<HandlerRun> | undefined;
-
-  constructor(label: string, event: string, limit: number) {
-    this.#label = label;
-    this.#event = event;
-    this.#limit = limit;
-  }
-
-  /** Whether the deadline passed or shutdown stopped it. */
-  get stopped(): boolean {
-    return this.#stopped !== undefined;
-  }
-
-  /** Why it was stopped (the signal's reason). */
-  get reason(): unknown {
-    return this.#stopped?.error;
-  }
-
-  get signal(): AbortSignal {
-    if (!this.#controller) {
-      this.#controller = new AbortController();
-      if (this.#stopped) this.#controller.abort(this.#stopped.error);
-    }
-    return this.#controller.signal;
-  }
-
-  /** The handler's outcome, or the stop if that comes first. */
-  race(handled: Promise<Outcome>): Promise<Outcome> {
-    return new Promise<Outcome>((resolve) => {
-      if (this.#stopped) resolve(this.#stopped);
-      else this.#finish = resolve;
-      void handled.then(resolve);
-    });
-  }
-
-  /** The deadline passed. The error is built only now: an Error (its stack) per event was ~10% of the CPU. */
-  timeout(): void {
-    this.#stop({
-      kind: 'timeout',
-      error: new C4cError('E_HANDLER_TIMEOUT', `${this.#label} did not finish within ${this.#limit} ms`, {
-        details: { file: this.#label, event: this.#event },
-      }),
-    });
-  }
-
-  /** Shutdown gave up waiting for it. */
-  shutdown(reason: unknown): void {
-    this.#stop({ kind: 'shutdown', error: reason });
-  }
-
-  #stop(outcome: Exclude<Outcome, { kind: 'returned' | 'threw' }>): void {
-    if (this.#stopped) return;
-    this.#stopped = outcome;
-    this.#controller?.abort(outcome.error);
-    const finish = this.#finish;
-    this.#finish = undefined;
-    finish?.(outcome);
-  }
-}
+/** What became of an event, before the pipeline adds which event, file, attempt and time it was. */
+type Report = Omit<EventOutcome, 'routed' | 'file' | 'attempt' | 'durationMs'>;
 
 /** Every counter at zero. */
 export function emptyPipelineStats(): PipelineStats {
@@ -242,31 +166,42 @@ export function emptyPipelineStats(): PipelineStats {
 export class Pipeline {
   readonly stats: PipelineStats = emptyPipelineStats();
   readonly #o: PipelineOptions;
-  readonly #state: StateSource;
+  /** What every `ctx` shares (run.ts). */
+  readonly #host: ContextHost;
   /** Every running handler's deadline: one timer per time limit, not one per event. */
-  readonly #deadlines = new Deadlines<HandlerRun>((run) => run.timeout());
-  /** The confirmed sender, wrapped once: waiting for the platform's proof ends with the drain. */
+  readonly #deadlines = new Deadlines<EventRun>((run) => run.timeout());
+  /** The confirmed sender. */
   readonly #confirmed: NonNullable<PipelineOptions['sendConfirmed']>;
+  /** Returned replies waiting for their proof: shutdown ends the wait (see the constructor). */
+  readonly #proving = new ProofWaits();
   #accepting = true;
   /**
    * The events that recent `ctx.reply`/`ctx.send` messages were sent for, by messageId: those calls
    * resolve once written, and a refusal for good comes after. Bounded: a refusal names one of the
    * last frames written (the connection keeps only those to match it).
    */
-  readonly #sentBy = new Map<string, SentBy>();
+  readonly #sentBy = new Map<string, EventRun>();
 
   constructor(options: PipelineOptions) {
     this.#o = options;
     const { api } = options;
-    this.#state = { store: options.state ?? new MemoryStateStore(), api, agentId: agentIdOnce(api) };
+    this.#host = {
+      api,
+      state: { store: options.state ?? new MemoryStateStore(), api, agentId: agentIdOnce(api) },
+      sendMessage: (run, employmentId, content) => this.#sendMessage(run, employmentId, content),
+    };
     const shutdown = options.scheduler.shutdownSignal;
-    // Unproven, a reply's message stays unacknowledged.
-    this.#confirmed = untilAborted(options.sendConfirmed ?? options.send, shutdown);
+    this.#confirmed = options.sendConfirmed ?? options.send;
     // One listener for all running handlers (not one per event): shutdown stops those still running.
     if (!shutdown.aborted)
       shutdown.addEventListener(
         'abort',
-        () => this.#deadlines.drain((run) => run.shutdown(shutdown.reason)),
+        () => {
+          this.#deadlines.drain((run) => run.shutdown(shutdown.reason));
+          // Unproven, a reply's message stays unacknowledged: a platform that stopped answering
+          // must not hold the drain forever.
+          for (const wait of this.#proving.takeAll()) this.#notProven(wait, shutdown.reason);
+        },
         {
           once: true,
         },
@@ -327,86 +262,62 @@ export class Pipeline {
     return fallback ? { ...fallback, name: routed.name } : undefined;
   }
 
-  async #run(routed: RoutedEvent, queued: HandlerEntry, attempt: number): Promise<JobResult> {
-    // The newest version of the handler when its turn comes (dev reloads); once started, it keeps it.
-    const entry = this.#route(routed) ?? queued;
-    const { logger } = this.#o;
-    const messageId = messageIdOf(routed);
-    // Every line a handler logs says which event it was about: the ids an operator searches by.
-    // Made on first use: a child logger per event (its bindings serialised and redacted by pino)
-    // was ~5 µs of the runner's CPU per reply, and most events never log (docs/benchmarks.md).
-    let child: Logger | undefined;
-    const log = (): Logger =>
-      (child ??= logger.child({
-        event: routed.name,
-        ...(messageId === undefined ? {} : { messageId }),
-        ...eventIds(routed),
-        file: entry.label,
-        ...(attempt > 1 ? { attempt } : {}),
-      }));
-    const limit = entry.timeout ?? this.#o.timeout;
-    const run = new HandlerRun(entry.label, routed.name, limit);
-    // The handler's returned reply is written, then proven: each proof is kept here, so the slot
-    // can be freed on the write while the acknowledgement waits for the proof.
-    const proofs: Promise<unknown>[] = [];
-    const confirmedSend = this.#confirmed;
-    const sendReply = (frame: ClientFrame): Promise<unknown> =>
-      new Promise<unknown>((written, failed) => {
-        const proof = confirmedSend(frame, () => written(undefined));
-        proofs.push(proof);
-        // A sender that cannot say when it wrote (a test's, a custom one): its promise is both.
-        proof.then(written, failed);
-      });
-    // Replies get ids derived from this event's id: a second run after a crash sends the same ids, which the platform drops.
-    // A ctx.reply/ctx.send message refused for good after its call resolved fails this event (`undeliverable`).
-    const by: SentBy = { routed, entry, attempt, log, failed: false };
-    const track = (frame: ClientFrame): Promise<unknown> => this.#track(frame, by);
-    const senders =
-      messageId === undefined
-        ? { send: track, confirmed: sendReply }
-        : replySenders(track, sendReply, messageId);
-    const ctx = this.#context(routed, entry, log, run, senders.send);
-
-    const shutdown = this.#o.scheduler.shutdownSignal;
-    const started = performance.now();
-    if (shutdown.aborted) run.shutdown(shutdown.reason);
-    else run.deadline = this.#deadlines.add(limit, run);
-    let outcome: Outcome;
-    try {
+  /**
+   * Runs an event's handler and settles its job: at once for most outcomes, at the reply's write for
+   * a message answered with a frame. Callbacks rather than an `async` function: the promise of an
+   * async function per stage, and the adoption of one promise by another, were a large part of the
+   * runner's allocation per reply (docs/benchmarks.md).
+   */
+  #run(routed: RoutedEvent, queued: HandlerEntry, attempt: number): Promise<JobResult> {
+    return new Promise<JobResult>((done) => {
+      // The newest version of the handler when its turn comes (dev reloads); once started, it keeps it.
+      const entry = this.#route(routed) ?? queued;
+      const run = new EventRun(routed, entry, attempt, entry.timeout ?? this.#o.timeout, this.#o.logger);
+      const ctx = contextOf(run, this.#host);
+      const shutdown = this.#o.scheduler.shutdownSignal;
+      const started = performance.now();
+      if (shutdown.aborted) run.shutdown(shutdown.reason);
+      else run.deadline = this.#deadlines.add(run.limit, run);
       // A handler that ignores its signal and hangs loses its slot and its key at the deadline.
       const handled = this.#handle(routed, entry, ctx);
-      // A handler that returned (or threw) synchronously needs no race with its deadline.
-      outcome = 'kind' in handled && !run.stopped ? handled : await run.race(Promise.resolve(handled));
-    } finally {
-      if (run.deadline) this.#deadlines.remove(run.deadline);
-    }
-    const durationMs = performance.now() - started;
-    let report: Omit<EventOutcome, 'routed' | 'file' | 'durationMs'>;
+      // A handler that returned (or threw) synchronously needs no wait for its outcome.
+      if (!isThenable(handled) && !run.stopped) this.#settle(run, handled, started, done);
+      else
+        run.await(isThenable(handled) ? handled : undefined, (outcome) =>
+          this.#settle(run, outcome, started, done),
+        );
+    });
+  }
 
-    let acknowledge = true;
+  /** The handler's outcome is known: the reply, the retry or the failure, then the job's end. */
+  #settle(run: EventRun, outcome: Outcome, started: number, done: (result: JobResult) => void): void {
+    if (run.deadline) this.#deadlines.remove(run.deadline);
+    const durationMs = performance.now() - started;
+    // A message's reply is a frame: written, then proven (the slot is freed on the write).
+    if (outcome.kind === 'returned' && run.routed.name === 'message') {
+      this.stats.handled++;
+      this.#replyMessage(run, outcome.value, durationMs, done);
+      return;
+    }
+    this.#conclude(run, outcome, durationMs).then(done, (error: unknown) => {
+      // Not expected (every step catches its own errors): said, and the job ends all the same.
+      run.log().error({ err: error }, `the runner failed after ${run.entry.label}: ${errorText(error)}`);
+      done(undefined);
+    });
+  }
+
+  /** Every outcome but a message's returned reply. */
+  async #conclude(run: EventRun, outcome: Outcome, durationMs: number): Promise<JobResult> {
+    const { routed, entry, attempt } = run;
     switch (outcome.kind) {
       case 'returned': {
         this.stats.handled++;
-        const replied = await this.#reply(routed, entry, outcome.value, log, senders.confirmed, proofs);
-        if ('proven' in replied) {
-          // Written: the slot goes to the next event now; this conversation's key (the scheduler
-          // keeps it until `after`) and the acknowledgement wait for the platform's proof.
-          return {
-            after: replied.proven.then(async (done) => {
-              // Refused for good: kept in the dead-letter file before the acknowledgement passes it.
-              if (done.report.kind === 'failed')
-                await this.#failedForGood(routed, entry, done.report.error, attempt, log);
-              this.#finish(routed, entry, done.acknowledge, { ...done.report, attempt, durationMs }, log);
-            }),
-          };
-        }
-        acknowledge = replied.acknowledge;
-        report = replied.report;
+        const replied = await this.#reply(run, outcome.value);
         // A reply that cannot be (a bad value, or refused for good): kept in the dead-letter file
         // before the acknowledgement passes it.
-        if (replied.report.kind === 'failed')
-          await this.#failedForGood(routed, entry, replied.report.error, attempt, log);
-        break;
+        if (replied.report.kind === 'failed') await this.#failedForGood(run, replied.report.error);
+        this.#finish(run, replied.acknowledge, replied.report, durationMs);
+        return;
       }
       case 'threw': {
         const policy = this.#o.retry;
@@ -414,10 +325,12 @@ export class Pipeline {
           // Not done, not acknowledged, still claimed: it runs again, and its conversation waits for it.
           this.stats.retried++;
           const retryInMs = retryDelay(policy, attempt, outcome.error);
-          log().warn(
-            { err: outcome.error, retryInMs },
-            `${entry.label} failed for a passing reason on "${routed.name}" (attempt ${attempt} of ${policy.attempts}): ${errorText(outcome.error)}; running it again in ${retryInMs} ms`,
-          );
+          run
+            .log()
+            .warn(
+              { err: outcome.error, retryInMs },
+              `${entry.label} failed for a passing reason on "${routed.name}" (attempt ${attempt} of ${policy.attempts}): ${errorText(outcome.error)}; running it again in ${retryInMs} ms`,
+            );
           this.#report(
             {
               kind: 'retrying',
@@ -428,50 +341,173 @@ export class Pipeline {
               file: entry.label,
               durationMs,
             },
-            log,
+            run,
           );
           return { retryAfter: retryInMs };
         }
         this.stats.failed++;
         // Positions in the user's TypeScript, with the lines around the failing one (`at`, `frame`).
         const source = this.#o.registry.explain(outcome.error);
-        log().error(
-          { err: outcome.error, ...source },
-          `${entry.label} threw while handling "${routed.name}"${attempt > 1 ? ` (attempt ${attempt}, the last)` : ''}: ${errorText(outcome.error)}${source.at ? ` (at ${source.at})` : ''}`,
-        );
-        report = { kind: 'failed', error: outcome.error };
-        await this.#fail(routed, entry, outcome.error, log);
-        await this.#failedForGood(routed, entry, outcome.error, attempt, log);
-        break;
+        run
+          .log()
+          .error(
+            { err: outcome.error, ...source },
+            `${entry.label} threw while handling "${routed.name}"${attempt > 1 ? ` (attempt ${attempt}, the last)` : ''}: ${errorText(outcome.error)}${source.at ? ` (at ${source.at})` : ''}`,
+          );
+        await this.#fail(run, outcome.error);
+        await this.#failedForGood(run, outcome.error);
+        this.#finish(run, true, { kind: 'failed', error: outcome.error }, durationMs);
+        return;
       }
       case 'timeout':
         this.stats.timedOut++;
-        log().error(
-          { err: outcome.error },
-          `${entry.label} timed out handling "${routed.name}" after ${limit} ms; its ordering key is released`,
-        );
-        report = { kind: 'timed-out', error: outcome.error };
-        await this.#fail(routed, entry, outcome.error, log);
-        await this.#failedForGood(routed, entry, outcome.error, attempt, log);
-        break;
+        run
+          .log()
+          .error(
+            { err: outcome.error },
+            `${entry.label} timed out handling "${routed.name}" after ${run.limit} ms; its ordering key is released`,
+          );
+        await this.#fail(run, outcome.error);
+        await this.#failedForGood(run, outcome.error);
+        this.#finish(run, true, { kind: 'timed-out', error: outcome.error }, durationMs);
+        return;
       case 'shutdown':
         this.stats.aborted++;
-        acknowledge = false;
-        report = { kind: 'aborted', error: outcome.error };
-        log().warn(
-          `${entry.label} was aborted by shutdown while handling "${routed.name}"; it was not acknowledged`,
-        );
-        break;
+        run
+          .log()
+          .warn(
+            `${entry.label} was aborted by shutdown while handling "${routed.name}"; it was not acknowledged`,
+          );
+        this.#finish(run, false, { kind: 'aborted', error: outcome.error }, durationMs);
+        return;
     }
-    this.#finish(routed, entry, acknowledge, { ...report, attempt, durationMs }, log);
   }
 
-  /** Calls the handler; what it returned or threw, never a rejection. */
   /**
-   * Calls the handler; what it returned or threw, never a rejection. A handler that answers
-   * synchronously gets its outcome back as it is, without a promise.
+   * Sends a `message` handler's returned reply. The job settles once a socket took the frame: the
+   * slot goes to the next event then, while this conversation's key (the scheduler keeps it until
+   * `after`) and the acknowledgement wait for the platform's proof.
    */
-  #handle(routed: RoutedEvent, entry: HandlerEntry, ctx: Context): Outcome | Promise<Outcome> {
+  #replyMessage(run: EventRun, value: unknown, durationMs: number, done: (result: JobResult) => void): void {
+    let frame: ClientFrame | undefined;
+    try {
+      const { employmentId } = run.routed.event as { employmentId: Id };
+      frame = replyFrame(employmentId, value, run.entry.label, run.nextMessageId());
+    } catch (error) {
+      void this.#badReply(run, error, durationMs).then(() => done(undefined));
+      return;
+    }
+    if (!frame) {
+      this.#finish(run, true, { kind: 'no-reply', value }, durationMs);
+      done(undefined);
+      return;
+    }
+    let settle!: () => void;
+    const after = new Promise<void>((resolve) => (settle = resolve));
+    const wait: ProofWait = {
+      run,
+      value,
+      durationMs,
+      result: { after },
+      settle,
+      job: done,
+      over: false,
+      prev: undefined,
+      next: undefined,
+    };
+    const shutdown = this.#o.scheduler.shutdownSignal;
+    let proof: Promise<unknown>;
+    if (shutdown.aborted) proof = Promise.reject(shutdown.reason as Error);
+    else
+      try {
+        this.#proving.add(wait);
+        proof = this.#confirmed(frame, () => done(wait.result));
+      } catch (error) {
+        proof = Promise.reject(error);
+      }
+    proof.then(
+      () => this.#proven(wait),
+      (error: unknown) => this.#notProven(wait, error),
+    );
+  }
+
+  /** A reply's proof came: the event is done (and the job, for a sender that cannot say when it wrote). */
+  #proven(wait: ProofWait): void {
+    if (wait.over) return;
+    wait.over = true;
+    this.#proving.delete(wait);
+    this.#replied(wait.run, wait.value, wait.durationMs);
+    wait.job(wait.result);
+    wait.settle();
+  }
+
+  /** A reply not proven: refused, its socket gone for good, or shutdown gave up waiting for it. */
+  #notProven(wait: ProofWait, error: unknown): void {
+    if (wait.over) return;
+    wait.over = true;
+    this.#proving.delete(wait);
+    const settled = this.#unproven(wait.run, error, wait.durationMs);
+    wait.job(wait.result);
+    if (settled) void settled.then(wait.settle);
+    else wait.settle();
+  }
+
+  /** A message reply the platform proved it has: the event is done. */
+  #replied(run: EventRun, value: unknown, durationMs: number): void {
+    this.stats.replies++;
+    const { routed } = run;
+    const { employmentId, messageId } = routed.event as { employmentId: Id; messageId: string };
+    if (this.#o.logger.isLevelEnabled('debug'))
+      run.log().debug(`replied: message into employment ${employmentId}`);
+    this.#o.ledger.acknowledge(employmentId, messageId);
+    // Built once, in full: no report object spread into the outcome on the path every reply takes.
+    if (this.#o.onOutcome)
+      this.#report(
+        {
+          kind: 'replied',
+          value,
+          action: `message into employment ${employmentId}`,
+          routed,
+          file: run.entry.label,
+          attempt: run.attempt,
+          durationMs,
+        },
+        run,
+      );
+  }
+
+  /** A message reply not proven: unsent (not acknowledged), or refused for good (failed, a dead letter first). */
+  #unproven(run: EventRun, error: unknown, durationMs: number): Promise<void> | undefined {
+    const replied = this.#unsent(run, error);
+    if (replied.report.kind !== 'failed') {
+      this.#finish(run, replied.acknowledge, replied.report, durationMs);
+      return undefined;
+    }
+    return this.#failedForGood(run, replied.report.error).then(() =>
+      this.#finish(run, replied.acknowledge, replied.report, durationMs),
+    );
+  }
+
+  /** A returned value that is not a reply for its event (`E_REPLY`): failed, a dead letter. */
+  async #badReply(run: EventRun, error: unknown, durationMs: number): Promise<void> {
+    const replied = await this.#replyError(run, error);
+    if (replied.report.kind === 'failed') await this.#failedForGood(run, replied.report.error);
+    this.#finish(run, replied.acknowledge, replied.report, durationMs);
+  }
+
+  /** Sends a `ctx.reply`/`ctx.send` message for a run; resolves once a socket took it. */
+  async #sendMessage(run: EventRun, employmentId: Id, content: MessageContent): Promise<void> {
+    // A handler past its deadline must not send late replies that would overtake newer ones.
+    if (run.stopped) throw run.reason;
+    await this.#track(messageFrame(employmentId, content, run.nextMessageId()), run);
+    this.stats.replies++;
+  }
+
+  /**
+   * Calls the handler. What it returned or threw when it answered synchronously; else the promise of
+   * its value (a rejection is what it threw).
+   */
+  #handle(routed: RoutedEvent, entry: HandlerEntry, ctx: Context): Outcome | PromiseLike<unknown> {
     // A notification without the id its reply needs: found over REST first (find-ids.ts).
     // Not for the fallback (connect, a webhook): it forwards the frame exactly as it came, as the
     // public client does, and a reply of its answer looks for the id when it is sent.
@@ -484,11 +520,7 @@ export class Pipeline {
     } catch (error) {
       return { kind: 'threw', error };
     }
-    if (!isThenable(value)) return { kind: 'returned', value };
-    return Promise.resolve(value).then(
-      (resolved): Outcome => ({ kind: 'returned', value: resolved }),
-      (error: unknown): Outcome => ({ kind: 'threw', error }),
-    );
+    return isThenable(value) ? value : { kind: 'returned', value };
   }
 
   /** The handler's call: in this thread, or in a worker thread (`workers`, runner/workers/). */
@@ -497,23 +529,14 @@ export class Pipeline {
     return executor ? executor.run(entry, ctx) : entry.handle(ctx);
   }
 
-  async #handleAfter(lookup: Promise<void>, entry: HandlerEntry, ctx: Context): Promise<Outcome> {
-    try {
-      await lookup;
-      return { kind: 'returned', value: await this.#invoke(entry, ctx) };
-    } catch (error) {
-      return { kind: 'threw', error };
-    }
+  async #handleAfter(lookup: Promise<void>, entry: HandlerEntry, ctx: Context): Promise<unknown> {
+    await lookup;
+    return this.#invoke(entry, ctx);
   }
 
   /** The end of an event: acknowledged (or its claim released) and reported. */
-  #finish(
-    routed: RoutedEvent,
-    entry: HandlerEntry,
-    acknowledge: boolean,
-    report: Omit<EventOutcome, 'routed' | 'file'>,
-    log: () => Logger,
-  ): void {
+  #finish(run: EventRun, acknowledge: boolean, report: Report, durationMs: number): void {
+    const { routed } = run;
     if (acknowledge && routed.name === 'message')
       this.#o.ledger.acknowledge(routed.event.employmentId, routed.event.messageId);
     // Not acknowledged means not done: forget the id so a redelivery or catch-up runs it again.
@@ -521,7 +544,8 @@ export class Pipeline {
       const key = dedupeKey(routed);
       if (key !== undefined) this.#o.ledger.release(key);
     }
-    this.#report({ ...report, routed, file: entry.label }, log);
+    if (!this.#o.onOutcome) return;
+    this.#report({ ...report, routed, file: run.entry.label, attempt: run.attempt, durationMs }, run);
   }
 
   /**
@@ -531,25 +555,27 @@ export class Pipeline {
    * returned reply: its own send rejects and fails the event).
    */
   undeliverable(messageId: string, error: Error): boolean {
-    const by = this.#sentBy.get(messageId);
-    if (!by) return false;
+    const run = this.#sentBy.get(messageId);
+    if (!run) return false;
     this.#sentBy.delete(messageId);
-    if (by.failed) return true;
-    by.failed = true;
+    if (run.failed) return true;
+    run.failed = true;
     this.stats.replyErrors++;
-    by.log().error(
-      { err: error },
-      `a message ${by.entry.label} sent with ctx.reply/ctx.send for "${by.routed.name}" is undeliverable: ${errorText(error)}; the event counts as failed — change what the handler sends, then run: c4c-runner replay`,
-    );
-    void this.#failedForGood(by.routed, by.entry, error, by.attempt, by.log);
+    run
+      .log()
+      .error(
+        { err: error },
+        `a message ${run.entry.label} sent with ctx.reply/ctx.send for "${run.routed.name}" is undeliverable: ${errorText(error)}; the event counts as failed — change what the handler sends, then run: c4c-runner replay`,
+      );
+    void this.#failedForGood(run, error);
     return true;
   }
 
-  #track(frame: ClientFrame, by: SentBy): Promise<unknown> {
+  #track(frame: ClientFrame, run: EventRun): Promise<unknown> {
     const sent = this.#o.send(frame);
     if (frame.type !== 'message') return sent;
     const remember = (id: string): void => {
-      this.#sentBy.set(id, by);
+      this.#sentBy.set(id, run);
       if (this.#sentBy.size > SENT_BY_LIMIT) this.#sentBy.delete(this.#sentBy.keys().next().value!);
     };
     if (frame.messageId) remember(frame.messageId);
@@ -565,184 +591,103 @@ export class Pipeline {
   }
 
   /** An event that failed for good: `onFailure` (the config's `onError`, the dead-letter file) sees it. */
-  async #failedForGood(
-    routed: RoutedEvent,
-    entry: HandlerEntry,
-    error: unknown,
-    attempts: number,
-    log: () => Logger,
-  ): Promise<void> {
+  async #failedForGood(run: EventRun, error: unknown): Promise<void> {
     const { onFailure } = this.#o;
     if (!onFailure) return;
     try {
-      await onFailure({ routed, file: entry.label, error, attempts });
+      await onFailure({ routed: run.routed, file: run.entry.label, error, attempts: run.attempt });
     } catch (failure) {
-      log().error(
-        { err: failure },
-        `the failure of ${entry.label} could not be recorded: ${errorText(failure)}`,
-      );
+      run
+        .log()
+        .error(
+          { err: failure },
+          `the failure of ${run.entry.label} could not be recorded: ${errorText(failure)}`,
+        );
     }
   }
 
-  #report(outcome: EventOutcome, log: () => Logger): void {
+  #report(outcome: EventOutcome, run: EventRun): void {
     const { onOutcome } = this.#o;
     if (!onOutcome) return;
     try {
       onOutcome(outcome);
     } catch (error) {
-      log().warn({ err: error }, `an outcome observer threw: ${errorText(error)}`);
+      run.log().warn({ err: error }, `an outcome observer threw: ${errorText(error)}`);
     }
   }
 
-  /**
-   * Sends the reply. Settled at once (`acknowledge: false` when it could not be sent: the event then
-   * stays unacknowledged), or — once a confirmed frame was written — `proven` when its proof comes.
-   */
-  async #reply(
-    routed: RoutedEvent,
-    entry: HandlerEntry,
-    value: unknown,
-    log: () => Logger,
-    send: PipelineOptions['send'],
-    proofs: Promise<unknown>[],
-  ): Promise<Replied | { proven: Promise<Replied> }> {
+  /** Sends the reply of an event other than `message` (a platform action over REST). */
+  async #reply(run: EventRun, value: unknown): Promise<Replied> {
     try {
-      const result = await deliver(routed, value, entry.label, { send, api: this.#o.api });
+      const result = await deliver(run.routed, value, run.entry.label, {
+        send: (frame) => this.#track(frame, run),
+        api: this.#o.api,
+      });
       if (!result.sent) return { acknowledge: true, report: { kind: 'no-reply', value } };
-      const replied = (): Replied => {
-        this.stats.replies++;
-        if (this.#o.logger.isLevelEnabled('debug')) log().debug(`replied: ${result.action}`);
-        return { acknowledge: true, report: { kind: 'replied', value, action: result.action } };
-      };
-      if (proofs.length === 0) return replied();
-      return {
-        proven: (proofs.length === 1 ? proofs[0]! : Promise.all(proofs)).then(replied, (error: unknown) =>
-          this.#unsent(routed, entry, error, log),
-        ),
-      };
+      this.stats.replies++;
+      if (this.#o.logger.isLevelEnabled('debug')) run.log().debug(`replied: ${result.action}`);
+      return { acknowledge: true, report: { kind: 'replied', value, action: result.action } };
     } catch (error) {
-      if (isC4cError(error, 'E_REPLY')) {
-        this.stats.replyErrors++;
-        log().error({ err: error }, error.message);
-        // The caller of a service waits for a result: an output that cannot be sent is a failure.
-        await this.#fail(routed, entry, error, log);
-        return { acknowledge: true, report: { kind: 'failed', error } };
-      }
-      return this.#unsent(routed, entry, error, log);
+      return this.#replyError(run, error);
     }
+  }
+
+  /** A reply that failed: invalid for its event (`E_REPLY`: failed), or not sent. */
+  async #replyError(run: EventRun, error: unknown): Promise<Replied> {
+    if (isC4cError(error, 'E_REPLY')) {
+      this.stats.replyErrors++;
+      run.log().error({ err: error }, error.message);
+      // The caller of a service waits for a result: an output that cannot be sent is a failure.
+      await this.#fail(run, error);
+      return { acknowledge: true, report: { kind: 'failed', error } };
+    }
+    return this.#unsent(run, error);
   }
 
   /**
    * A reply that could not be sent (or was not proven): the event stays unacknowledged — unless the
    * platform refused it for good, then it failed (acknowledged, a dead letter).
    */
-  #unsent(routed: RoutedEvent, entry: HandlerEntry, error: unknown, log: () => Logger): Replied {
+  #unsent(run: EventRun, error: unknown): Replied {
     this.stats.replyErrors++;
+    const { entry, routed } = run;
     if (isUndeliverable(error)) {
       // Sent again unchanged it would be refused again; left unacknowledged, the next reply in its
       // employment would move the read cursor past it and nobody would ever hear of it.
-      log().error(
-        { err: error, platformCode: error.platformCode },
-        `the reply of ${entry.label} to "${routed.name}" is undeliverable: ${errorText(error)}; the event counts as failed — change what the handler returns (e.g. shorten it), then run: c4c-runner replay`,
-      );
+      run
+        .log()
+        .error(
+          { err: error, platformCode: error.platformCode },
+          `the reply of ${entry.label} to "${routed.name}" is undeliverable: ${errorText(error)}; the event counts as failed — change what the handler returns (e.g. shorten it), then run: c4c-runner replay`,
+        );
       return { acknowledge: true, report: { kind: 'failed', error } };
     }
-    log().error(
-      { err: error },
-      `the reply of ${entry.label} to "${routed.name}" could not be sent: ${errorText(error)}`,
-    );
+    run
+      .log()
+      .error(
+        { err: error },
+        `the reply of ${entry.label} to "${routed.name}" could not be sent: ${errorText(error)}`,
+      );
     return { acknowledge: false, report: { kind: 'unsent', error } };
   }
 
   /** A failed service invocation is submitted as `failed`, so its caller is not left waiting. */
-  async #fail(routed: RoutedEvent, entry: HandlerEntry, error: unknown, log: () => Logger): Promise<void> {
+  async #fail(run: EventRun, error: unknown): Promise<void> {
+    const { routed, entry } = run;
     if (routed.name !== 'service-invoked') return;
     try {
       const id = await submitFailure(routed, error, entry.label, this.#o.api);
       this.stats.replies++;
-      log().info(`invocation ${id} submitted as failed`);
+      run.log().info(`invocation ${id} submitted as failed`);
     } catch (submitError) {
       this.stats.replyErrors++;
-      log().error(
-        { err: submitError },
-        `could not submit the failure of "${routed.name}" from ${entry.label}: ${errorText(submitError)}`,
-      );
-    }
-  }
-
-  #context(
-    routed: RoutedEvent,
-    entry: HandlerEntry,
-    log: () => Logger,
-    run: HandlerRun,
-    sendFrame: PipelineOptions['send'],
-  ): Context {
-    const platformApi = this.#o.api;
-    const sendNow = async (employmentId: number, content: MessageContent): Promise<void> => {
-      // A handler past its deadline must not send late replies that would overtake newer ones.
-      if (run.stopped) throw run.reason;
-      await sendFrame(messageFrame(employmentId, content));
-      this.stats.replies++;
-    };
-    // A forgotten `await` must not turn a refused send (or a failed API call) into an unhandled
-    // rejection that kills the process: one nobody observes is logged here against the handler and
-    // its event; those who await it still see it reject.
-    const unobserved = (error: unknown, call: string): void => {
-      if (call === 'ctx.reply' || call === 'ctx.send')
-        log().warn({ err: error }, `a message from ${entry.label} was not sent: ${errorText(error)}`);
-      else
-        log().warn(
-          { err: error, call },
-          `${call}() from ${entry.label} failed and was not awaited: ${errorText(error)}`,
+      run
+        .log()
+        .error(
+          { err: submitError },
+          `could not submit the failure of "${routed.name}" from ${entry.label}: ${errorText(submitError)}`,
         );
-    };
-    const send = (employmentId: number, content: MessageContent): Promise<void> =>
-      observed(sendNow(employmentId, content), 'ctx.send', unobserved);
-    let api: ApiClient | undefined;
-    const ctx: Omit<Context, 'state'> = {
-      // The handler's own event: `notification.ts` sees 'notification' (the log binding keeps the precise one).
-      name: entry.name,
-      event: routed.event,
-      file: entry.file,
-      // A view per event, made only for handlers that use it (most echo-like handlers do not).
-      get api() {
-        return (api ??= observedApi(platformApi, unobserved));
-      },
-      // Both made on first use: most handlers never read them.
-      get log() {
-        return log();
-      },
-      get signal() {
-        return run.signal;
-      },
-      send,
-      reply: (content) => {
-        const employmentId = employmentOf(routed);
-        if (employmentId === undefined) {
-          return observed(
-            Promise.reject<void>(
-              new C4cError(
-                'E_REPLY',
-                `${entry.label}: ctx.reply() needs an event with an employment, and "${routed.name}" has none; use ctx.send(employmentId, content)`,
-              ),
-            ),
-            'ctx.reply',
-            unobserved,
-          );
-        }
-        return observed(sendNow(employmentId, content), 'ctx.reply', unobserved);
-      },
-    };
-    // ctx.state (built on first use) and, for messages, ctx.history().
-    return withState(ctx, this.#state, {
-      label: entry.label,
-      name: routed.name,
-      employmentId: employmentOf(routed),
-      messageId: messageIdOf(routed),
-      get signal() {
-        return run.signal;
-      },
-    });
+    }
   }
 }
 
@@ -754,42 +699,57 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-/** Who sent a `ctx.reply`/`ctx.send` message: the event, its handler, the attempt. */
-interface SentBy {
-  readonly routed: RoutedEvent;
-  readonly entry: HandlerEntry;
-  readonly attempt: number;
-  readonly log: () => Logger;
-  /** Already counted as failed for a refusal (one dead letter per event, however many were refused). */
-  failed: boolean;
+/** A returned message reply between its send and its proof. */
+interface ProofWait {
+  readonly run: EventRun;
+  readonly value: unknown;
+  readonly durationMs: number;
+  /**
+   * The job's result: `after` settles once the event is done (proven or not); the scheduler keeps
+   * the conversation's key until then.
+   */
+  readonly result: { after: Promise<void> };
+  readonly settle: () => void;
+  /** Settles the job (frees the slot): at the write, or at the end for a sender that cannot say. */
+  readonly job: (result: JobResult) => void;
+  /** Proven or not: the first answer counts. */
+  over: boolean;
+  /** Its neighbours in the pipeline's list of waits. */
+  prev: ProofWait | undefined;
+  next: ProofWait | undefined;
+}
+
+/**
+ * The replies waiting for their proof, as a doubly linked list through the waits themselves: adding
+ * and removing allocate nothing (a `Set` that grows and shrinks by the number in flight rehashes as
+ * it goes).
+ */
+class ProofWaits {
+  #head: ProofWait | undefined;
+
+  add(wait: ProofWait): void {
+    wait.next = this.#head;
+    if (this.#head) this.#head.prev = wait;
+    this.#head = wait;
+  }
+
+  delete(wait: ProofWait): void {
+    if (wait.prev) wait.prev.next = wait.next;
+    else if (this.#head === wait) this.#head = wait.next;
+    else return; // not in the list
+    if (wait.next) wait.next.prev = wait.prev;
+    wait.prev = wait.next = undefined;
+  }
+
+  /** Empties the list and returns what was in it. */
+  takeAll(): ProofWait[] {
+    const all: ProofWait[] = [];
+    for (let wait = this.#head; wait; wait = wait.next) all.push(wait);
+    for (const wait of all) wait.prev = wait.next = undefined;
+    this.#head = undefined;
+    return all;
+  }
 }
 
 /** `ctx.reply`/`ctx.send` messages remembered for a refusal (the connection matches refusals among its last 256 writes). */
 const SENT_BY_LIMIT = 1_024;
-
-function messageIdOf(routed: RoutedEvent): string | undefined {
-  const id = (routed.event as { messageId?: unknown }).messageId;
-  return typeof id === 'string' && id !== '' ? id : undefined;
-}
-
-/** The ids of an event's subject (employment, invocation, application, task), for log lines. */
-function eventIds(routed: RoutedEvent): Record<string, unknown> {
-  const event = routed.event as { data?: Record<string, unknown> } & Record<string, unknown>;
-  const ids: Record<string, unknown> = {};
-  for (const key of ['employmentId', 'invocationId', 'applicationId', 'taskId'] as const) {
-    const value = event[key] ?? event.data?.[key];
-    if (value !== undefined && value !== null) ids[key] = value;
-  }
-  return ids;
-}
-
-function employmentOf(routed: RoutedEvent): number | undefined {
-  const event = routed.event as { employmentId?: unknown; data?: Record<string, unknown> };
-  const raw = event.employmentId ?? event.data?.employmentId;
-  const id = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
-  return typeof id === 'number' && Number.isInteger(id) && id > 0 ? id : undefined;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

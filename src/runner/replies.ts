@@ -7,7 +7,7 @@ import type { ApiClient } from '../api/client.js';
 import { describeValue } from '../describe.js';
 import { C4cError } from '../errors.js';
 import type { RoutedEvent } from '../protocol/events.js';
-import { messageMetadataSchema, newMessageId, rfc3339, type ClientFrame } from '../protocol/frames.js';
+import { newMessageId, rfc3339, type ClientFrame } from '../protocol/frames.js';
 import type { Id } from '../protocol/ids.js';
 import { REPLY_SCHEMAS, hasReplyRule, messageReplySchema } from '../protocol/replies.js';
 import type { MessageContent } from './context.js';
@@ -44,18 +44,10 @@ export async function deliver(
     );
   }
   const parsed = REPLY_SCHEMAS[name].safeParse(value);
-  if (!parsed.success) {
-    throw new C4cError(
-      'E_REPLY',
-      `${label}: returned ${describeValue(value, 60)}, which is not a ${name} reply (${expected(name)}): ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`,
-      {
-        details: { file: label, event: name },
-      },
-    );
-  }
+  if (!parsed.success) throw notAReply(name, label, value, parsed.error);
   switch (routed.name) {
     case 'message': {
-      await target.send(messageFrame(routed.event.employmentId, parsed.data as MessageContent));
+      await target.send(frameOf(routed.event.employmentId, parsed.data as MessageContent));
       return { sent: true, action: `message into employment ${routed.event.employmentId}` };
     }
     case 'service-invoked': {
@@ -105,8 +97,11 @@ export async function submitFailure(
   return id;
 }
 
-/** A message frame for `ctx.reply`/`ctx.send` and `message` replies; checked like a returned reply. */
-export function messageFrame(employmentId: Id, content: MessageContent): ClientFrame {
+/**
+ * A message frame for `ctx.reply`/`ctx.send`; checked like a returned reply. `messageId` is the
+ * deterministic id of the run's next message (reply-ids.ts); without one, a random id.
+ */
+export function messageFrame(employmentId: Id, content: MessageContent, messageId?: string): ClientFrame {
   const parsed = messageReplySchema.safeParse(content);
   if (!parsed.success) {
     throw new C4cError(
@@ -114,17 +109,53 @@ export function messageFrame(employmentId: Id, content: MessageContent): ClientF
       `a message must be a string or { content, metadata? }, got ${describeValue(content, 60)}`,
     );
   }
-  const reply = parsed.data;
-  const body = typeof reply === 'string' ? { content: reply } : reply;
-  const metadata = body.metadata === undefined ? undefined : messageMetadataSchema.parse(body.metadata);
+  return frameOf(employmentId, parsed.data, messageId);
+}
+
+/**
+ * The frame of a `message` handler's returned reply, checked once (`undefined`/`null`: no reply).
+ * Throws `C4cError('E_REPLY')` naming the file when the value is not a message reply.
+ */
+export function replyFrame(
+  employmentId: Id,
+  value: unknown,
+  label: string,
+  messageId: string | undefined,
+): ClientFrame | undefined {
+  if (value === undefined || value === null) return undefined;
+  const parsed = messageReplySchema.safeParse(value);
+  if (!parsed.success) throw notAReply('message', label, value, parsed.error);
+  return frameOf(employmentId, parsed.data, messageId);
+}
+
+/** A checked message reply as a frame (the schema already checked its metadata). */
+function frameOf(employmentId: Id, reply: MessageContent, messageId?: string): ClientFrame {
+  if (typeof reply === 'string')
+    return {
+      type: 'message',
+      employmentId,
+      messageId: messageId ?? newMessageId(),
+      timestamp: rfc3339(),
+      content: reply,
+    };
   return {
     type: 'message',
     employmentId,
-    messageId: newMessageId(),
+    messageId: messageId ?? newMessageId(),
     timestamp: rfc3339(),
-    content: body.content,
-    ...(metadata === undefined ? {} : { metadata }),
+    content: reply.content,
+    ...(reply.metadata === undefined ? {} : { metadata: reply.metadata }),
   };
+}
+
+function notAReply(name: string, label: string, value: unknown, error: z.ZodError): C4cError {
+  return new C4cError(
+    'E_REPLY',
+    `${label}: returned ${describeValue(value, 60)}, which is not a ${name} reply (${expected(name)}): ${z.prettifyError(error).replace(/\n/g, '; ')}`,
+    {
+      details: { file: label, event: name },
+    },
+  );
 }
 
 function expected(name: string): string {

@@ -6,7 +6,6 @@
  * the other party sees each reply once, even when the handler ran twice.
  */
 import { hash } from 'node:crypto';
-import type { ClientFrame } from '../protocol/frames.js';
 
 /**
  * The id of the `index`-th message sent while handling the event `sourceId`: `msg_` + a UUID-shaped
@@ -18,61 +17,4 @@ export function replyMessageId(sourceId: string, index: number): string {
   const hex = hash('sha256', `c4c-reply\u0000${sourceId}\u0000${index}`, 'hex');
   const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
   return `msg_${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
-
-/**
- * Wraps the senders of one event: each message frame either sends gets the next deterministic id,
- * in the order they are sent. Other frames pass unchanged.
- */
-export function replySenders<S extends (frame: ClientFrame) => Promise<unknown>>(
-  send: S,
-  confirmed: S,
-  sourceId: string,
-): { send: S; confirmed: S } {
-  let index = 0;
-  const wrap =
-    (inner: S) =>
-    (frame: ClientFrame): Promise<unknown> =>
-      frame.type === 'message'
-        ? inner({ ...frame, messageId: replyMessageId(sourceId, index++) })
-        : inner(frame);
-  return { send: wrap(send) as S, confirmed: wrap(confirmed) as S };
-}
-
-/**
- * Wraps a sender so that its promise rejects with the signal's reason once `signal` aborts, even if
- * the underlying send would wait on (a confirmation from a platform that stopped answering). One
- * listener on `signal` for every send (not one per send, added and removed each time): wrap once
- * and reuse the result.
- */
-export function untilAborted<S extends (frame: ClientFrame, onWritten?: () => void) => Promise<unknown>>(
-  send: S,
-  signal: AbortSignal,
-): S {
-  const waiting = new Set<(reason: Error) => void>();
-  if (!signal.aborted)
-    signal.addEventListener(
-      'abort',
-      () => {
-        for (const reject of waiting) reject(signal.reason as Error);
-        waiting.clear();
-      },
-      { once: true },
-    );
-  return ((frame: ClientFrame, onWritten?: () => void) => {
-    if (signal.aborted) return Promise.reject(signal.reason as Error);
-    return new Promise<unknown>((resolve, reject) => {
-      waiting.add(reject);
-      send(frame, onWritten).then(
-        (value) => {
-          waiting.delete(reject);
-          resolve(value);
-        },
-        (error: unknown) => {
-          waiting.delete(reject);
-          reject(error);
-        },
-      );
-    });
-  }) as S;
 }

@@ -53,8 +53,8 @@ interface Task {
 export class Scheduler {
   readonly #concurrency: number;
   readonly #backlog: number;
-  /** Busy keys, each with the tasks waiting behind its current one (FIFO). */
-  readonly #keys = new Map<string, Task[]>();
+  /** Busy keys, each with the tasks waiting behind its current one (FIFO; `null` while none waits). */
+  readonly #keys = new Map<string, Task[] | null>();
   /** Tasks whose key is theirs, waiting for a slot, in the order they became ready. */
   #ready: Task[] = [];
   #readyHead = 0;
@@ -119,11 +119,13 @@ export class Scheduler {
     const task: Task = { key, job };
     if (key !== undefined) {
       const behind = this.#keys.get(key);
-      if (behind) {
-        behind.push(task);
+      if (behind !== undefined) {
+        // An array only for a key that has someone waiting: most keys never do.
+        if (behind) behind.push(task);
+        else this.#keys.set(key, [task]);
         return;
       }
-      this.#keys.set(key, []);
+      this.#keys.set(key, null);
     }
     this.#offer(task);
   }
@@ -168,6 +170,7 @@ export class Scheduler {
       this.#ready = [];
       this.#readyHead = 0;
       for (const behind of this.#keys.values()) {
+        if (!behind) continue;
         for (let i = 0; i < behind.length; i++) this.#drop();
         behind.length = 0;
       }

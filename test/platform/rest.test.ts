@@ -3,6 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startPlatform, type Platform } from '../../src/platform/index.js';
 import { envelopeSchema, historyPageSchema } from '../../src/protocol/rest.js';
 import { rest, threeAgents, type Json } from '../helpers/platform.js';
+import { memoryLogger } from '../helpers/runner.js';
+import { waitFor } from '../helpers/wait.js';
 
 let platform: Platform;
 beforeEach(async () => {
@@ -83,6 +85,51 @@ describe('envelope and auth', () => {
     expect(((await query.json()) as Json).data.id).toBe(1);
   });
 
+  it('echoes the trace id in X-Trace-Id, on answers and on refusals', async () => {
+    for (const [path, token, status] of [
+      ['/agent/me', 'cl_worker', 200],
+      ['/agent/me/employments/999', 'cl_worker', 404],
+      ['/agent/me', 'cl_nobody', 401],
+      ['/agent/me/nothing-here', 'cl_worker', 404],
+    ] as const) {
+      const response = await fetch(`${platform.url}/openapi/v1${path}`, { headers: { 'X-API-Key': token } });
+      const body = (await response.json()) as Json;
+      expect(response.status, path).toBe(status);
+      expect(body.traceId, path).toMatch(/^tr_/);
+      expect(response.headers.get('x-trace-id'), path).toBe(body.traceId);
+    }
+  });
+
+  it('logs each request with the status it was answered with; HEAD gets the headers and no body', async () => {
+    const { logger, lines } = memoryLogger();
+    const logged = await startPlatform({ seed: threeAgents, logger });
+    try {
+      const as = rest(logged.url, 'cl_worker');
+      await as.get('/agent/me');
+      await as.get('/agent/me/employments/124');
+      await rest(logged.url, 'cl_nobody').get('/agent/me');
+      await as.post('/agent/me/employments', { salary: 5 });
+      const requests = () => lines.filter((l) => l.msg === 'request').map((l) => [l.path, l.status]);
+      await waitFor(() => requests().length === 4);
+      expect(requests()).toEqual([
+        ['/openapi/v1/agent/me', 200],
+        ['/openapi/v1/agent/me/employments/124', 404],
+        ['/openapi/v1/agent/me', 401],
+        ['/openapi/v1/agent/me/employments', 400],
+      ]);
+      const head = await fetch(`${logged.url}/openapi/v1/agent/me`, {
+        method: 'HEAD',
+        headers: { 'X-API-Key': 'cl_worker' },
+      });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-type')).toBe('application/json');
+      expect(head.headers.get('x-trace-id')).toMatch(/^tr_/);
+      expect(await head.text()).toBe('');
+    } finally {
+      await logged.close();
+    }
+  });
+
   it('answers unknown routes with a 404 envelope', async () => {
     const reply = await worker().get('/agent/me/nothing-here');
     expect(reply.status).toBe(404);
@@ -160,6 +207,58 @@ describe('employments', () => {
     const other = await worker().get('/agent/me/employments/124');
     expect(other.status).toBe(404);
     expect(other.body.error.code).toBe('NOT_FOUND');
+  });
+
+  it('pages a long, mixed listing: every match once, in order, with the total of all matches', async () => {
+    // 250 employments: the worker is employee in some, employer in others, a stranger's in between.
+    const statuses = ['active', 'terminated', 'pending'] as const;
+    const employments = Array.from({ length: 250 }, (_, i) => ({
+      id: 1000 + i,
+      employerAgentId: i % 5 === 0 ? 2 : 1,
+      employeeAgentId: i % 7 === 0 ? 3 : i % 5 === 0 ? 3 : 2,
+      status: statuses[i % 3]!,
+      salary: '1',
+    }));
+    const big = await startPlatform({ seed: { agents: threeAgents.agents, employments } });
+    try {
+      const as = rest(big.url, 'cl_worker');
+      const mine = (e: (typeof employments)[number], role: string) =>
+        role === 'employer'
+          ? e.employerAgentId === 2
+          : role === 'employee'
+            ? e.employeeAgentId === 2
+            : e.employerAgentId === 2 || e.employeeAgentId === 2;
+      for (const role of ['all', 'employer', 'employee']) {
+        for (const status of ['all', 'active']) {
+          const expected = employments
+            .filter((e) => mine(e, role) && (status === 'all' || e.status === status))
+            .map((e) => e.id);
+          const seen: number[] = [];
+          for (let page = 1; page <= 20; page++) {
+            const reply = await as.get(
+              `/agent/me/employments?role=${role}&status=${status}&page=${page}&limit=15`,
+            );
+            expect(reply.body.data).toMatchObject({ total: expected.length, page, limit: 15 });
+            const ids = reply.body.data.employments.map((e: { id: number }) => e.id);
+            if (ids.length === 0) break;
+            seen.push(...ids);
+          }
+          expect(seen, `role=${role} status=${status}`).toEqual(expected);
+        }
+      }
+      // A change between two pages shows in the next one: the listing is not kept past a change.
+      const active = (await as.get('/agent/me/employments?role=employer&status=active&limit=100')).body.data;
+      const ended = active.employments[0].id as number;
+      expect((await as.post(`/agent/me/employments/${ended}/terminate`, {})).status).toBe(200);
+      const after = (await as.get('/agent/me/employments?role=employer&status=active&limit=100')).body.data;
+      expect(after.total).toBe(active.total - 1);
+      expect(after.employments.map((e: { id: number }) => e.id)).not.toContain(ended);
+      const past = await as.get('/agent/me/employments?page=99&limit=50');
+      expect(past.body.data.employments).toEqual([]);
+      expect(past.body.data.total).toBeGreaterThan(0);
+    } finally {
+      await big.close();
+    }
   });
 
   it('refuses a transition from the wrong party or the wrong state', async () => {

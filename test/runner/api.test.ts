@@ -6,6 +6,7 @@ import { ApiClient } from '../../src/api/client.js';
 import { C4cError, PlatformError } from '../../src/errors.js';
 import { startPlatform, type Platform } from '../../src/platform/index.js';
 import { memoryLogger } from '../helpers/runner.js';
+import { waitFor } from '../helpers/wait.js';
 
 let platform: Platform | undefined;
 let server: Server | undefined;
@@ -114,6 +115,50 @@ describe('ApiClient', () => {
       }),
     );
     expect(aborted.message).toMatch(/failed: aborted/);
+  });
+
+  it('a platform that never answers is E_NETWORK after the time limit; a signal aborted mid-call stops it', async () => {
+    const waiting: (() => void)[] = [];
+    const asked: string[] = [];
+    server = createServer((req, res) => {
+      asked.push(req.url ?? '');
+      // Never answers; let go once the test is over so the server can close.
+      waiting.push(() => res.destroy());
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const slow = await failure(new ApiClient({ baseUrl: url, token: 'cl_x', timeout: 50 }).me());
+      expect(slow).toBeInstanceOf(C4cError);
+      expect(slow).toMatchObject({ code: 'E_NETWORK' });
+      expect(slow.message).toMatch(
+        /^GET \/openapi\/v1\/agent\/me failed: no answer within 50 ms; check that/,
+      );
+      // The same through a caller's own fetch.
+      const viaFetch = await failure(new ApiClient({ baseUrl: url, token: 'cl_x', timeout: 50, fetch }).me());
+      expect(viaFetch).toMatchObject({ code: 'E_NETWORK' });
+      expect(viaFetch.message).toMatch(/failed: no answer within 50 ms; check that/);
+      // 30 calls in flight on one signal (as a catch-up pass's reads are): no warning about
+      // listeners piling up on it, and aborting it stops all of them.
+      const warnings: string[] = [];
+      const onWarning = (warning: Error): void => void warnings.push(warning.name);
+      process.on('warning', onWarning);
+      try {
+        const controller = new AbortController();
+        const client = new ApiClient({ baseUrl: url, token: 'cl_x' });
+        const calls = Array.from({ length: 30 }, () => failure(client.me({ signal: controller.signal })));
+        await waitFor(() => asked.length === 32);
+        controller.abort();
+        for (const call of await Promise.all(calls)) expect(call.message).toMatch(/failed: aborted/);
+        // Warnings are emitted on the next tick.
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(warnings).toEqual([]);
+      } finally {
+        process.off('warning', onWarning);
+      }
+    } finally {
+      for (const release of waiting) release();
+    }
   });
 
   it('refuses a body beyond maxBodyBytes — declared or streamed — instead of reading it whole', async () => {

@@ -202,33 +202,38 @@ describe('Scheduler', () => {
 });
 
 describe('MemoryLedger', () => {
-  it('claims an id once, forgets the oldest beyond its size, and releases on demand', () => {
+  it('claims an id once, remembers the last `size` ids (up to twice that), and releases on demand', () => {
     const ledger = new MemoryLedger({ size: 3, logger: memoryLogger().logger });
     expect(ledger.claim('a')).toBe(true);
     expect(ledger.claim('a')).toBe(false);
     ledger.claim('b');
     ledger.claim('c');
-    ledger.claim('d'); // 'a' falls out
+    ledger.claim('d'); // the newest generation (a, b, c) was full: it is the older one now
+    expect(ledger.claim('a')).toBe(false);
+    ledger.claim('e');
+    ledger.claim('f');
+    ledger.claim('g'); // (d, e, f) becomes the older generation; (a, b, c) is forgotten
     expect(ledger.claim('a')).toBe(true);
-    expect(ledger.claim('d')).toBe(false);
-    ledger.release('d');
-    expect(ledger.claim('d')).toBe(true);
+    expect(ledger.claim('g')).toBe(false);
+    ledger.release('g');
+    expect(ledger.claim('g')).toBe(true);
   });
 
-  it('an id released and claimed again is remembered for a whole window from its new claim', () => {
+  it('an id released and claimed again is remembered for at least a whole window from its new claim', () => {
     const ledger = new MemoryLedger({ size: 3, logger: memoryLogger().logger });
     ledger.claim('a');
     ledger.release('a');
-    expect(ledger.claim('a')).toBe(true); // the ring now holds 'a' twice: the old slot must not evict it
-    ledger.claim('b');
-    expect(ledger.claim('a')).toBe(false);
-    ledger.claim('c'); // evicts the first slot (the released 'a'), not the live one
-    expect(ledger.claim('a')).toBe(false);
-    ledger.claim('d'); // now the live 'a' is the oldest and goes
     expect(ledger.claim('a')).toBe(true);
-    for (let i = 0; i < 10_000; i++) ledger.claim(`m${i}`);
-    expect(ledger.claim('m9999')).toBe(false);
-    expect(ledger.claim('m9996')).toBe(true);
+    ledger.claim('m0');
+    ledger.claim('m1');
+    expect(ledger.claim('a')).toBe(false);
+    for (const id of ['m2', 'm3', 'm4']) ledger.claim(id); // 3 claims after its own: still remembered
+    expect(ledger.claim('a')).toBe(false);
+    ledger.claim('m5');
+    expect(ledger.claim('a')).toBe(true);
+    for (let i = 0; i < 10_000; i++) ledger.claim(`n${i}`);
+    for (const id of ['n9999', 'n9998', 'n9997']) expect(ledger.claim(id)).toBe(false);
+    expect(ledger.claim('n9990')).toBe(true);
   });
 
   it('acknowledges per employment with one request in flight, skipping to the newest id', async () => {

@@ -24,7 +24,13 @@ export function createApp(core: Core, playground: PlaygroundHost): Hono<AppEnv> 
     await next();
     // The path only: a query string may hold `api_key`.
     core.logger.debug(
-      { method: c.req.method, path: c.req.path, status: c.res.status, traceId: c.get('traceId') },
+      {
+        method: c.req.method,
+        path: c.req.path,
+        // An answer written straight to the socket (respond.ts `send`) leaves a placeholder in c.res.
+        status: c.get('status') ?? c.res.status,
+        traceId: c.get('traceId'),
+      },
       'request',
     );
   });

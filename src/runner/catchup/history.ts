@@ -16,6 +16,13 @@ export type CatchUpApi = Pick<ApiClient, 'me' | 'employments' | 'messages' | 'in
 
 /** Items asked for per page. */
 export const PAGE = 100;
+/**
+ * Items asked for in the first (newest) page of an employment's history. Most employments have
+ * nothing unread: the newest messages up to the first read one addressed to the agent are all the
+ * walk needs, so a full page of 100 would be sent, parsed and checked for nothing. An employment with
+ * more unread than this costs one more request; the later pages are full ones.
+ */
+export const FIRST_PAGE = 10;
 /** Unread messages kept in memory per employment during a walk; beyond it, pages are read twice. */
 export const KEEP_UNREAD = 1_000;
 /** Pages of one list read at most in one pass (100,000 items at 100 a page). */
@@ -31,9 +38,11 @@ export function lastPage(page: number, items: number, read: number, total: numbe
   return items === 0 || read >= total || page >= MAX_PAGES;
 }
 
-/** A page of history on the way back: its cursor, and its unread messages (newest first) while few. */
+/** A page of history on the way back: its cursor and size, and its unread messages (newest first) while few. */
 export interface UnreadPage {
   before: string | undefined;
+  /** The `limit` it was read with: read again, it must be the same page. */
+  limit: number;
   messages: HistoryMessage[] | undefined;
 }
 
@@ -94,11 +103,12 @@ export async function walkHistory(
   let kept = 0;
   let before: string | undefined;
   for (;;) {
-    const page = await api.messages(id, { limit: PAGE, ...(before ? { before } : {}) }, { signal });
+    const limit = before === undefined ? FIRST_PAGE : PAGE;
+    const page = await api.messages(id, { limit, ...(before ? { before } : {}) }, { signal });
     const { unread, reachedRead } = unreadOf(page.messages, me);
     if (unread.length > 0) {
       kept += unread.length;
-      pages.push({ before, messages: kept <= KEEP_UNREAD ? unread : undefined });
+      pages.push({ before, limit, messages: kept <= KEEP_UNREAD ? unread : undefined });
     }
     if (reachedRead || !page.hasMore || !page.nextCursor) return pages;
     // A cursor seen before would walk in a circle for ever (and keep every page it read).
@@ -124,10 +134,10 @@ export async function* oldestFirst(
   signal: AbortSignal,
 ): AsyncGenerator<HistoryMessage> {
   for (let i = pages.length - 1; i >= 0; i--) {
-    const { before } = pages[i]!;
+    const { before, limit } = pages[i]!;
     let messages = pages[i]!.messages;
     if (!messages) {
-      const page = await api.messages(id, { limit: PAGE, ...(before ? { before } : {}) }, { signal });
+      const page = await api.messages(id, { limit, ...(before ? { before } : {}) }, { signal });
       messages = unreadOf(page.messages, me).unread;
     }
     for (let j = messages.length - 1; j >= 0; j--) yield messages[j]!;

@@ -7,10 +7,12 @@ import { describe, expect, it } from 'vitest';
 import type { HistoryMessage } from '../../../src/protocol/rest.js';
 import {
   activeEmployments,
+  FIRST_PAGE,
   KEEP_UNREAD,
   lastPage,
   MAX_PAGES,
   oldestFirst,
+  PAGE,
   toFrame,
   unreadOf,
   walkHistory,
@@ -63,6 +65,27 @@ describe('walkHistory + oldestFirst', () => {
     for await (const m of oldestFirst(api, 1, ME, pages, signal)) out.push(m.messageId);
     expect(out).toEqual(Array.from({ length: total }, (_, i) => `m${i + 1}`));
     expect(api.calls.length - walkCalls).toBe(pages.filter((p) => !p.messages).length);
+  });
+
+  it(`asks ${FIRST_PAGE} messages for the newest page and ${PAGE} for each older one`, async () => {
+    const api = fakeApi();
+    const limits: (number | undefined)[] = [];
+    const sized: CatchUpApi = {
+      ...api,
+      messages: (id, query, options) => {
+        limits.push(query?.limit);
+        return api.messages(id, query, options);
+      },
+    };
+    // All read: the small newest page holds a read message, so it is the only read.
+    for (let i = 1; i <= 30; i++) api.add(1, `r${i}`, { toMe: i % 2 === 1, read: true });
+    expect(await unread(sized, 1)).toEqual([]);
+    expect(limits).toEqual([FIRST_PAGE]);
+    // 250 unread after them: one small page, then full ones back to the read cursor, in order.
+    limits.length = 0;
+    for (let i = 1; i <= 250; i++) api.add(1, `u${i}`);
+    expect(await unread(sized, 1)).toEqual(Array.from({ length: 250 }, (_, i) => `u${i + 1}`));
+    expect(limits).toEqual([FIRST_PAGE, PAGE, PAGE, PAGE]);
   });
 
   it('a history that says "more" with a cursor it gave before is CURSOR_STUCK, not a loop', async () => {
