@@ -16,8 +16,8 @@
  * not by identity.
  *
  * One copy of c4c-runner per process: the package's exports, the CLI and the worker file all point
- * into dist/bundle/, so `instanceof C4cError` or `RetryLaterError` in the runner sees what a
- * handler's `import … from 'c4c-runner'` made. The unbundled dist/ stays for the tests and the
+ * into dist/bundle/, so the runner's `instanceof C4cError` knows an error a handler made with
+ * `import { C4cError } from 'c4c-runner'` (test/cli/start.test.ts, "one copy of c4c-runner"). The unbundled dist/ stays for the tests and the
  * benchmark harness, which import single modules from it.
  *
  *   node scripts/bundle.mjs   (after tsc -p tsconfig.build.json)
@@ -51,6 +51,7 @@ const BASE =
 const RUNTIME =
   /[\\/]node_modules[\\/]zod[\\/]|[\\/]dist[\\/](api|config|connection|protocol|state|webhook)[\\/]|[\\/]dist[\\/]log\.js$|[\\/]dist[\\/]runner[\\/](?!workers[\\/])/;
 
+/** Writes dist/bundle/ from dist/ (tsc's output must be there), then checks the chunk graph. */
 export async function bundle() {
   rmSync(`${dist}bundle`, { recursive: true, force: true });
   const { output } = await build({

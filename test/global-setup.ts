@@ -1,7 +1,7 @@
 /**
- * Builds src → dist (tsc, then scripts/bundle.mjs) once per test run, so tests that spawn `bin/c4c-runner.js` run the same code a
- * user gets after `npm ci`. Type errors do not stop the emit (tsc emits anyway); they are the
- * typecheck step's business.
+ * Builds src → dist (tsc, then scripts/bundle.mjs) once per test run, so tests that spawn
+ * `bin/c4c-runner.js` run the same code a user gets after `npm ci`. Type errors do not stop the emit
+ * (tsc emits anyway); they are the typecheck step's business.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
