@@ -3,8 +3,13 @@
  * that reaches a log line goes through the redactor, so a token inside an error message or a URL
  * is censored as surely as one in a `headers` object.
  */
-import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { createRequire } from 'node:module';
+import type { DestinationStream, Logger, LoggerOptions } from 'pino';
 import { REDACT_PATHS, REDACTED, redactText } from './redact.js';
+
+// pino's CommonJS entry, required as ws and jiti are: imported, Node would first run its CommonJS
+// lexer over pino.js to find named exports (~3 ms of every start; docs/benchmarks.md, section 6).
+const { pino } = createRequire(import.meta.url)('pino') as typeof import('pino');
 
 export type { Logger } from 'pino';
 

@@ -16,9 +16,11 @@ export function buildDist({ build = true } = {}) {
       [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
       { cwd: ROOT, stdio: 'ignore' },
     );
+    // dist/bundle/: what the CLI and `import 'c4c-runner'` load (scripts/bundle.mjs).
+    spawnSync(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs')], { cwd: ROOT, stdio: 'ignore' });
   }
   if (
-    !existsSync(join(ROOT, 'dist', 'cli', 'index.js')) ||
+    !existsSync(join(ROOT, 'dist', 'bundle', 'cli.js')) ||
     !existsSync(join(ROOT, 'dist', 'platform', 'index.js'))
   ) {
     return 'bench: dist/ is missing after the build; run `npm run build` and fix what it reports.';

@@ -4,7 +4,6 @@
  * `-i` fed by a pipe sends every line and prints every reply before it exits.
  */
 import type { Command } from 'commander';
-import { createInterface } from 'node:readline';
 import { C4cError } from '../errors.js';
 
 interface ChatFlags {
@@ -146,6 +145,8 @@ function isAbout(frame: { details?: unknown }, employmentId: number): boolean {
 }
 
 async function interactive(target: Target, employmentId: number, timeout: number): Promise<void> {
+  // Here, not at the top: every command's table loads this file, and only this mode reads lines.
+  const { createInterface } = await import('node:readline');
   const peer = await connect(target);
   const tty = Boolean(process.stdin.isTTY);
   const prompt = () => tty && process.stdout.write('> ');

@@ -39,7 +39,9 @@ export function resolveConfig(input: ResolveInput): ResolvedConfig {
       { details: { file: input.file } },
     );
   }
-  const parsed = configSchema.safeParse(user);
+  // Checked once per start: zod's compiled fast path (code generated per object schema) costs more to
+  // build than this one parse takes without it.
+  const parsed = configSchema.safeParse(user, { jitless: true });
   if (!parsed.success) {
     const lines = parsed.error.issues.flatMap((issue) => explain(issue, user, label));
     throw new C4cError('E_CONFIG', lines.join('\n'), { details: { file: input.file } });

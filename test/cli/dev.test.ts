@@ -371,7 +371,12 @@ describe('c4c-runner --help', () => {
       expect(await help.exited).toBe(0);
       for (const command of ['dev', 'start', 'platform', 'chat', 'emit', 'connect'])
         expect(help.stdout()).toContain(command);
-      expect((await recorder.modules()).filter((m) => DEV_ONLY.test(m))).toEqual([]);
+      const modules = await recorder.modules();
+      expect(modules.filter((m) => DEV_ONLY.test(m))).toEqual([]);
+      // Nor the runtime (zod, the runner, pino) or a line reader: the command table is all it needs.
+      expect(
+        modules.filter((m) => /node_modules\/(zod|pino)\/|\/dist\/bundle\/runtime-|^node:readline$/.test(m)),
+      ).toEqual([]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

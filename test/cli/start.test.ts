@@ -89,14 +89,42 @@ describe('c4c-runner start', () => {
 
     // Production loads no dev-only part: no watcher, no local platform, no pretty printer.
     const modules = await recorder.modules();
-    expect(modules.some((m) => /dist\/cli\/start\.js$/.test(m))).toBe(true);
-    expect(modules.some((m) => /dist\/runner\/runner\.js$/.test(m))).toBe(true);
+    // The bundled CLI (cli.js holds `start`) and runtime (the runner): the recorder does see them.
+    expect(modules.some((m) => /dist\/bundle\/cli\.js$/.test(m))).toBe(true);
+    expect(modules.some((m) => /dist\/bundle\/runtime-[^/]*\.js$/.test(m))).toBe(true);
     const devOnly = modules.filter((m) => DEV_ONLY.test(m));
     expect(devOnly).toEqual([]);
     // Without --health-port, neither the health server nor prom-client is loaded.
     expect(
-      modules.filter((m) => /node_modules\/prom-client\/|dist\/ops\/(health|prometheus)\.js/.test(m)),
+      modules.filter((m) =>
+        /node_modules\/prom-client\/|dist\/ops\/(health|prometheus)\.js|dist\/bundle\/ops[-.]/.test(m),
+      ),
     ).toEqual([]);
+  });
+
+  it("one copy of c4c-runner: a C4cError the handler imports from 'c4c-runner' is the runner's own class", async () => {
+    // The CLI and `import 'c4c-runner'` load the same bundled files (dist/bundle/). Were they two
+    // copies, the runner's `instanceof C4cError` would not know the handler's E_NETWORK error as one
+    // worth retrying, and the event would fail unanswered.
+    platform = await startPlatform({ seed });
+    const p = await project({
+      'handlers/message.ts': `import { C4cError, defineHandler } from 'c4c-runner';
+let tries = 0;
+export default defineHandler('message', (ctx) => {
+  tries++;
+  if (tries === 1) throw new C4cError('E_NETWORK', 'the upstream hiccuped');
+  return 'try ' + tries + ': ' + ctx.event.content;
+});`,
+    });
+    const cli = start(p, { C4C_API_ENDPOINT: platform.url, C4C_API_TOKEN: TOKEN });
+    await cli.waitForLine('c4c-runner started');
+    const employer = new Peer({ url: platform.url, token: 'cl_start_employer' });
+    await employer.connect();
+    cleanups.push(() => employer.close());
+    const reply = employer.waitFor((f) => f.type === 'message', { timeout: 10_000, what: 'a reply' });
+    await employer.send(1, 'x');
+    expect(await reply).toMatchObject({ content: 'try 2: x' });
+    expect(await cli.stop('SIGTERM')).toBe(0);
   });
 
   it('a second signal while draining exits at once with 1', async () => {

@@ -5,8 +5,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** Modules only `dev` may load: the watcher, the pretty printer, the embedded platform, dev mode. */
-export const DEV_ONLY = /node_modules\/(chokidar|pino-pretty)\/|\/dist\/(platform|dev)\//;
+/**
+ * Modules only `dev` may load: the watcher, the pretty printer, the embedded platform, dev mode
+ * (in dist/bundle/, the CLI's files, they are the dev-*.js chunk; scripts/bundle.mjs).
+ */
+export const DEV_ONLY =
+  /node_modules\/(chokidar|pino-pretty)\/|\/dist\/(platform|dev)\/|\/dist\/bundle\/dev-[^/]*\.js$/;
 
 /** Records every module the child resolves (ESM) or requires (CJS), through a preloaded hook. */
 export async function moduleRecorder(p: {

@@ -86,6 +86,12 @@ describe('the packed c4c-runner', () => {
       'dist/index.d.ts',
       'dist/ops/index.js',
       'dist/testing/index.d.ts',
+      // What the exports, the bin and the worker threads load (scripts/bundle.mjs).
+      'dist/bundle/index.js',
+      'dist/bundle/testing.js',
+      'dist/bundle/ops.js',
+      'dist/bundle/cli.js',
+      'dist/bundle/worker.js',
     ])
       expect(files).toContain(path);
     expect(files.some((f) => f.startsWith('templates/default/'))).toBe(true);

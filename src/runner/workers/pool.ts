@@ -44,14 +44,15 @@ export interface WorkerPoolOptions {
 }
 
 /**
- * The worker's file. Built, the two sit side by side in dist/. Under vitest the runner runs from
- * src/*.ts, which Node 20 cannot run in a thread; the built copy runs there (`npm test` builds first).
+ * The worker's file. Built, the two sit side by side (dist/bundle/, or dist/runner/workers/ unbundled).
+ * Under vitest the runner runs from src/*.ts, which Node 20 cannot run in a thread; the bundled copy
+ * runs there (`npm test` builds first), the one a handler's `import 'c4c-runner'` shares classes with.
  */
 function workerFile(): string {
   const here = fileURLToPath(import.meta.url);
   if (!here.endsWith('.ts')) return join(dirname(here), 'worker.js');
   const index = here.lastIndexOf(`${sep}src${sep}`);
-  return join(here.slice(0, index), 'dist', dirname(here.slice(index + 5)), 'worker.js');
+  return join(here.slice(0, index), 'dist', 'bundle', 'worker.js');
 }
 
 /** A pool of threads that runs handler files; see the module comment. */
