@@ -68,22 +68,28 @@ export class HandlerRegistry implements HandlerRegistryView {
   readonly dir: string;
   readonly #root: string;
   readonly #entries = new Map<EventName, HandlerEntry>();
-  readonly #jiti: Jiti;
+  /** Made on the first load: `start` opens its socket before the handlers load (docs/benchmarks.md, section 6). */
+  #jiti: Jiti | undefined;
   readonly #sources: SourceErrors;
 
   constructor(options: RegistryOptions) {
     this.dir = resolve(options.dir);
     this.#root = options.root ?? dirname(this.dir);
     this.#sources = new SourceErrors({ root: this.#root, exclude: [OWN_CODE] });
+  }
+
+  /** The one jiti of all handlers, made on first use. */
+  #loader(): Jiti {
     // One jiti for all handlers: shared dependencies are evaluated once; `load` evicts only the
     // handler file itself, so a reload re-runs that file and nothing else.
     // `c4c-runner` itself is imported natively: handlers share the running copy instead of jiti
     // evaluating the whole package again (measured: +36 MB RSS and ~250 ms per start without it).
-    this.#jiti = createJiti(join(this.dir, 'index.js'), {
+    this.#jiti ??= createJiti(join(this.dir, 'index.js'), {
       interopDefault: false,
       moduleCache: true,
       nativeModules: ['c4c-runner'],
     });
+    return this.#jiti;
   }
 
   /** Whether a file in the handlers folder is a handler (by extension; tests and `_private` files are not). */
@@ -100,6 +106,41 @@ export class HandlerRegistry implements HandlerRegistryView {
    * every bad file (nothing is registered then). Returns the entries.
    */
   async loadAll(options: { onProblem?: (problem: C4cError) => void } = {}): Promise<HandlerEntry[]> {
+    const entries: HandlerEntry[] = [];
+    const problems: C4cError[] = [];
+    // In file order: a file whose name is wrong is reported where its load error would have been.
+    for (const { file, problem } of await this.#scan()) {
+      if (problem) {
+        problems.push(problem);
+        continue;
+      }
+      try {
+        entries.push(await this.load(file));
+      } catch (error) {
+        problems.push(
+          error instanceof C4cError ? error : new C4cError('E_HANDLER_LOAD', String(error), { cause: error }),
+        );
+      }
+    }
+    // Dev mode starts anyway: each bad file is reported and served once it is fixed.
+    if (options.onProblem) for (const problem of problems.splice(0)) options.onProblem(problem);
+    throwProblems(problems);
+    this.#entries.clear();
+    for (const entry of entries) this.#entries.set(entry.name, entry);
+    return entries;
+  }
+
+  /**
+   * Checks what can be checked without loading a module: the folder exists, each handler file is
+   * named after an event, no two handle the same one. Throws what `loadAll` would throw for them;
+   * `start` runs it before it opens its socket, so a misnamed file never reaches the platform.
+   */
+  async checkNames(): Promise<void> {
+    throwProblems((await this.#scan()).flatMap(({ problem }) => (problem ? [problem] : [])));
+  }
+
+  /** The handler files of the folder, sorted, each with the problem of its name if it has one. */
+  async #scan(): Promise<{ file: string; problem?: C4cError }[]> {
     let names: string[];
     try {
       if (!(await stat(this.dir)).isDirectory()) throw new Error('not a folder');
@@ -111,49 +152,50 @@ export class HandlerRegistry implements HandlerRegistryView {
         { cause: error, details: { dir: this.dir } },
       );
     }
-    const files = names
+    const scanned: { file: string; problem?: C4cError }[] = [];
+    const byName = new Map<string, string>();
+    for (const file of names
       .filter((name) => this.isHandlerFile(name))
       .sort()
-      .map((name) => join(this.dir, name));
-    const entries: HandlerEntry[] = [];
-    const problems: C4cError[] = [];
-    const byName = new Map<string, string>();
-    for (const file of files) {
+      .map((name) => join(this.dir, name))) {
       const name = basename(file, extname(file));
       const twin = byName.get(name);
       if (twin) {
-        problems.push(
-          new C4cError(
+        scanned.push({
+          file,
+          problem: new C4cError(
             'E_HANDLER_LOAD',
             `${this.#label(twin)} and ${this.#label(file)} both handle "${name}"; keep one of them`,
             {
               details: { file },
             },
           ),
-        );
+        });
         continue;
       }
       byName.set(name, file);
-      try {
-        entries.push(await this.load(file));
-      } catch (error) {
-        problems.push(
-          error instanceof C4cError ? error : new C4cError('E_HANDLER_LOAD', String(error), { cause: error }),
-        );
-      }
+      scanned.push(isEventName(name) ? { file } : { file, problem: this.#nameError(file) });
     }
-    // Dev mode starts anyway: each bad file is reported and served once it is fixed.
-    if (options.onProblem) for (const problem of problems.splice(0)) options.onProblem(problem);
-    if (problems.length === 1) throw problems[0]!;
-    if (problems.length > 1) {
-      throw new C4cError('E_HANDLER_LOAD', problems.map((p) => p.message).join('\n'), {
-        cause: problems[0],
-        details: { files: problems.map((p) => p.details?.file) },
-      });
-    }
-    this.#entries.clear();
-    for (const entry of entries) this.#entries.set(entry.name, entry);
-    return entries;
+    return scanned;
+  }
+
+  /** The error of a handler file whose name is not an event's, with the name to use. */
+  #nameError(absolute: string): C4cError {
+    const name = basename(absolute, extname(absolute));
+    // The platform's own name of an event (task_application_accepted) gets the file name to use.
+    const platformName =
+      notificationEventName('', name) ?? notificationEventName('', name.replace(/-/g, '_'));
+    const dir = relative(this.#root, this.dir).split(sep).join('/') || '.';
+    const label = this.#label(absolute);
+    return new C4cError(
+      'E_HANDLER_NAME',
+      platformName
+        ? `${label}: "${name}" is the platform's name of the event handler files call "${platformName}"; rename the file to ${dir}/${platformName}${extname(absolute)}`
+        : `${label}: no event is called "${name}"; did you mean "${closestEventName(name)}"?`,
+      {
+        details: { file: absolute },
+      },
+    );
   }
 
   /**
@@ -164,25 +206,12 @@ export class HandlerRegistry implements HandlerRegistryView {
     const absolute = resolve(this.dir, file);
     const label = this.#label(absolute);
     const name = basename(absolute, extname(absolute));
-    if (!isEventName(name)) {
-      // The platform's own name of an event (task_application_accepted) gets the file name to use.
-      const platformName =
-        notificationEventName('', name) ?? notificationEventName('', name.replace(/-/g, '_'));
-      const dir = relative(this.#root, this.dir).split(sep).join('/') || '.';
-      throw new C4cError(
-        'E_HANDLER_NAME',
-        platformName
-          ? `${label}: "${name}" is the platform's name of the event handler files call "${platformName}"; rename the file to ${dir}/${platformName}${extname(absolute)}`
-          : `${label}: no event is called "${name}"; did you mean "${closestEventName(name)}"?`,
-        {
-          details: { file: absolute },
-        },
-      );
-    }
-    delete this.#jiti.cache[absolute];
+    if (!isEventName(name)) throw this.#nameError(absolute);
+    const jiti = this.#loader();
+    delete jiti.cache[absolute];
     let mod: unknown;
     try {
-      mod = await this.#jiti.import(absolute);
+      mod = await jiti.import(absolute);
     } catch (error) {
       // The failing file may be one the handler imports (lib/util.ts): name it, with its line.
       const source = this.#sources.explain(error);
@@ -264,9 +293,10 @@ export class HandlerRegistry implements HandlerRegistryView {
   forgetLocalModules(root: string): number {
     const prefix = resolve(root);
     let evicted = 0;
-    for (const key of Object.keys(this.#jiti.cache)) {
+    const cache = this.#jiti?.cache ?? {};
+    for (const key of Object.keys(cache)) {
       if (key.startsWith(prefix) && !key.includes(`${sep}node_modules${sep}`) && !key.startsWith(OWN_CODE)) {
-        delete this.#jiti.cache[key];
+        delete cache[key];
         evicted++;
       }
     }
@@ -310,6 +340,17 @@ export class HandlerRegistry implements HandlerRegistryView {
   #label(file: string): string {
     const rel = relative(this.#root, file);
     return rel && !rel.startsWith('..') ? rel.split('\\').join('/') : file;
+  }
+}
+
+/** Throws the one problem, or one error listing them all; nothing when there are none. */
+function throwProblems(problems: C4cError[]): void {
+  if (problems.length === 1) throw problems[0]!;
+  if (problems.length > 1) {
+    throw new C4cError('E_HANDLER_LOAD', problems.map((p) => p.message).join('\n'), {
+      cause: problems[0],
+      details: { files: problems.map((p) => p.details?.file) },
+    });
   }
 }
 

@@ -304,6 +304,36 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
             'no API token: set C4C_API_TOKEN, or platform.token in c4c.config.ts, or api_token in ~/.c4c/config.json (the same places the c4c client reads)',
           );
         }
+        // A missing folder or a misnamed file fails here, before the platform sees a socket.
+        if (options.handlerFiles !== false && !options.onHandlerProblem) await registry.checkNames();
+        // The socket opens next: its handshake is in flight while the handlers load. Frames that
+        // arrive meanwhile wait, in order, for the pipeline (docs/benchmarks.md, section 6).
+        connection = new Connection({
+          url: config.platform.wsUrl,
+          token,
+          heartbeat: { ...config.heartbeat },
+          reconnect: { ...config.reconnect },
+          // A rate limit is waited out, however long: a reply dropped after N refusals would be lost
+          // with its message already acknowledged by a later one of the same employment.
+          outbox: { maxRetries: Number.POSITIVE_INFINITY, ...config.outbox },
+          logger: base,
+          urlSource: describeSettingSource('url', config.platform.sources.url, config.configFile),
+        });
+        if (options.onConnectionState) connection.on('state', options.onConnectionState);
+        const early: ServerFrame[] = [];
+        const hold = (frame: ServerFrame): void => void early.push(frame);
+        // A connection that gives up for good after its first open but before `running` fails the start.
+        let lostEarly: C4cError | undefined;
+        const loseEarly = (error: C4cError): void => void (lostEarly ??= error);
+        connection.on('frame', hold);
+        connection.on('error', loseEarly);
+        const connecting = connection.connect();
+        connecting.catch(() => {}); // awaited below, after the handlers: their error comes first, as before
+        // Two turns of the event loop let the TCP connect complete and the upgrade request go out
+        // before loading the handlers (mostly synchronous work) holds the thread; measured, the
+        // platform then sees the socket while they load instead of after (bench/results/ab-startup2-*.md).
+        await turn();
+        await turn();
         const entries =
           options.handlerFiles === false
             ? []
@@ -336,24 +366,13 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
             logger,
           });
           workers = pool;
-          // Connected only once every thread has compiled the handlers: no event waits for that.
+          // Serving only once every thread has compiled the handlers (frames that arrive meanwhile wait).
           await pool.ready();
           logger.info(
             { workers: config.workers },
             `handlers run in ${config.workers} worker thread(s); the socket and heartbeat stay on the main thread`,
           );
         }
-        connection = new Connection({
-          url: config.platform.wsUrl,
-          token,
-          heartbeat: { ...config.heartbeat },
-          reconnect: { ...config.reconnect },
-          // A rate limit is waited out, however long: a reply dropped after N refusals would be lost
-          // with its message already acknowledged by a later one of the same employment.
-          outbox: { maxRetries: Number.POSITIVE_INFINITY, ...config.outbox },
-          logger: base,
-          urlSource: describeSettingSource('url', config.platform.sources.url, config.configFile),
-        });
         pipeline = new Pipeline({
           registry,
           scheduler,
@@ -389,14 +408,13 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
             backlog: config.backlog,
             logger,
           });
-        connection.on('frame', (frame) => {
+        const onFrame = (frame: ServerFrame): void => {
           if (!live) return;
           recorder.frame(frame);
           options.onFrame?.(frame);
           if (catchUp) catchUp.deliver(frame);
           else pipeline!.accept(frame);
-        });
-        if (options.onConnectionState) connection.on('state', options.onConnectionState);
+        };
         connection.on('open', ({ reconnected }) => {
           if (reconnected) {
             recorder.reconnected();
@@ -405,6 +423,12 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           // What arrived while the runner was away (stopped, or between two sockets) is read from history.
           catchUp?.run();
         });
+        // An open while the handlers loaded came before the listener above: its pass starts now, and
+        // the frames held since then follow it, in order. Synchronous, so no frame slips between.
+        if (connection.state === 'open') catchUp?.run();
+        connection.off('frame', hold);
+        for (const frame of early.splice(0)) onFrame(frame);
+        connection.on('frame', onFrame);
         connection.on('undeliverable', ({ frame, code, message }) => {
           recorder.refused();
           const id = (frame as { messageId?: string }).messageId;
@@ -430,7 +454,9 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           // The connection gave up for good (a token revoked mid-run, maxAttempts spent).
           if (state === 'running') void close({}, error);
         });
-        await connection.connect();
+        await connecting;
+        connection.off('error', loseEarly);
+        if (lostEarly) throw lostEarly;
         state = 'running';
         // The connection already says "connected"; this line says how the runner is set up.
         logger.debug(
@@ -452,6 +478,11 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
   };
   registries.set(runner, registry);
   return runner;
+}
+
+/** One turn of the event loop: resolves after the poll phase has run. */
+function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Each runner's mutable registry, for dev's watcher alone: users see `runner.registry`, a read-only view. */

@@ -9,6 +9,7 @@ import { startPlatform, type Platform } from '../../src/platform/index.js';
 import { spawnCli, type CliProcess } from '../helpers/cli.js';
 import { DEV_ONLY, moduleRecorder } from '../helpers/modules.js';
 import { makeProject, type Project } from '../helpers/runner.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'cl_start_secret_9f3k2q';
 const seed = {
@@ -187,6 +188,20 @@ export default defineHandler('message', (ctx) => {
       'error handlers/mesage.ts: no event is called "mesage"; did you mean "message"?',
     );
     expect(platform.stats.connectionsOpened).toBe(0);
+  });
+
+  it('a handler file that does not load: the same sentence naming the file and line, exit 1, its early socket closed', async () => {
+    platform = await startPlatform({ seed });
+    const broken = await project({
+      'handlers/message.ts': `import { defineHandler } from 'c4c-runner';\nexport default defineHandler('message', (ctx) => {\n  return ctx.event.content +;\n});\n`,
+    });
+    const cli = start(broken, { C4C_API_ENDPOINT: platform.url, C4C_API_TOKEN: TOKEN });
+    expect(await cli.exited).toBe(1);
+    expect(cli.stderr()).toMatch(/^error handlers\/message\.ts:3:\d+: could not be loaded/m);
+    // The socket opened while the handler loaded did not outlive the process.
+    await waitFor(() => platform!.stats.connectedAgents().length === 0, {
+      message: 'the early socket to close',
+    });
   });
 
   it('--cwd points at the project from elsewhere', async () => {

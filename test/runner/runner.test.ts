@@ -524,13 +524,78 @@ describe('lifecycle', () => {
     expect(platform.stats.connectionsOpened).toBe(0);
   });
 
-  it('a bad handler file fails start before connecting', async () => {
+  it('a misnamed handler file fails start before connecting', async () => {
     platform = await startPlatform();
     const a = await agent({ 'mesage.ts': `export default () => 'x';` }, {}, { start: false });
     await expect(a.runner.start()).rejects.toThrow(
       'handlers/mesage.ts: no event is called "mesage"; did you mean "message"?',
     );
     expect(platform.stats.connectionsOpened).toBe(0);
+  });
+
+  it('a handler file that does not load fails start with its own error; the socket opened meanwhile is closed', async () => {
+    platform = await startPlatform();
+    const a = await agent(
+      { 'message.ts': `throw new Error('no key for the model');\nexport default () => 'x';\n` },
+      {},
+      { start: false },
+    );
+    await expect(a.runner.start()).rejects.toThrow(
+      /^handlers\/message\.ts.*could not be loaded.*no key for the model/,
+    );
+    expect(a.runner.state).toBe('closed');
+    expect(a.runner.stats.connection).toBe('closed');
+    await waitFor(() => platform.stats.connectedAgents().length === 0, {
+      message: 'the early socket to close',
+    });
+  });
+
+  it('a broken handler and a bad token: the handler error comes first, as it did before the socket opened early', async () => {
+    platform = await startPlatform();
+    const a = await agent(
+      { 'message.ts': `export default (ctx) => {` },
+      {},
+      { token: 'cl_wrong', start: false },
+    );
+    const error = await a.runner.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isC4cError(error, 'E_HANDLER_LOAD')).toBe(true);
+    expect((error as Error).message).toMatch(/^handlers\/message\.ts.*could not be loaded/);
+  });
+
+  it('frames that arrive while the handlers load wait for them, in order, and are each handled once', async () => {
+    platform = await startPlatform();
+    const { employmentId, agent: me } = platform.world;
+    const replies = repliesFrom(platform, me.id);
+    const a = await agent(
+      {
+        // Top-level await: the module (and so the start) is not done loading until the test says so.
+        'message.ts': `await globalThis.__probe.gate;\nexport default async (ctx) => { globalThis.__probe.log.push(ctx.event.content); return 'echo: ' + ctx.event.content; };\n`,
+      },
+      // No acknowledgements, so no catch-up: the pushed frames are the only way these messages arrive.
+      { ack: false },
+      { start: false },
+    );
+    const connected = new Promise<void>((resolve) => platform.on('connection', () => resolve()));
+    const started = a.runner.start();
+    await connected;
+    const sent = ['one', 'two', 'three'].map((content) => platform.sendMessage({ employmentId, content }));
+    expect(sent).toHaveLength(3);
+    // A malformed frame after them: once the runner logs it, the three before it have arrived too
+    // (one socket, in order), while the handler file is still loading.
+    platform.push(me.id, 'not json');
+    await waitFor(() => a.logText().includes('dropped a malformed frame'), {
+      message: 'the marker frame to arrive',
+    });
+    expect(globalThis.__probe!.log).toEqual([]);
+    expect(a.runner.state).toBe('starting');
+    globalThis.__probe!.openGate!();
+    await started;
+    await waitFor(() => replies.length === 3, { message: 'three replies' });
+    expect(globalThis.__probe!.log).toEqual(['one', 'two', 'three']);
+    expect(replies.map((r) => r.content)).toEqual(['echo: one', 'echo: two', 'echo: three']);
   });
 
   it('reconnects after the platform drops every connection, and answers again', async () => {
