@@ -6,7 +6,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 import type { Jiti } from 'jiti';
 import { MAX_TIMER } from '../limits.js';
 import { describeValue } from '../describe.js';
@@ -14,11 +13,7 @@ import { C4cError } from '../errors.js';
 import { closestEventName, isEventName, notificationEventName, type EventName } from '../protocol/events.js';
 import type { Context } from './context.js';
 import { isHandlerDefinition } from './define.js';
-import { SourceErrors, type ErrorSource } from './source-errors.js';
-
-// jiti's CommonJS entry, required: its ES entry imports a 190 KB CommonJS bundle that Node lexes for
-// named exports first (~30 ms of start-up; docs/benchmarks.md, section 0b).
-const { createJiti } = createRequire(import.meta.url)('jiti') as typeof import('jiti');
+import { SourceErrors, createJiti, type ErrorSource } from './source-errors.js';
 
 /**
  * c4c-runner's own compiled code. In this repository the project folder contains it (handlers import

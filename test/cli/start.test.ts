@@ -2,6 +2,7 @@
  * `c4c-runner start` as a child process, the way production runs it: a temp project, env pointing
  * at an embedded platform, another client on the other end.
  */
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Peer } from '../../src/party/peer.js';
@@ -126,6 +127,34 @@ export default defineHandler('message', (ctx) => {
     await employer.send(1, 'x');
     expect(await reply).toMatchObject({ content: 'try 2: x' });
     expect(await cli.stop('SIGTERM')).toBe(0);
+  });
+
+  it('a restart reads the c4c.config.ts the first start transpiled, from node_modules/.cache, and answers as before', async () => {
+    platform = await startPlatform({ seed });
+    const p = await project({
+      'handlers/message.ts': HANDLER,
+      'c4c.config.ts': `import { defineConfig } from 'c4c-runner';\nconst concurrency: number = 4;\nexport default defineConfig({ concurrency });\n`,
+    });
+    const env = { C4C_API_ENDPOINT: platform.url, C4C_API_TOKEN: TOKEN };
+    const first = start(p, env);
+    await first.waitForLine('c4c-runner started');
+    expect(await first.stop('SIGTERM')).toBe(0);
+    const cacheDir = join(p.dir, 'node_modules', '.cache', 'c4c-runner');
+    const [stored] = (await readdir(cacheDir)).filter((name) => name.endsWith('.cjs'));
+    expect(stored).toBeDefined();
+    // Marked, so the second start shows that it ran the stored file rather than transpiling again.
+    const file = join(cacheDir, stored!);
+    await writeFile(file, (await readFile(file, 'utf8')).replace('concurrency = 4', 'concurrency = 3'));
+    const second = start(p, env);
+    const started = JSON.parse(await second.waitForLine('c4c-runner started')) as { concurrency: number };
+    expect(started.concurrency).toBe(3);
+    const employer = new Peer({ url: platform.url, token: 'cl_start_employer' });
+    await employer.connect();
+    cleanups.push(() => employer.close());
+    const reply = employer.waitFor((f) => f.type === 'message', { timeout: 10_000, what: 'a reply' });
+    await employer.send(1, 'again');
+    expect(await reply).toMatchObject({ content: 'echo: again' });
+    expect(await second.stop('SIGTERM')).toBe(0);
   });
 
   it('a second signal while draining exits at once with 1', async () => {

@@ -1,4 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
@@ -70,6 +71,56 @@ export default defineConfig(config);`,
     expect(config.handlers).toBe(join(p.dir, 'src', 'handlers'));
     expect(config.concurrency).toBe(4);
     expect(config.heartbeat).toEqual({ interval: 5_000, timeout: 60_000 });
+  });
+
+  it('a warm start reads the TypeScript config jiti transpiled on the first, keyed by its content', async () => {
+    const p = await project({
+      'c4c.config.ts': `import { defineConfig } from 'c4c-runner';\nimport { join } from 'node:path';\nconst n: number = 5;\nexport default defineConfig({ concurrency: n, handlers: join('src', 'handlers') });\n`,
+    });
+    const cacheDir = join(p.dir, 'node_modules', '.cache', 'c4c-runner');
+    const first = await loadConfig(clean(p));
+    expect([first.concurrency, first.handlers]).toEqual([5, join(p.dir, 'src', 'handlers')]);
+    const stored = (await readdir(cacheDir)).filter((name) => name.endsWith('.cjs'));
+    expect(stored).toHaveLength(1);
+    // What is stored is what the next start runs: changed behind its back, the change shows.
+    const file = join(cacheDir, stored[0]!);
+    await writeFile(file, (await readFile(file, 'utf8')).replace('const n = 5', 'const n = 7'));
+    expect((await loadConfig(clean(p))).concurrency).toBe(7);
+    // An edited config is a new key: read afresh, never the stale entry.
+    await p.write(
+      'c4c.config.ts',
+      `import { defineConfig } from 'c4c-runner';\nexport default defineConfig({ concurrency: 6 as number });\n`,
+    );
+    expect((await loadConfig(clean(p))).concurrency).toBe(6);
+    expect((await readdir(cacheDir)).filter((name) => name.endsWith('.cjs'))).toHaveLength(2);
+  });
+
+  it('a TypeScript config that imports its own files keeps going through jiti; a broken one says so', async () => {
+    const p = await project({
+      'lib/limits.ts': `export const limit: number = 11;\n`,
+      'c4c.config.ts': `import { limit } from './lib/limits.ts';\nexport default { concurrency: limit };\n`,
+    });
+    expect((await loadConfig(clean(p))).concurrency).toBe(11);
+    expect((await loadConfig(clean(p))).concurrency).toBe(11);
+    const cacheDir = join(p.dir, 'node_modules', '.cache', 'c4c-runner');
+    expect(existsSync(cacheDir) ? await readdir(cacheDir) : []).toEqual([]);
+    const broken = await project({ 'c4c.config.ts': `export default { concurrency: 4, };\nconst = ;\n` });
+    expect(await configError(loadConfig(clean(broken)))).toMatch(
+      /^c4c\.config\.ts: could not be loaded: .*Unexpected token.*; fix the file and try again/,
+    );
+    const again = await configError(loadConfig(clean(broken)));
+    expect(again).toMatch(/Unexpected token/);
+  });
+
+  it('a TypeScript config that throws at load: its error, on the first start and on a warm one', async () => {
+    const p = await project({
+      'c4c.config.ts': `const key: string | undefined = process.env.NO_SUCH_KEY_C4C;\nif (!key) throw new Error('set NO_SUCH_KEY_C4C first');\nexport default {};\n`,
+    });
+    for (let start = 0; start < 2; start++) {
+      expect(await configError(loadConfig(clean(p)))).toBe(
+        'c4c.config.ts: could not be loaded: set NO_SUCH_KEY_C4C first; fix the file and try again',
+      );
+    }
   });
 
   it.each([
