@@ -15,7 +15,15 @@ import type WebSocket from 'ws';
 import { PlatformError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { classifyError, type ClientFrame, type ErrorFrame } from '../protocol/frames.js';
-import { Outbox, RecentWindow, messageIdOf, rejectEntry, resolveEntry, type OutboxEntry } from './outbox.js';
+import {
+  Outbox,
+  RecentWindow,
+  messageIdOf,
+  rejectEntry,
+  resolveEntry,
+  type OutboxEntry,
+  type Settle,
+} from './outbox.js';
 
 /** Settings of a {@link Delivery}. */
 export interface DeliveryOptions {
@@ -135,29 +143,27 @@ export class Delivery {
     return { queued: this.#outbox.size, inflight: this.#inflight.size, unconfirmed: this.#unconfirmed.size };
   }
 
-  /** Takes a frame; throws `E_BACKLOG` when the outbox is full. */
-  enqueue(frame: ClientFrame, data: string, until: SendUntil, onWritten?: () => void): Promise<ClientFrame> {
-    return new Promise<ClientFrame>((resolve, reject) => {
-      const entry: OutboxEntry = {
-        seq: ++this.#seq,
-        frame,
-        data,
-        retries: 0,
-        until,
-        written: 0,
-        settle: { resolve, reject },
-        onWritten,
-      };
-      if (this.#outbox.size === 0 && this.#writable()) {
-        this.#write(entry);
-        return;
-      }
-      try {
-        this.#outbox.push(entry);
-      } catch (error) {
-        reject(error);
-      }
-    });
+  /** Takes a frame; `settle` hears how it ends (`E_BACKLOG` at once when the outbox is full). */
+  enqueue(frame: ClientFrame, data: string, until: SendUntil, settle: Settle): void {
+    const entry: OutboxEntry = {
+      seq: ++this.#seq,
+      frame,
+      data,
+      retries: 0,
+      until,
+      written: 0,
+      announced: false,
+      settle,
+    };
+    if (this.#outbox.size === 0 && this.#writable()) {
+      this.#write(entry);
+      return;
+    }
+    try {
+      this.#outbox.push(entry);
+    } catch (error) {
+      rejectEntry(entry, error as Error);
+    }
   }
 
   /**
@@ -328,10 +334,9 @@ export class Delivery {
       this.#unconfirmed.set(entry.seq, entry);
       this.#recent.add(entry);
       if (entry.until === 'written') resolveEntry(entry);
-      else if (entry.onWritten) {
-        const onWritten = entry.onWritten;
-        entry.onWritten = undefined;
-        onWritten();
+      else if (!entry.announced) {
+        entry.announced = true;
+        entry.settle?.written?.();
       }
       if (socket === this.#socket) this.#requestAck();
     });
