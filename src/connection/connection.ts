@@ -29,7 +29,7 @@ import {
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { Heartbeat, resolveHeartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { Delivery, type SendUntil } from './delivery.js';
-import { OUTBOX_DEFAULTS } from './outbox.js';
+import { OUTBOX_DEFAULTS, type Settle } from './outbox.js';
 import { authError, describeClose, givenUpError, socketUrl, validateUrl } from './url.js';
 
 // ws is CommonJS: required, not imported. Its ES wrapper makes Node lex each of its files to find
@@ -251,13 +251,29 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * `PlatformError` when a confirmed send is refused for good.
    */
   send(frame: ClientFrame, options: SendOptions = {}): Promise<ClientFrame> {
+    return new Promise<ClientFrame>((resolve, reject) => {
+      const onWritten = options.onWritten;
+      this.deliver(
+        frame,
+        options.until ?? 'written',
+        onWritten ? { resolve, reject, written: onWritten } : { resolve, reject },
+      );
+    });
+  }
+
+  /**
+   * {@link send} for a caller that brings its own {@link Settle} instead of taking a promise: it is
+   * told once how the send ended (perhaps before this returns), and when the frame was first written.
+   */
+  deliver(frame: ClientFrame, until: SendUntil, settle: Settle): void {
     if (this.#state === 'closing' || this.#state === 'closed') {
-      return Promise.reject(
+      settle.reject(
         new C4cError(
           'E_CLOSED',
           `cannot send a ${frame.type} frame: the connection to the platform is closed`,
         ),
       );
+      return;
     }
     // A reply the pipeline built already has its id and time: sent as it is, not copied.
     const prepared: ClientFrame =
@@ -268,14 +284,15 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     // A string of n UTF-16 units is at most 3n bytes of UTF-8: most frames need no count at all.
     const bytes = data.length * 3 <= MAX_FRAME_BYTES ? 0 : Buffer.byteLength(data);
     if (bytes > MAX_FRAME_BYTES) {
-      return Promise.reject(
+      settle.reject(
         new C4cError(
           'E_REPLY',
           `a ${frame.type} frame of ${bytes} bytes exceeds the platform's ${MAX_FRAME_BYTES}-byte limit; send less content or split it`,
         ),
       );
+      return;
     }
-    return this.#delivery.enqueue(prepared, data, options.until ?? 'written', options.onWritten);
+    this.#delivery.enqueue(prepared, data, until, settle);
   }
 
   /**

@@ -19,10 +19,24 @@ export interface OutboxEntry {
   readonly until: 'written' | 'confirmed';
   /** Index of the latest write of this frame to a socket (0: never written). */
   written: number;
-  /** For a confirmed send: called (then cleared) the first time a socket took the frame. */
-  onWritten?: (() => void) | undefined;
-  /** Present until the caller's `send()` promise is settled. */
-  settle?: { resolve: (frame: ClientFrame) => void; reject: (error: Error) => void } | undefined;
+  /** Whether `settle.written` was called (a frame written again after a drop is not announced again). */
+  announced: boolean;
+  /** Present until the caller is told how the send ended. */
+  settle?: Settle | undefined;
+}
+
+/**
+ * Who waits for a frame: told once how its send ended, and (for a confirmed send) when a socket
+ * first took it. `Connection.send` makes one of a promise; the runner passes its own object, so a
+ * reply costs no promise and no closures here (docs/benchmarks.md, section 0d).
+ */
+export interface Settle {
+  /** Written (`until: 'written'`) or proven handled (`'confirmed'`). */
+  resolve(frame: ClientFrame): void;
+  /** Not sent: refused for good, too large, the outbox full, or the connection ended. */
+  reject(error: Error): void;
+  /** For a confirmed send: the first time a socket took the frame; the proof is still to come. */
+  written?(): void;
 }
 
 /** Settles an entry's caller at most once. */

@@ -6,6 +6,7 @@
  */
 import type { ApiClient } from '../api/client.js';
 import { isUndeliverable } from '../connection/delivery.js';
+import type { Settle } from '../connection/outbox.js';
 import { isC4cError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { toEvent, type RoutedEvent } from '../protocol/events.js';
@@ -16,7 +17,7 @@ import type { Ledger } from './ledger.js';
 import type { HandlerEntry, HandlerRegistry } from './registry.js';
 import type { Id } from '../protocol/ids.js';
 import { deliver, messageFrame, replyFrame, submitFailure } from './replies.js';
-import type { JobResult, Scheduler } from './scheduler.js';
+import { HOLD, type JobResult, type Scheduler, type TaskHandle } from './scheduler.js';
 import { Deadlines } from './deadlines.js';
 import type { HandlerExecutor } from './executor.js';
 import { completeReplyId } from './find-ids.js';
@@ -41,6 +42,13 @@ export interface PipelineOptions {
    * calls it frees the slot when its promise resolves). @default `send`
    */
   sendConfirmed?: (frame: ClientFrame, onWritten?: () => void) => Promise<unknown>;
+  /**
+   * `sendConfirmed` without a promise: `settle` hears once a socket took the reply (`written`) and
+   * how it ended (proven, or not). Used instead of `sendConfirmed` when given (the runner's
+   * connection): a promise and its callbacks per reply were a visible share of the allocation per
+   * reply (docs/benchmarks.md, section 0d).
+   */
+  deliver?: ((frame: ClientFrame, settle: Settle) => void) | undefined;
   logger: Logger;
   /** Default per-handler time limit, ms. */
   timeout: number;
@@ -162,6 +170,10 @@ export function emptyPipelineStats(): PipelineStats {
   };
 }
 
+/** The pipeline's side of a proof (set in its static block: the methods they call are private). */
+let settleProof: (pipeline: Pipeline, wait: ProofWait, error: Error | undefined) => void;
+let proofWritten: (pipeline: Pipeline, wait: ProofWait) => void;
+
 /** Frames in, handlers run, replies out: one per runner. */
 export class Pipeline {
   readonly stats: PipelineStats = emptyPipelineStats();
@@ -238,7 +250,7 @@ export class Pipeline {
     }
     try {
       let attempt = 0;
-      scheduler.schedule(orderingKey(routed), () => this.#run(routed, entry, ++attempt));
+      scheduler.schedule(orderingKey(routed), (task) => this.#run(routed, entry, ++attempt, task));
       return 'accepted';
     } catch (error) {
       this.stats.refused++;
@@ -268,42 +280,47 @@ export class Pipeline {
    * async function per stage, and the adoption of one promise by another, were a large part of the
    * runner's allocation per reply (docs/benchmarks.md).
    */
-  #run(routed: RoutedEvent, queued: HandlerEntry, attempt: number): Promise<JobResult> {
-    return new Promise<JobResult>((done) => {
-      // The newest version of the handler when its turn comes (dev reloads); once started, it keeps it.
-      const entry = this.#route(routed) ?? queued;
-      const run = new EventRun(routed, entry, attempt, entry.timeout ?? this.#o.timeout, this.#o.logger);
-      const ctx = contextOf(run, this.#host);
-      const shutdown = this.#o.scheduler.shutdownSignal;
-      const started = performance.now();
-      if (shutdown.aborted) run.shutdown(shutdown.reason);
-      else run.deadline = this.#deadlines.add(run.limit, run);
-      // A handler that ignores its signal and hangs loses its slot and its key at the deadline.
-      const handled = this.#handle(routed, entry, ctx);
-      // A handler that returned (or threw) synchronously needs no wait for its outcome.
-      if (!isThenable(handled) && !run.stopped) this.#settle(run, handled, started, done);
-      else
-        run.await(isThenable(handled) ? handled : undefined, (outcome) =>
-          this.#settle(run, outcome, started, done),
-        );
-    });
+  #run(routed: RoutedEvent, queued: HandlerEntry, attempt: number, task: TaskHandle): void {
+    // The newest version of the handler when its turn comes (dev reloads); once started, it keeps it.
+    const entry = this.#route(routed) ?? queued;
+    const run = new EventRun(routed, entry, attempt, entry.timeout ?? this.#o.timeout, this.#o.logger);
+    run.task = task;
+    const ctx = contextOf(run, this.#host);
+    const shutdown = this.#o.scheduler.shutdownSignal;
+    const started = performance.now();
+    if (shutdown.aborted) run.shutdown(shutdown.reason);
+    else run.deadline = this.#deadlines.add(run.limit, run);
+    // A handler that ignores its signal and hangs loses its slot and its key at the deadline.
+    const handled = this.#handle(routed, entry, ctx);
+    // A handler that returned (or threw) synchronously needs no wait for its outcome.
+    if (!isThenable(handled) && !run.stopped) this.#settle(run, handled, started);
+    else
+      run.await(isThenable(handled) ? handled : undefined, (outcome) => this.#settle(run, outcome, started));
+  }
+
+  /** Ends the event's job in the scheduler (its slot, and its key unless `result` holds it). */
+  #jobDone(run: EventRun, result: JobResult): void {
+    this.#o.scheduler.finish(run.task!, result);
   }
 
   /** The handler's outcome is known: the reply, the retry or the failure, then the job's end. */
-  #settle(run: EventRun, outcome: Outcome, started: number, done: (result: JobResult) => void): void {
+  #settle(run: EventRun, outcome: Outcome, started: number): void {
     if (run.deadline) this.#deadlines.remove(run.deadline);
     const durationMs = performance.now() - started;
     // A message's reply is a frame: written, then proven (the slot is freed on the write).
     if (outcome.kind === 'returned' && run.routed.name === 'message') {
       this.stats.handled++;
-      this.#replyMessage(run, outcome.value, durationMs, done);
+      this.#replyMessage(run, outcome.value, durationMs);
       return;
     }
-    this.#conclude(run, outcome, durationMs).then(done, (error: unknown) => {
-      // Not expected (every step catches its own errors): said, and the job ends all the same.
-      run.log().error({ err: error }, `the runner failed after ${run.entry.label}: ${errorText(error)}`);
-      done(undefined);
-    });
+    this.#conclude(run, outcome, durationMs).then(
+      (result) => this.#jobDone(run, result),
+      (error: unknown) => {
+        // Not expected (every step catches its own errors): said, and the job ends all the same.
+        run.log().error({ err: error }, `the runner failed after ${run.entry.label}: ${errorText(error)}`);
+        this.#jobDone(run, undefined);
+      },
+    );
   }
 
   /** Every outcome but a message's returned reply. */
@@ -388,47 +405,46 @@ export class Pipeline {
    * slot goes to the next event then, while this conversation's key (the scheduler keeps it until
    * `after`) and the acknowledgement wait for the platform's proof.
    */
-  #replyMessage(run: EventRun, value: unknown, durationMs: number, done: (result: JobResult) => void): void {
+  #replyMessage(run: EventRun, value: unknown, durationMs: number): void {
     let frame: ClientFrame | undefined;
     try {
       const { employmentId } = run.routed.event as { employmentId: Id };
       frame = replyFrame(employmentId, value, run.entry.label, run.nextMessageId());
     } catch (error) {
-      void this.#badReply(run, error, durationMs).then(() => done(undefined));
+      void this.#badReply(run, error, durationMs).then(() => this.#jobDone(run, undefined));
       return;
     }
     if (!frame) {
       this.#finish(run, true, { kind: 'no-reply', value }, durationMs);
-      done(undefined);
+      this.#jobDone(run, undefined);
       return;
     }
-    let settle!: () => void;
-    const after = new Promise<void>((resolve) => (settle = resolve));
-    const wait: ProofWait = {
-      run,
-      value,
-      durationMs,
-      result: { after },
-      settle,
-      job: done,
-      over: false,
-      prev: undefined,
-      next: undefined,
-    };
+    const wait = new ProofWait(this, run, value, durationMs);
     const shutdown = this.#o.scheduler.shutdownSignal;
-    let proof: Promise<unknown>;
-    if (shutdown.aborted) proof = Promise.reject(shutdown.reason as Error);
-    else
-      try {
-        this.#proving.add(wait);
-        proof = this.#confirmed(frame, () => done(wait.result));
-      } catch (error) {
-        proof = Promise.reject(error);
-      }
-    proof.then(
-      () => this.#proven(wait),
-      (error: unknown) => this.#notProven(wait, error),
-    );
+    if (shutdown.aborted) {
+      this.#notProven(wait, shutdown.reason);
+      return;
+    }
+    this.#proving.add(wait);
+    try {
+      const { deliver } = this.#o;
+      if (deliver) deliver(frame, wait);
+      else
+        this.#confirmed(frame, () => wait.written()).then(
+          () => wait.resolve(),
+          (error: unknown) => wait.reject(error as Error),
+        );
+    } catch (error) {
+      wait.reject(error as Error);
+    }
+  }
+
+  static {
+    settleProof = (pipeline, wait, error) => {
+      if (error === undefined) pipeline.#proven(wait);
+      else pipeline.#notProven(wait, error);
+    };
+    proofWritten = (pipeline, wait) => pipeline.#jobDone(wait.run, HOLD);
   }
 
   /** A reply's proof came: the event is done (and the job, for a sender that cannot say when it wrote). */
@@ -437,8 +453,8 @@ export class Pipeline {
     wait.over = true;
     this.#proving.delete(wait);
     this.#replied(wait.run, wait.value, wait.durationMs);
-    wait.job(wait.result);
-    wait.settle();
+    this.#jobDone(wait.run, HOLD);
+    this.#o.scheduler.unhold(wait.run.task!);
   }
 
   /** A reply not proven: refused, its socket gone for good, or shutdown gave up waiting for it. */
@@ -447,9 +463,11 @@ export class Pipeline {
     wait.over = true;
     this.#proving.delete(wait);
     const settled = this.#unproven(wait.run, error, wait.durationMs);
-    wait.job(wait.result);
-    if (settled) void settled.then(wait.settle);
-    else wait.settle();
+    const { scheduler } = this.#o;
+    const task = wait.run.task!;
+    this.#jobDone(wait.run, HOLD);
+    if (settled) void settled.then(() => scheduler.unhold(task));
+    else scheduler.unhold(task);
   }
 
   /** A message reply the platform proved it has: the event is done. */
@@ -699,24 +717,36 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-/** A returned message reply between its send and its proof. */
-interface ProofWait {
-  readonly run: EventRun;
-  readonly value: unknown;
-  readonly durationMs: number;
-  /**
-   * The job's result: `after` settles once the event is done (proven or not); the scheduler keeps
-   * the conversation's key until then.
-   */
-  readonly result: { after: Promise<void> };
-  readonly settle: () => void;
-  /** Settles the job (frees the slot): at the write, or at the end for a sender that cannot say. */
-  readonly job: (result: JobResult) => void;
+/**
+ * A returned message reply between its send and its proof, and the connection's {@link Settle} for
+ * it: the write frees the job's slot (the scheduler keeps the conversation's key), the proof or the
+ * refusal ends the event and gives the key back.
+ */
+class ProofWait implements Settle {
   /** Proven or not: the first answer counts. */
-  over: boolean;
+  over = false;
   /** Its neighbours in the pipeline's list of waits. */
-  prev: ProofWait | undefined;
-  next: ProofWait | undefined;
+  prev: ProofWait | undefined = undefined;
+  next: ProofWait | undefined = undefined;
+
+  constructor(
+    readonly pipeline: Pipeline,
+    readonly run: EventRun,
+    readonly value: unknown,
+    readonly durationMs: number,
+  ) {}
+
+  written(): void {
+    proofWritten(this.pipeline, this);
+  }
+
+  resolve(): void {
+    settleProof(this.pipeline, this, undefined);
+  }
+
+  reject(error: Error): void {
+    settleProof(this.pipeline, this, error ?? new Error('the reply was not sent'));
+  }
 }
 
 /**

@@ -20,6 +20,7 @@ import type { Deadline } from './deadlines.js';
 import { observed, observedApi } from './observe.js';
 import type { HandlerEntry } from './registry.js';
 import { replyMessageId } from './reply-ids.js';
+import type { TaskHandle } from './scheduler.js';
 
 /** What the handler came to: its value, its error, or a stop. */
 export type Outcome =
@@ -44,6 +45,8 @@ export class EventRun {
   failed = false;
   /** Its place in the pipeline's deadline list while the handler runs. */
   deadline: Deadline<EventRun> | undefined;
+  /** Its job in the scheduler, ended by the pipeline (`Scheduler.finish`). */
+  task: TaskHandle | undefined;
   readonly #logger: Logger;
   #child: Logger | undefined;
   #controller: AbortController | undefined;

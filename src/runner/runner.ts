@@ -382,6 +382,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions = {}
           // A returned reply is confirmed, not just written: the acknowledgement that follows must not outrun it.
           // Once written, the handler's slot is free; the acknowledgement still waits for the proof.
           sendConfirmed: (frame, onWritten) => connection!.send(frame, { until: 'confirmed', onWritten }),
+          deliver: (frame, settle) => connection!.deliver(frame, 'confirmed', settle),
           logger,
           timeout: config.timeout,
           fallback,

@@ -20,10 +20,25 @@ import { C4cError } from '../errors.js';
  * slot but keeps the key until `after` settles (a reply written, its proof of delivery still on
  * its way: the next event of the conversation waits for it, other conversations do not).
  */
-export type Job = () => Promise<JobResult>;
+export type Job = (task: TaskHandle) => Promise<JobResult> | void;
 
-/** What a {@link Job} resolves to. */
-export type JobResult = void | { retryAfter: number } | { after: Promise<void> };
+/**
+ * What a {@link Job} resolves to. {@link HOLD} (for a job that reports by callback, see
+ * {@link Scheduler.finish}) is `{ after }` without the promise: the key stays until {@link Scheduler.unhold}.
+ */
+export type JobResult = void | { retryAfter: number } | { after: Promise<void> } | typeof HOLD;
+
+/** The result that frees a job's slot and keeps its key until {@link Scheduler.unhold}. */
+export const HOLD: { readonly hold: true } = Object.freeze({ hold: true });
+
+/**
+ * A job's own handle. A job that returns nothing (instead of a promise) reports its end with
+ * {@link Scheduler.finish}: the pipeline's jobs do, since a promise per job and another per held key
+ * were a visible share of the runner's allocation per reply (docs/benchmarks.md, section 0d).
+ */
+export interface TaskHandle {
+  readonly key: string | undefined;
+}
 
 /** Settings of a {@link Scheduler}. */
 export interface SchedulerOptions {
@@ -43,10 +58,16 @@ export interface SchedulerStats {
   peak: number;
 }
 
+/** Where a task is: waiting (or pausing for a retry), running, done but holding its key, or over. */
+type Phase = 'queued' | 'running' | 'held' | 'over';
+
 /** A job on its way: its key (held from `schedule` until the job is done) and the job. */
-interface Task {
-  readonly key: string | undefined;
-  readonly job: Job;
+class Task implements TaskHandle {
+  phase: Phase = 'queued';
+  constructor(
+    readonly key: string | undefined,
+    readonly job: Job,
+  ) {}
 }
 
 /** Global concurrency, per-key order and a bounded backlog for jobs. */
@@ -120,7 +141,7 @@ export class Scheduler {
       );
     }
     this.#waiting++;
-    const task: Task = { key, job };
+    const task = new Task(key, job);
     if (key !== undefined) {
       const behind = this.#keys.get(key);
       if (behind !== undefined) {
@@ -197,27 +218,54 @@ export class Scheduler {
     else this.#ready.push(task);
   }
 
+  /**
+   * Ends a job that returned nothing from its call (see {@link TaskHandle}). Its slot goes to the
+   * next task; its key follows what `result` asks for. Only the first call for a task counts.
+   */
+  finish(handle: TaskHandle, result: JobResult): void {
+    const task = handle as Task;
+    if (task.phase === 'running') this.#done(task, result);
+  }
+
+  /** Gives back the key of a job that finished with {@link HOLD}. Only the first call counts. */
+  unhold(handle: TaskHandle): void {
+    const task = handle as Task;
+    if (task.phase !== 'held') return;
+    task.phase = 'over';
+    this.#unhold(task);
+  }
+
   #start(task: Task): void {
     this.#waiting--;
     this.#slots++;
     this.#peak = Math.max(this.#peak, this.#slots);
     this.#roomMade();
-    let result: Promise<JobResult>;
+    task.phase = 'running';
+    let result: Promise<JobResult> | void;
     try {
-      result = task.job();
+      result = task.job(task);
     } catch (error) {
       result = Promise.reject(error);
     }
+    // No promise: the job calls finish() itself (perhaps already has).
+    if (result === undefined) return;
     result.then(
-      (value) => this.#done(task, value),
-      () => this.#done(task, undefined),
+      (value) => this.finish(task, value),
+      () => this.finish(task, undefined),
     );
   }
 
   /** A job settled: its slot goes to the next ready task; its key follows what it asked for. */
   #done(task: Task, result: JobResult): void {
+    task.phase = 'over';
     this.#slots--;
     this.#next();
+    if (result && 'hold' in result) {
+      task.phase = 'held';
+      this.#held++;
+      this.#checkQuiet();
+      return;
+    }
     if (result && 'after' in result) {
       this.#held++;
       result.after.then(
@@ -231,6 +279,7 @@ export class Scheduler {
       // Counted as waiting again: it will need a slot, and the backlog bound covers it.
       this.#waiting++;
       this.#pausing++;
+      task.phase = 'queued';
       void pause(result.retryAfter, this.#closing.signal).then(() => {
         this.#pausing--;
         if (!this.#closed) {

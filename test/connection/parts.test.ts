@@ -12,6 +12,7 @@ const entry = (seq: number): OutboxEntry => ({
   retries: 0,
   until: 'written',
   written: 0,
+  announced: false,
 });
 const drain = (outbox: Outbox): number[] => {
   const out: number[] = [];

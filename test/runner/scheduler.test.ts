@@ -2,7 +2,7 @@ import type { Id } from '../../src/protocol/ids.js';
 import { describe, expect, it } from 'vitest';
 import { isC4cError } from '../../src/errors.js';
 import { MemoryLedger } from '../../src/runner/ledger.js';
-import { Scheduler } from '../../src/runner/scheduler.js';
+import { HOLD, Scheduler, type TaskHandle } from '../../src/runner/scheduler.js';
 import { memoryLogger } from '../helpers/runner.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -104,6 +104,56 @@ describe('Scheduler', () => {
     proof.resolve();
     await idling;
     expect(order).toEqual(['a1', 'b1', 'a2']);
+  });
+
+  it('a job that returns nothing ends by finish(); HOLD frees its slot and keeps its key until unhold()', () => {
+    const scheduler = new Scheduler({ concurrency: 1, backlog: 10 });
+    const order: string[] = [];
+    let first: TaskHandle | undefined;
+    scheduler.schedule('a', (task) => {
+      order.push('a1');
+      first = task;
+    });
+    scheduler.schedule('a', (task) => {
+      order.push('a2');
+      scheduler.finish(task, undefined);
+    });
+    scheduler.schedule('b', (task) => {
+      order.push('b1');
+      scheduler.finish(task, undefined);
+    });
+    // a1 runs and has not finished: its slot is taken, nothing else starts.
+    expect(order).toEqual(['a1']);
+    expect(scheduler.stats.running).toBe(1);
+    scheduler.unhold(first!); // not held yet: ignored
+    scheduler.finish(first!, HOLD);
+    // The slot went to b1 synchronously; a2 waits for the key.
+    expect(order).toEqual(['a1', 'b1']);
+    expect(scheduler.stats.running).toBe(0);
+    scheduler.finish(first!, undefined); // a second finish: ignored
+    expect(order).toEqual(['a1', 'b1']);
+    scheduler.unhold(first!);
+    expect(order).toEqual(['a1', 'b1', 'a2']);
+    scheduler.unhold(first!); // a second unhold: ignored
+    expect(scheduler.stats).toMatchObject({ running: 0, waiting: 0 });
+  });
+
+  it('close waits for a key held by HOLD until unhold()', async () => {
+    const scheduler = new Scheduler({ concurrency: 1, backlog: 10 });
+    let held: TaskHandle | undefined;
+    scheduler.schedule('a', (task) => {
+      held = task;
+      scheduler.finish(task, HOLD);
+    });
+    let closed = false;
+    const closing = scheduler.close(60_000).then((result) => {
+      closed = true;
+      return result;
+    });
+    await new Promise<void>((r) => setImmediate(r));
+    expect(closed).toBe(false);
+    scheduler.unhold(held!);
+    await expect(closing).resolves.toMatchObject({ drained: true });
   });
 
   it('close waits for a held key within the drain timeout, then aborts the shutdown signal', async () => {
