@@ -5,14 +5,17 @@
  * until the next rehash, and a fresh iterator walks over every hole from the start, so once the map
  * is full each eviction costs a scan that grows with the deletions since the last rehash. A ring of
  * ids + a `Set` does the same job (first-in first-out, same bound) in constant time; two
- * generations of `Set`s (the newest fills to SIZE, then replaces the older one whole; the ledger's
- * way since) do it without a delete per claim, for a window of SIZE to 2 × SIZE ids.
+ * generations of `Set`s (the newest fills to SIZE, then replaces the older one whole) do it without
+ * a delete per claim, for a window of SIZE to 2 × SIZE ids. The ledger's way now: the same two
+ * generations as open-addressing tables of 32-bit hashes in `Int32Array`s (the ids beside them for
+ * the exact comparison), measured from dist/ (`npm run build` first).
  *
  *   node bench/micro/dedupe-fifo.js
  */
 import process from 'node:process';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
+import { MemoryLedger } from '../../dist/runner/ledger.js';
 
 const SIZE = 10_000;
 const OPS = 300_000;
@@ -86,8 +89,74 @@ function generations() {
   return ((performance.now() - t0) * 1000) / OPS;
 }
 
+/**
+ * The ledger's way now (src/runner/ledger.ts, built in dist/): two generations of open-addressing
+ * tables holding a 32-bit hash per id in an `Int32Array`, the id beside it for exact comparison.
+ */
+function ledgerTables() {
+  const ledger = new MemoryLedger({ size: SIZE, logger: { child: () => ({}) } });
+  const t0 = performance.now();
+  for (let i = 0; i < OPS; i += 1) ledger.claim(key(i));
+  return ((performance.now() - t0) * 1000) / OPS;
+}
+
+/**
+ * What the runner's heap adds: other allocation between claims (a reply's worth of short-lived
+ * objects), so that the stored ids are not all in the cache. Run with `with` = a claim function.
+ */
+function withChurn(claimAll) {
+  let junk = [];
+  const churn = () => {
+    for (let j = 0; j < 40; j += 1) junk.push({ j, list: [j] });
+    if (junk.length > 100_000) junk = [];
+  };
+  return claimAll(churn);
+}
+
+function generationsChurn(churn) {
+  let current = new Set();
+  let previous = new Set();
+  const t0 = performance.now();
+  for (let i = 0; i < OPS; i += 1) {
+    churn();
+    const id = key(i);
+    if (current.has(id) || previous.has(id)) continue;
+    if (current.size >= SIZE) {
+      previous = current;
+      current = new Set();
+    }
+    current.add(id);
+  }
+  return ((performance.now() - t0) * 1000) / OPS;
+}
+
+function ledgerTablesChurn(churn) {
+  const ledger = new MemoryLedger({ size: SIZE, logger: { child: () => ({}) } });
+  const t0 = performance.now();
+  for (let i = 0; i < OPS; i += 1) {
+    churn();
+    ledger.claim(key(i));
+  }
+  return ((performance.now() - t0) * 1000) / OPS;
+}
+
+function churnOnly(churn) {
+  const t0 = performance.now();
+  let n = 0;
+  for (let i = 0; i < OPS; i += 1) {
+    churn();
+    n += key(i).length;
+  }
+  if (n === 0) process.stdout.write('');
+  return ((performance.now() - t0) * 1000) / OPS;
+}
+
 for (let round = 1; round <= 3; round += 1) {
   process.stdout.write(
-    `round ${round}: Map + keys().next(): ${mapFifo().toFixed(2)} µs per claim · ring + Set: ${ringFifo().toFixed(2)} µs · ring + Map to slots, ledger keys: ${ringSlots().toFixed(2)} µs · two Set generations, ledger keys: ${generations().toFixed(2)} µs\n`,
+    `round ${round}: Map + keys().next(): ${mapFifo().toFixed(2)} µs per claim · ring + Set: ${ringFifo().toFixed(2)} µs · ring + Map to slots, ledger keys: ${ringSlots().toFixed(2)} µs · two Set generations, ledger keys: ${generations().toFixed(2)} µs · the ledger's hash tables: ${ledgerTables().toFixed(2)} µs\n`,
+  );
+  const base = withChurn(churnOnly);
+  process.stdout.write(
+    `         with other allocation between claims (minus its own ${base.toFixed(2)} µs): two Set generations ${(withChurn(generationsChurn) - base).toFixed(2)} µs · the ledger's hash tables ${(withChurn(ledgerTablesChurn) - base).toFixed(2)} µs\n`,
   );
 }

@@ -138,3 +138,71 @@ describe('MemoryLedger acknowledgement pacing', () => {
     await ledger.flush();
   });
 });
+
+describe('MemoryLedger dedupe window', () => {
+  /** The window's rule, on two plain `Set`s: what the hash tables must answer exactly like. */
+  function model(size: number) {
+    let current = new Set<string>();
+    let previous = new Set<string>();
+    return {
+      claim(id: string): boolean {
+        if (current.has(id) || previous.has(id)) return false;
+        if (current.size >= size) {
+          previous = current;
+          current = new Set();
+        }
+        current.add(id);
+        return true;
+      },
+      release(id: string): void {
+        current.delete(id);
+        previous.delete(id);
+      },
+    };
+  }
+
+  it('answers every claim and release exactly like two generations of sets (random runs, releases included)', () => {
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n; // the low bits of this generator repeat too soon
+    };
+    for (const size of [1, 2, 3, 8, 100, 1500]) {
+      const ledger = new MemoryLedger({ size, logger: memoryLogger().logger });
+      const expected = model(size);
+      // Few distinct ids, so that duplicates, evictions and released slots are common.
+      const ids = Array.from({ length: size * 2 + 1 }, (_, i) => `employment:${i % 7}/msg_${i}`);
+      for (let step = 0; step < 20_000; step++) {
+        const id = ids[random(ids.length)]!;
+        if (random(4) === 0) {
+          ledger.release(id);
+          expected.release(id);
+        } else {
+          expect(ledger.claim(id), `size ${size}, step ${step}, ${id}`).toBe(expected.claim(id));
+        }
+      }
+    }
+  });
+
+  it('keeps ids whose hashes collide apart', () => {
+    // These two share their 32-bit hash (found by search): only the comparison of the ids tells them apart.
+    const ledger = new MemoryLedger({ size: 10, logger: memoryLogger().logger });
+    expect(ledger.claim('employment:1/msg_52295')).toBe(true);
+    expect(ledger.claim('employment:1/msg_81376')).toBe(true);
+    expect(ledger.claim('employment:1/msg_52295')).toBe(false);
+    expect(ledger.claim('employment:1/msg_81376')).toBe(false);
+    ledger.release('employment:1/msg_52295');
+    expect(ledger.claim('employment:1/msg_81376')).toBe(false);
+    expect(ledger.claim('employment:1/msg_52295')).toBe(true);
+  });
+
+  it('stays correct when most claims are released (released slots never fill the table)', () => {
+    const ledger = new MemoryLedger({ size: 50, logger: memoryLogger().logger });
+    for (let i = 0; i < 100_000; i++) {
+      expect(ledger.claim(`r${i}`)).toBe(true);
+      if (i % 10 !== 0) ledger.release(`r${i}`);
+    }
+    expect(ledger.claim('r99990')).toBe(false); // kept (not released), and recent
+    expect(ledger.claim('r99991')).toBe(true); // released
+  });
+});
