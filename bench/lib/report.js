@@ -284,8 +284,8 @@ export function buildReport(results) {
   if (results.startupCold) {
     out.push(
       '',
-      `Start-up: the runs above start a project whose c4c.config.ts and handlers jiti has already transpiled ` +
-        `(its cache under node_modules/.cache/jiti), as a restarted agent does. The very first start of a project ` +
+      `Start-up: the runs above start a project whose c4c.config.ts and handlers were already transpiled ` +
+        `(the config kept by c4c-runner in node_modules/.cache/c4c-runner, the handlers in jiti's cache), as a restarted agent does. The very first start of a project ` +
         `took ${int(results.startupCold.spawnMs)} ms to connect and sat at ${results.startupCold.rssMiB.toFixed(1)} MiB (it transpiles, loading babel). ` +
         `These starts are in a world of one employment, like the default world; in the 1,000-employment world of the other cases, ` +
         `where catch-up reads every employment's history at start, the runner connected in ${formatSummary(
