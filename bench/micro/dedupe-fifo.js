@@ -72,12 +72,15 @@ function ringSlots() {
   return ((performance.now() - t0) * 1000) / OPS;
 }
 
+const noChurn = () => {};
+
 /** Two generations: lookups in both, adds to the newest, the older dropped whole. */
-function generations() {
+function generations(churn = noChurn) {
   let current = new Set();
   let previous = new Set();
   const t0 = performance.now();
   for (let i = 0; i < OPS; i += 1) {
+    churn();
     const id = key(i);
     if (current.has(id) || previous.has(id)) continue;
     if (current.size >= SIZE) {
@@ -93,16 +96,19 @@ function generations() {
  * The ledger's way now (src/runner/ledger.ts, built in dist/): two generations of open-addressing
  * tables holding a 32-bit hash per id in an `Int32Array`, the id beside it for exact comparison.
  */
-function ledgerTables() {
+function ledgerTables(churn = noChurn) {
   const ledger = new MemoryLedger({ size: SIZE, logger: { child: () => ({}) } });
   const t0 = performance.now();
-  for (let i = 0; i < OPS; i += 1) ledger.claim(key(i));
+  for (let i = 0; i < OPS; i += 1) {
+    churn();
+    ledger.claim(key(i));
+  }
   return ((performance.now() - t0) * 1000) / OPS;
 }
 
 /**
  * What the runner's heap adds: other allocation between claims (a reply's worth of short-lived
- * objects), so that the stored ids are not all in the cache. Run with `with` = a claim function.
+ * objects), so that the stored ids are not all in the cache. `claimAll` takes the churn to run per claim.
  */
 function withChurn(claimAll) {
   let junk = [];
@@ -111,33 +117,6 @@ function withChurn(claimAll) {
     if (junk.length > 100_000) junk = [];
   };
   return claimAll(churn);
-}
-
-function generationsChurn(churn) {
-  let current = new Set();
-  let previous = new Set();
-  const t0 = performance.now();
-  for (let i = 0; i < OPS; i += 1) {
-    churn();
-    const id = key(i);
-    if (current.has(id) || previous.has(id)) continue;
-    if (current.size >= SIZE) {
-      previous = current;
-      current = new Set();
-    }
-    current.add(id);
-  }
-  return ((performance.now() - t0) * 1000) / OPS;
-}
-
-function ledgerTablesChurn(churn) {
-  const ledger = new MemoryLedger({ size: SIZE, logger: { child: () => ({}) } });
-  const t0 = performance.now();
-  for (let i = 0; i < OPS; i += 1) {
-    churn();
-    ledger.claim(key(i));
-  }
-  return ((performance.now() - t0) * 1000) / OPS;
 }
 
 function churnOnly(churn) {
@@ -157,6 +136,6 @@ for (let round = 1; round <= 3; round += 1) {
   );
   const base = withChurn(churnOnly);
   process.stdout.write(
-    `         with other allocation between claims (minus its own ${base.toFixed(2)} µs): two Set generations ${(withChurn(generationsChurn) - base).toFixed(2)} µs · the ledger's hash tables ${(withChurn(ledgerTablesChurn) - base).toFixed(2)} µs\n`,
+    `         with other allocation between claims (minus its own ${base.toFixed(2)} µs): two Set generations ${(withChurn(generations) - base).toFixed(2)} µs · the ledger's hash tables ${(withChurn(ledgerTables) - base).toFixed(2)} µs\n`,
   );
 }
