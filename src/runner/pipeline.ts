@@ -402,8 +402,8 @@ export class Pipeline {
 
   /**
    * Sends a `message` handler's returned reply. The job settles once a socket took the frame: the
-   * slot goes to the next event then, while this conversation's key (the scheduler keeps it until
-   * `after`) and the acknowledgement wait for the platform's proof.
+   * slot goes to the next event then (`HOLD`), while this conversation's key (the scheduler keeps it
+   * until `unhold`) and the acknowledgement wait for the platform's proof.
    */
   #replyMessage(run: EventRun, value: unknown, durationMs: number): void {
     let frame: ClientFrame | undefined;

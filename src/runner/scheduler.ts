@@ -14,8 +14,9 @@ import { setMaxListeners } from 'node:events';
 import { C4cError } from '../errors.js';
 
 /**
- * A unit of work. It must settle; the pipeline's jobs never reject, but the scheduler copes if one
- * does. Resolving `{ retryAfter }` asks for the job to run again after that many ms: its slot is
+ * A unit of work: it returns a promise of its result, or nothing and then ends with
+ * {@link Scheduler.finish} (the pipeline's jobs do). It must end; the pipeline's jobs never reject,
+ * but the scheduler copes if one does. Resolving `{ retryAfter }` asks for the job to run again after that many ms: its slot is
  * free meanwhile, and the later jobs of its key wait behind it. Resolving `{ after }` frees the
  * slot but keeps the key until `after` settles (a reply written, its proof of delivery still on
  * its way: the next event of the conversation waits for it, other conversations do not).
