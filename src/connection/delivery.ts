@@ -86,6 +86,7 @@ export function isUndeliverable(error: unknown): error is PlatformError {
 export type SendUntil = 'written' | 'confirmed';
 
 const ACK = 'ack-';
+const PROBE = 'probe-';
 
 /**
  * Frames let out of the cork together: the first CORK_FIRST of a tick, then twice as many each time,
@@ -97,7 +98,6 @@ const ACK = 'ack-';
  */
 const CORK_FIRST = 2;
 const CORK_BATCH = 16;
-const PROBE = 'probe-';
 
 /** The outbox, the frames on the wire, and the proof that they arrived. */
 export class Delivery {
