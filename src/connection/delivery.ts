@@ -103,8 +103,21 @@ const CORK_BATCH = 16;
 export class Delivery {
   readonly #outbox: Outbox;
   readonly #recent = new RecentWindow();
-  readonly #inflight = new Map<number, OutboxEntry>();
-  readonly #unconfirmed = new Map<number, OutboxEntry>();
+  /**
+   * The frames handed to the current socket and not yet proven, in write order: from `#head` to
+   * `#called` their write was called back (unconfirmed), from `#called` to the end it was not (in
+   * flight). Write callbacks come in write order, so one callback per socket takes the next entry,
+   * and a pong confirms a prefix: no closure and no map insert and delete per frame (they were a
+   * visible share of the allocation per reply; docs/benchmarks.md, section 0e). A refused
+   * unconfirmed entry leaves a hole (`undefined`).
+   */
+  #sent: (OutboxEntry | undefined)[] = [];
+  #head = 0;
+  #called = 0;
+  /** Entries between `#head` and `#called` that are not holes. */
+  #unconfirmedCount = 0;
+  /** The current socket's write callback (made once per socket). */
+  #onWritten: ((error?: Error | null) => void) | undefined;
   readonly #drainWaiters = new Set<(drained: boolean) => void>();
   #socket: WebSocket | undefined;
   /** The TCP socket under `#socket`, when known. */
@@ -145,7 +158,7 @@ export class Delivery {
   }
 
   get stats(): { queued: number; inflight: number; unconfirmed: number } {
-    return { queued: this.#outbox.size, inflight: this.#inflight.size, unconfirmed: this.#unconfirmed.size };
+    return { queued: this.#outbox.size, inflight: this.#sent.length - this.#called, unconfirmed: this.#unconfirmedCount };
   }
 
   /** Takes a frame; `settle` hears how it ends (`E_BACKLOG` at once when the outbox is full). */
@@ -178,6 +191,7 @@ export class Delivery {
   attach(socket: WebSocket, tcp?: Socket): void {
     this.#socket = socket;
     this.#tcp = tcp;
+    this.#onWritten = (error) => this.#written(socket, error);
     this.#flushOutbox();
   }
 
@@ -185,12 +199,18 @@ export class Delivery {
   detach(): void {
     this.#socket = undefined;
     this.#tcp = undefined;
+    this.#onWritten = undefined;
     this.#probe = undefined;
     this.#ackPending = undefined;
     this.#clearAckTimers();
-    this.#requeue([...this.#unconfirmed.values(), ...this.#inflight.values()]);
-    this.#inflight.clear();
-    this.#unconfirmed.clear();
+    const back: OutboxEntry[] = [];
+    for (let i = this.#head; i < this.#sent.length; i++) {
+      const entry = this.#sent[i];
+      if (entry) back.push(entry);
+    }
+    this.#sent = [];
+    this.#head = this.#called = this.#unconfirmedCount = 0;
+    this.#requeue(back);
   }
 
   /** A control pong on the current socket. */
@@ -206,7 +226,7 @@ export class Delivery {
         // Everything asked about is proven: the timer, when it fires, finds nothing pending.
         this.#ackPending = undefined;
         this.#unprovenSince = undefined;
-        if (this.#unconfirmed.size > 0 || this.#inflight.size > 0) this.#requestAckSoon();
+        if (this.#pending()) this.#requestAckSoon();
       }
     } else if (payload === this.#probe) {
       this.#probe = undefined;
@@ -321,36 +341,37 @@ export class Delivery {
         tcp.uncork();
       });
     }
-    this.#inflight.set(entry.seq, entry);
     entry.written = ++this.#writes;
-    this.#send(socket, tcp, entry);
-  }
-
-  #send(socket: WebSocket, tcp: Socket | undefined, entry: OutboxEntry): void {
-    socket.send(entry.data, (error) => {
-      if (this.#inflight.get(entry.seq) !== entry) return; // the drop already took it back
-      this.#inflight.delete(entry.seq);
-      if (error) {
-        if (this.#ended) rejectEntry(entry, error);
-        else this.#requeue([entry]);
-        return;
-      }
-      this.counters.framesOut += 1;
-      this.#unconfirmed.set(entry.seq, entry);
-      this.#recent.add(entry);
-      if (entry.until === 'written') resolveEntry(entry);
-      else if (!entry.announced) {
-        entry.announced = true;
-        entry.settle?.written?.();
-      }
-      if (socket === this.#socket) this.#requestAck();
-    });
+    this.#sent.push(entry);
+    socket.send(entry.data, this.#onWritten);
     if (tcp && this.#corked && ++this.#batched >= this.#batchLimit) {
       this.#batched = 0;
       this.#batchLimit = Math.min(this.#batchLimit * 2, CORK_BATCH);
       tcp.uncork();
       tcp.cork();
     }
+  }
+
+  /** A write on `socket` was called back: the oldest frame in flight there is written (or failed). */
+  #written(socket: WebSocket, error: Error | null | undefined): void {
+    if (socket !== this.#socket || this.#called >= this.#sent.length) return; // the drop already took it back
+    const at = this.#called++;
+    const entry = this.#sent[at]!;
+    if (error) {
+      this.#sent[at] = undefined;
+      if (this.#ended) rejectEntry(entry, error);
+      else this.#requeue([entry]);
+      return;
+    }
+    this.#unconfirmedCount++;
+    this.counters.framesOut += 1;
+    this.#recent.add(entry);
+    if (entry.until === 'written') resolveEntry(entry);
+    else if (!entry.announced) {
+      entry.announced = true;
+      entry.settle?.written?.();
+    }
+    if (socket === this.#socket) this.#requestAck();
   }
 
   /**
@@ -375,12 +396,7 @@ export class Delivery {
    * heartbeat still looks healthy.
    */
   #requestAck(): void {
-    if (
-      this.#ackPending !== undefined ||
-      (this.#unconfirmed.size === 0 && this.#inflight.size === 0) ||
-      !this.#socket
-    )
-      return;
+    if (this.#ackPending !== undefined || !this.#pending() || !this.#socket) return;
     this.#ackPending = this.#writes;
     this.#socket.ping(`${ACK}${this.#writes}`);
     const now = Date.now();
@@ -408,7 +424,7 @@ export class Delivery {
     const since = this.#unprovenSince ?? now;
     if (now - since >= timeout) {
       this.#options.log.warn(
-        { unconfirmed: this.#unconfirmed.size, waitedMs: timeout },
+        { unconfirmed: this.#unconfirmedCount, waitedMs: timeout },
         `the platform confirmed no frame for ${timeout} ms although it was asked again; replacing the connection`,
       );
       this.#options.onStalled?.(timeout);
@@ -417,7 +433,7 @@ export class Delivery {
     if (now - this.#ackSentAt >= reprobeAfter) {
       // A platform may answer only the latest of several pings (RFC 6455), or lose one.
       this.#options.log.debug(
-        { unconfirmed: this.#unconfirmed.size },
+        { unconfirmed: this.#unconfirmedCount },
         'no pong to the delivery ping; asking the platform again',
       );
       this.#ackPending = this.#writes;
@@ -433,21 +449,42 @@ export class Delivery {
     this.#unprovenSince = undefined;
   }
 
+  /**
+   * Everything written before write `upTo` whose write was called back is proven. (A frame whose
+   * callback has not come yet is confirmed by the next ping: its pong may in theory overtake it.)
+   */
   #confirm(upTo: number): void {
-    for (const [seq, entry] of this.#unconfirmed) {
-      if (entry.written > upTo) continue;
-      this.#unconfirmed.delete(seq);
-      this.counters.confirmed += 1;
-      resolveEntry(entry);
+    // Re-read on each turn: a settled caller may write more (appended) or, in theory, drop the socket.
+    while (this.#head < this.#called) {
+      const entry = this.#sent[this.#head];
+      if (entry) {
+        if (entry.written > upTo) break;
+        this.#unconfirmedCount--;
+        this.counters.confirmed += 1;
+        this.#sent[this.#head++] = undefined;
+        resolveEntry(entry);
+      } else this.#head++;
+    }
+    const sent = this.#sent;
+    if (this.#head === sent.length) {
+      // All proven: start again at the front (the common case under load, where a pong covers a burst).
+      sent.length = 0;
+      this.#head = this.#called = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= sent.length) {
+      this.#sent = sent.slice(this.#head);
+      this.#called -= this.#head;
+      this.#head = 0;
     }
     this.#checkDrained();
   }
 
   /** The refused entry: it is unconfirmed (a refusal comes before the pong that would confirm it), or recent. */
   #take(messageId: string): OutboxEntry | undefined {
-    for (const [seq, entry] of this.#unconfirmed) {
-      if (messageIdOf(entry.frame) === messageId) {
-        this.#unconfirmed.delete(seq);
+    for (let i = this.#head; i < this.#called; i++) {
+      const entry = this.#sent[i];
+      if (entry && messageIdOf(entry.frame) === messageId) {
+        this.#sent[i] = undefined;
+        this.#unconfirmedCount--;
         this.#recent.take(messageId);
         return entry;
       }
@@ -487,7 +524,12 @@ export class Delivery {
   }
 
   #drained(): boolean {
-    return this.#outbox.size === 0 && this.#inflight.size === 0 && this.#unconfirmed.size === 0;
+    return this.#outbox.size === 0 && !this.#pending();
+  }
+
+  /** Whether frames handed to the socket wait for their write or their proof. */
+  #pending(): boolean {
+    return this.#unconfirmedCount > 0 || this.#called < this.#sent.length;
   }
 
   #checkDrained(): void {

@@ -9,7 +9,7 @@ import { idKey, isId, type Id } from '../protocol/ids.js';
 export function orderingKey(routed: RoutedEvent): string | undefined {
   switch (routed.name) {
     case 'message':
-      return `employment:${idKey(routed.event.employmentId)}`;
+      return employmentKey(routed.event.employmentId);
     case 'read':
     case 'error':
       return undefined;
@@ -17,7 +17,7 @@ export function orderingKey(routed: RoutedEvent): string | undefined {
       const data = routed.event.data as Record<string, unknown>;
       if (isId(data.taskId)) return `task:${idKey(data.taskId)}`;
       if (isId(data.invocationId)) return `invocation:${idKey(data.invocationId)}`;
-      if (isId(data.employmentId)) return `employment:${idKey(data.employmentId)}`;
+      if (isId(data.employmentId)) return employmentKey(data.employmentId);
       return undefined;
     }
   }
@@ -38,5 +38,23 @@ export function dedupeKey(routed: RoutedEvent): string | undefined {
 
 /** The dedupe key of message `messageId` in employment `employmentId`. */
 export function messageKey(employmentId: Id, messageId: string): string {
-  return `employment:${idKey(employmentId)}/${messageId}`;
+  return `${employmentKey(employmentId)}/${messageId}`;
 }
+
+/**
+ * `employment:<id>`, the same string each time for an employment: a key built per message had to be
+ * flattened and hashed again by every map it met (the scheduler's, the ledger's). Bounded: cleared
+ * whole past {@link KEY_CACHE_SIZE} employments.
+ */
+export function employmentKey(employmentId: Id): string {
+  let key = employmentKeys.get(employmentId);
+  if (key === undefined) {
+    if (employmentKeys.size >= KEY_CACHE_SIZE) employmentKeys.clear();
+    key = `employment:${idKey(employmentId)}`;
+    employmentKeys.set(employmentId, key);
+  }
+  return key;
+}
+
+const KEY_CACHE_SIZE = 10_000;
+const employmentKeys = new Map<Id, string>();

@@ -4,7 +4,7 @@
  * no dependency, so embedding the runner costs a few map increments per event. `runner.metrics()`
  * returns a snapshot; the Prometheus exporter (`prometheus.ts`) renders the same snapshot.
  */
-import { toEvent } from '../protocol/events.js';
+import { notificationEventName } from '../protocol/events.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import type { EventOutcome } from './pipeline.js';
 
@@ -63,8 +63,12 @@ export class MetricsRecorder {
 
   /** A validated frame from the socket. */
   frame(frame: ServerFrame): void {
-    const name = toEvent(frame)?.name;
-    if (name) this.#events.set(name, (this.#events.get(name) ?? 0) + 1);
+    // The event's name without routing it (the pipeline does that): no object per frame here.
+    let name: string;
+    if (frame.type === 'notification') name = notificationEventName(frame.domain, frame.event) ?? 'notification';
+    else if (frame.type === 'message' || frame.type === 'read' || frame.type === 'error') name = frame.type;
+    else return;
+    this.#events.set(name, (this.#events.get(name) ?? 0) + 1);
   }
 
   /** A handler's outcome (`RunnerOptions.onOutcome`). */

@@ -249,8 +249,9 @@ export class Pipeline {
       return 'unhandled';
     }
     try {
-      let attempt = 0;
-      scheduler.schedule(orderingKey(routed), (task) => this.#run(routed, entry, ++attempt, task));
+      // The run travels as the task's data: one job function for every event, no closure per event.
+      const run = new EventRun(routed, entry, 1, entry.timeout ?? this.#o.timeout, this.#o.logger);
+      scheduler.schedule(orderingKey(routed), this.#job, run);
       return 'accepted';
     } catch (error) {
       this.stats.refused++;
@@ -280,23 +281,35 @@ export class Pipeline {
    * async function per stage, and the adoption of one promise by another, were a large part of the
    * runner's allocation per reply (docs/benchmarks.md).
    */
-  #run(routed: RoutedEvent, queued: HandlerEntry, attempt: number, task: TaskHandle): void {
+  #run(task: TaskHandle): void {
+    let run = task.data as EventRun;
+    const { routed } = run;
     // The newest version of the handler when its turn comes (dev reloads); once started, it keeps it.
-    const entry = this.#route(routed) ?? queued;
-    const run = new EventRun(routed, entry, attempt, entry.timeout ?? this.#o.timeout, this.#o.logger);
+    const entry = this.#route(routed) ?? run.entry;
+    // A run that started before is a retry: the next attempt is a run of its own.
+    if (run.task !== undefined || entry !== run.entry) {
+      const attempt = run.task === undefined ? run.attempt : run.attempt + 1;
+      run = new EventRun(routed, entry, attempt, entry.timeout ?? this.#o.timeout, this.#o.logger);
+      task.data = run;
+    }
     run.task = task;
     const ctx = contextOf(run, this.#host);
     const shutdown = this.#o.scheduler.shutdownSignal;
-    const started = performance.now();
+    run.started = performance.now();
     if (shutdown.aborted) run.shutdown(shutdown.reason);
     else run.deadline = this.#deadlines.add(run.limit, run);
     // A handler that ignores its signal and hangs loses its slot and its key at the deadline.
     const handled = this.#handle(routed, entry, ctx);
     // A handler that returned (or threw) synchronously needs no wait for its outcome.
-    if (!isThenable(handled) && !run.stopped) this.#settle(run, handled, started);
-    else
-      run.await(isThenable(handled) ? handled : undefined, (outcome) => this.#settle(run, outcome, started));
+    if (!isThenable(handled) && !run.stopped) this.#settle(run, handled, run.started);
+    else run.await(isThenable(handled) ? handled : undefined, this.#awaited);
   }
+
+  /** Every task's job (its run is the task's data; see {@link Scheduler.schedule}). */
+  readonly #job = (task: TaskHandle): void => this.#run(task);
+
+  /** Every awaited handler's outcome: one function for all runs, not a closure per event. */
+  readonly #awaited = (run: EventRun, outcome: Outcome): void => this.#settle(run, outcome, run.started);
 
   /** Ends the event's job in the scheduler (its slot, and its key unless `result` holds it). */
   #jobDone(run: EventRun, result: JobResult): void {

@@ -45,13 +45,15 @@ export class EventRun {
   failed = false;
   /** Its place in the pipeline's deadline list while the handler runs. */
   deadline: Deadline<EventRun> | undefined;
-  /** Its job in the scheduler, ended by the pipeline (`Scheduler.finish`). */
+  /** Its job in the scheduler, ended by the pipeline (`Scheduler.finish`); set when it starts. */
   task: TaskHandle | undefined;
+  /** When the handler was called, `performance.now()`. */
+  started = 0;
   readonly #logger: Logger;
   #child: Logger | undefined;
   #controller: AbortController | undefined;
   #stopped: Stop | undefined;
-  #next: ((outcome: Outcome) => void) | undefined;
+  #next: ((run: EventRun, outcome: Outcome) => void) | undefined;
   /** Messages sent so far: the next one's deterministic id is derived from this index. */
   #sent = 0;
 
@@ -113,13 +115,13 @@ export class EventRun {
   }
 
   /**
-   * Calls `next` once with the outcome of the handler's promise (its value, or what it threw), or
+   * Calls `next` (with this run) once with the outcome of the handler's promise (its value, or what it threw), or
    * with the stop if that comes first (a deadline, shutdown). A callback, not a promise raced
    * against the stop: one promise less per event.
    */
-  await(pending: PromiseLike<unknown> | undefined, next: (outcome: Outcome) => void): void {
+  await(pending: PromiseLike<unknown> | undefined, next: (run: EventRun, outcome: Outcome) => void): void {
     if (this.#stopped) {
-      next(this.#stopped);
+      next(this, this.#stopped);
       return;
     }
     this.#next = next;
@@ -169,7 +171,7 @@ export class EventRun {
   #settle(outcome: Outcome): void {
     const next = this.#next;
     this.#next = undefined;
-    next?.(outcome);
+    next?.(this, outcome);
   }
 }
 

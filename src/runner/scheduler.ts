@@ -39,6 +39,11 @@ export const HOLD: { readonly hold: true } = Object.freeze({ hold: true });
  */
 export interface TaskHandle {
   readonly key: string | undefined;
+  /**
+   * What `schedule` was given for the job (and what the job left here since): one job function can
+   * serve every task, instead of a closure per task (the pipeline keeps its event's run here).
+   */
+  data: unknown;
 }
 
 /** Settings of a {@link Scheduler}. */
@@ -68,6 +73,7 @@ class Task implements TaskHandle {
   constructor(
     readonly key: string | undefined,
     readonly job: Job,
+    public data: unknown,
   ) {}
 }
 
@@ -127,9 +133,10 @@ export class Scheduler {
   /**
    * Accepts a job. Jobs with the same `key` run one at a time in the order they were scheduled;
    * jobs without a key only wait for a free slot. A job that can start now starts before this
-   * returns. Throws `E_BACKLOG` when too many are waiting and `E_CLOSED` after `close()`.
+   * returns. Throws `E_BACKLOG` when too many are waiting and `E_CLOSED` after `close()`. `data` is
+   * the task's {@link TaskHandle.data}.
    */
-  schedule(key: string | undefined, job: Job): void {
+  schedule(key: string | undefined, job: Job, data?: unknown): void {
     if (this.#closed)
       throw new C4cError('E_CLOSED', 'the runner is shutting down; the event was not accepted');
     if (this.#waiting >= this.#backlog) {
@@ -142,7 +149,7 @@ export class Scheduler {
       );
     }
     this.#waiting++;
-    const task = new Task(key, job);
+    const task = new Task(key, job, data);
     if (key !== undefined) {
       const behind = this.#keys.get(key);
       if (behind !== undefined) {
