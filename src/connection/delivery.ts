@@ -158,7 +158,11 @@ export class Delivery {
   }
 
   get stats(): { queued: number; inflight: number; unconfirmed: number } {
-    return { queued: this.#outbox.size, inflight: this.#sent.length - this.#called, unconfirmed: this.#unconfirmedCount };
+    return {
+      queued: this.#outbox.size,
+      inflight: this.#sent.length - this.#called,
+      unconfirmed: this.#unconfirmedCount,
+    };
   }
 
   /** Takes a frame; `settle` hears how it ends (`E_BACKLOG` at once when the outbox is full). */

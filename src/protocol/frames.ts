@@ -41,6 +41,12 @@ export const messageFrameSchema = z.looseObject({
 export type MessageFrame = z.infer<typeof messageFrameSchema>;
 
 /**
+ * {@link messageFrameSchema}'s fields, unknown keys ignored instead of copied: what
+ * {@link decodeServerFrame} checks a message frame with before it hands on the parsed JSON itself.
+ */
+const messageFieldsSchema = z.object(messageFrameSchema.shape);
+
+/**
  * A message as a client may send it: the public client always fills `messageId` and `timestamp`,
  * but the platform fills them when a lenient client leaves them out.
  */
@@ -154,6 +160,14 @@ export function decodeServerFrame(raw: string | Buffer): DecodeResult {
     return { ok: false, reason: 'not-object', detail: 'a frame must be a JSON object' };
   }
   const type = (value as { type?: unknown }).type;
+  if (type === 'message') {
+    // The hot path. Checked by the message schema's fields without its copy: a message frame has no
+    // defaults or transforms, so the parsed copy equals the input, keys zod does not know included
+    // (the loose schema copies them one by one). The frame is the parsed JSON itself.
+    const checked = messageFieldsSchema.safeParse(value);
+    if (!checked.success) return { ok: false, reason: 'invalid', detail: z.prettifyError(checked.error) };
+    return { ok: true, frame: value as MessageFrame };
+  }
   if (!SERVER_FRAME_TYPES.has(type as string)) {
     return { ok: false, reason: 'unknown-type', detail: `unknown frame type ${JSON.stringify(type)}` };
   }

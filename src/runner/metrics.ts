@@ -65,7 +65,8 @@ export class MetricsRecorder {
   frame(frame: ServerFrame): void {
     // The event's name without routing it (the pipeline does that): no object per frame here.
     let name: string;
-    if (frame.type === 'notification') name = notificationEventName(frame.domain, frame.event) ?? 'notification';
+    if (frame.type === 'notification')
+      name = notificationEventName(frame.domain, frame.event) ?? 'notification';
     else if (frame.type === 'message' || frame.type === 'read' || frame.type === 'error') name = frame.type;
     else return;
     this.#events.set(name, (this.#events.get(name) ?? 0) + 1);

@@ -16,6 +16,7 @@ import {
   decodeServerFrame,
   newMessageId,
   rfc3339,
+  serverFrameSchema,
 } from '../../src/protocol/frames.js';
 import { REPLY_SCHEMAS } from '../../src/protocol/replies.js';
 import {
@@ -67,6 +68,21 @@ describe('server frames (platform → agent)', () => {
     expect(
       decodeServerFrame('{"type":"notification","domain":"task","event":"task_completed"}'),
     ).toMatchObject({ ok: true, frame: { data: {} } });
+  });
+
+  it('hands on a message frame as parsed, unknown keys at every level kept, as the loose schema would', () => {
+    const raw =
+      '{"type":"message","employmentId":"0042","messageId":"msg_1","timestamp":"t","content":"hi","priority":2,' +
+      '"metadata":{"format":"markdown","thread":"x","attachments":[{"url":"https://a","sha":"f00"}]}}';
+    const decoded = decodeServerFrame(raw);
+    expect(decoded.ok).toBe(true);
+    if (!decoded.ok) return;
+    expect(decoded.frame).toEqual(JSON.parse(raw));
+    expect(decoded.frame).toEqual(serverFrameSchema.parse(JSON.parse(raw)));
+    expect(decoded.frame).toMatchObject({
+      priority: 2,
+      metadata: { thread: 'x', attachments: [{ sha: 'f00' }] },
+    });
   });
 
   it.each([
