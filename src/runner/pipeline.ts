@@ -465,9 +465,11 @@ export class Pipeline {
     if (wait.over) return;
     wait.over = true;
     this.#proving.delete(wait);
-    this.#replied(wait.run, wait.value, wait.durationMs);
     this.#jobDone(wait.run, HOLD);
+    // The conversation's next message first (it may be waiting in the same socket read as this
+    // proof), then the acknowledgement and the outcome of this one: they are not on its way.
     this.#o.scheduler.unhold(wait.run.task!);
+    this.#replied(wait.run, wait.value, wait.durationMs);
   }
 
   /** A reply not proven: refused, its socket gone for good, or shutdown gave up waiting for it. */
