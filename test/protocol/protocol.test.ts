@@ -268,4 +268,10 @@ describe('REST', () => {
     expect(REPLY_SCHEMAS['employment-offered'].safeParse({ accept: true }).success).toBe(true);
     expect(REPLY_SCHEMAS['task-accepted'].safeParse({ attachments: [] }).success).toBe(false);
   });
+
+  it('takes every string as a message reply, unchanged (the runner skips the parse for strings)', () => {
+    for (const text of ['', ' ', 'hi', '你好 🦞', 'x'.repeat(100_000), '{"content":"not an object"}']) {
+      expect(REPLY_SCHEMAS.message.safeParse(text)).toEqual({ success: true, data: text });
+    }
+  });
 });
