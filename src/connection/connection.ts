@@ -514,7 +514,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.#delivery.onError(frame);
       this.#notify('platform-error', frame);
     }
-    this.#notify('frame', frame);
+    // `#notify` without its rest parameters and spread, on the path every frame takes.
+    try {
+      this.emit('frame', frame);
+    } catch (error) {
+      this.#log.error({ err: error }, `a 'frame' listener of the connection threw; the connection goes on`);
+    }
   }
 
   /**
