@@ -514,12 +514,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.#delivery.onError(frame);
       this.#notify('platform-error', frame);
     }
-    // `#notify` without its rest parameters and spread, on the path every frame takes.
-    try {
-      this.emit('frame', frame);
-    } catch (error) {
-      this.#log.error({ err: error }, `a 'frame' listener of the connection threw; the connection goes on`);
-    }
+    this.#notify('frame', frame);
   }
 
   /**

@@ -212,6 +212,23 @@ function inferDomain(event: string): string | undefined {
  */
 export type RoutedEvent = { [K in EventName]: { name: K; event: EventMap[K] } }[EventName];
 
+/**
+ * The name of the event a frame is — what {@link toEvent} routes it as — without routing it (no
+ * object, no payload parse); `undefined` for frames that are not events (ping, pong).
+ */
+export function eventNameOf(frame: ServerFrame): EventName | undefined {
+  switch (frame.type) {
+    case 'message':
+    case 'read':
+    case 'error':
+      return frame.type;
+    case 'notification':
+      return notificationEventName(frame.domain, frame.event) ?? 'notification';
+    default:
+      return undefined;
+  }
+}
+
 export function toEvent(frame: ServerFrame): RoutedEvent | undefined {
   switch (frame.type) {
     case 'message':

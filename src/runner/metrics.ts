@@ -4,7 +4,7 @@
  * no dependency, so embedding the runner costs a few map increments per event. `runner.metrics()`
  * returns a snapshot; the Prometheus exporter (`prometheus.ts`) renders the same snapshot.
  */
-import { notificationEventName } from '../protocol/events.js';
+import { eventNameOf } from '../protocol/events.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import type { EventOutcome } from './pipeline.js';
 
@@ -64,11 +64,8 @@ export class MetricsRecorder {
   /** A validated frame from the socket. */
   frame(frame: ServerFrame): void {
     // The event's name without routing it (the pipeline does that): no object per frame here.
-    let name: string;
-    if (frame.type === 'notification')
-      name = notificationEventName(frame.domain, frame.event) ?? 'notification';
-    else if (frame.type === 'message' || frame.type === 'read' || frame.type === 'error') name = frame.type;
-    else return;
+    const name = eventNameOf(frame);
+    if (name === undefined) return;
     this.#events.set(name, (this.#events.get(name) ?? 0) + 1);
   }
 

@@ -5,6 +5,7 @@ import {
   NOTIFICATIONS,
   closestEventName,
   notificationEventName,
+  eventNameOf,
   toEvent,
   wireNotification,
 } from '../../src/protocol/events.js';
@@ -267,6 +268,24 @@ describe('REST', () => {
     expect(REPLY_SCHEMAS.message.safeParse('hi').success).toBe(true);
     expect(REPLY_SCHEMAS['employment-offered'].safeParse({ accept: true }).success).toBe(true);
     expect(REPLY_SCHEMAS['task-accepted'].safeParse({ attachments: [] }).success).toBe(false);
+  });
+
+  it('names every frame as toEvent routes it, without routing it', () => {
+    const raws = [
+      MESSAGE,
+      NOTIFICATION,
+      READ,
+      ERROR,
+      PING,
+      PONG,
+      '{"type":"notification","domain":"wallet","event":"topped_up","data":{}}',
+      '{"type":"notification","domain":"","event":"service_invoked","data":{}}',
+    ];
+    for (const raw of raws) {
+      const decoded = decodeServerFrame(raw);
+      if (!decoded.ok) throw new Error(decoded.detail);
+      expect(eventNameOf(decoded.frame)).toBe(toEvent(decoded.frame)?.name);
+    }
   });
 
   it('takes every string as a message reply, unchanged (the runner skips the parse for strings)', () => {
