@@ -99,6 +99,16 @@ const PROBE = 'probe-';
 const CORK_FIRST = 2;
 const CORK_BATCH = 16;
 
+/**
+ * Acknowledgement pings allowed to wait for their pong at once. The first batch a tick lets out of
+ * the cork carries one, and the end of the tick another: the replies of the first batch are proven
+ * as soon as the platform has handled them, so their conversations go on without waiting for the
+ * rest of the tick's writes and the round trip of its last batch (the runner idled once per burst;
+ * docs/benchmarks.md, section 0f). The bound keeps the pongs the platform owes us few: a `ws`
+ * server (8.18+) drops a peer with 60 of its pongs waiting to be written.
+ */
+const MAX_ACKS = 4;
+
 /** The outbox, the frames on the wire, and the proof that they arrived. */
 export class Delivery {
   readonly #outbox: Outbox;
@@ -131,8 +141,8 @@ export class Delivery {
   #pauseTimer: NodeJS.Timeout | undefined;
   /** Payload of the ping after a retried frame; nothing else is written until its pong. */
   #probe: string | undefined;
-  /** Write index covered by the outstanding acknowledgement ping. */
-  #ackPending: number | undefined;
+  /** Write indexes covered by the acknowledgement pings still waiting for a pong, oldest first. */
+  #acks: number[] = [];
   /** An acknowledgement ping is due at the end of this turn of the event loop (`#requestAckSoon`). */
   #ackSoon = false;
   /**
@@ -141,9 +151,12 @@ export class Delivery {
    * two timers re-armed for every ping were a visible cost per reply when each reply had its own.
    */
   #ackTimer: NodeJS.Timeout | undefined;
-  /** When the outstanding acknowledgement ping was (last) sent, `Date.now()`. */
+  /**
+   * Since when the platform owes a pong without having answered any (`Date.now()`): when the first
+   * of the waiting pings was sent, or the last pong that answered one. Past `reprobeAfter`, ask again.
+   */
   #ackSentAt = 0;
-  /** Since when frames wait for a proof that has not come (no pong covering a ping): the stall clock. */
+  /** Since when written frames wait without any proof coming back: the stall clock. */
   #unprovenSince: number | undefined;
   #seq = 0;
   #writes = 0;
@@ -205,7 +218,7 @@ export class Delivery {
     this.#tcp = undefined;
     this.#onWritten = undefined;
     this.#probe = undefined;
-    this.#ackPending = undefined;
+    this.#acks = [];
     this.#clearAckTimers();
     const back: OutboxEntry[] = [];
     for (let i = this.#head; i < this.#sent.length; i++) {
@@ -220,18 +233,27 @@ export class Delivery {
   /** A control pong on the current socket. */
   onPong(data: Buffer): void {
     const payload = data.toString();
-    if (payload.startsWith(ACK) && this.#ackPending !== undefined) {
+    if (payload.startsWith(ACK) && this.#acks.length > 0) {
       // Any of our acknowledgement pongs proves what was written before its ping: one lost or
       // skipped (a platform may answer only the latest ping) must not stall the ones after it.
       const upTo = Number(payload.slice(ACK.length));
       if (!Number.isInteger(upTo) || upTo > this.#writes) return;
       this.#confirm(upTo);
-      if (upTo >= this.#ackPending) {
+      const acks = this.#acks;
+      let answered = 0;
+      while (answered < acks.length && acks[answered]! <= upTo) answered++;
+      if (answered === 0) return; // a pong from before a re-probe: it proved what it could
+      if (answered === acks.length) {
         // Everything asked about is proven: the timer, when it fires, finds nothing pending.
-        this.#ackPending = undefined;
+        acks.length = 0;
         this.#unprovenSince = undefined;
-        if (this.#pending()) this.#requestAckSoon();
+      } else {
+        acks.splice(0, answered);
+        this.#ackSentAt = this.#unprovenSince = Date.now();
       }
+      // Frames written since the newest ping (or whose write was not called back before its pong).
+      if (this.#pending() && (acks.length === 0 || acks[acks.length - 1]! < this.#writes))
+        this.#requestAckSoon();
     } else if (payload === this.#probe) {
       this.#probe = undefined;
       this.#confirm(this.#writes);
@@ -349,6 +371,9 @@ export class Delivery {
     this.#sent.push(entry);
     socket.send(entry.data, this.#onWritten);
     if (tcp && this.#corked && ++this.#batched >= this.#batchLimit) {
+      // The tick's first batch carries its own delivery ping (see MAX_ACKS); the tick's end one
+      // covers the rest. A ping with every batch proved no sooner and cost more (section 0f).
+      if (this.#batchLimit === CORK_FIRST) this.#requestAck();
       this.#batched = 0;
       this.#batchLimit = Math.min(this.#batchLimit * 2, CORK_BATCH);
       tcp.uncork();
@@ -375,7 +400,7 @@ export class Delivery {
       entry.announced = true;
       entry.settle?.written?.();
     }
-    if (socket === this.#socket) this.#requestAck();
+    if (socket === this.#socket && this.#acks.length === 0) this.#requestAck();
   }
 
   /**
@@ -394,15 +419,19 @@ export class Delivery {
   }
 
   /**
-   * One ping at a time asks the platform to prove it handled everything written so far. Without its
-   * pong it is asked again (`reprobeAfter`), and a socket that proves nothing for `confirmTimeout`
-   * is given up: every reply waiting for its proof would otherwise wait forever on a socket whose
-   * heartbeat still looks healthy.
+   * A ping asks the platform to prove it handled everything written so far, unless one already asks
+   * about all of it or {@link MAX_ACKS} wait. Without any pong the platform is asked again
+   * (`reprobeAfter`), and a socket that proves nothing for `confirmTimeout` is given up: every reply
+   * waiting for its proof would otherwise wait forever on a socket whose heartbeat still looks healthy.
    */
   #requestAck(): void {
-    if (this.#ackPending !== undefined || !this.#pending() || !this.#socket) return;
-    this.#ackPending = this.#writes;
-    this.#socket.ping(`${ACK}${this.#writes}`);
+    const socket = this.#socket;
+    const acks = this.#acks;
+    if (!socket || acks.length >= MAX_ACKS || !this.#pending()) return;
+    if (acks.length > 0 && acks[acks.length - 1]! >= this.#writes) return;
+    acks.push(this.#writes);
+    socket.ping(`${ACK}${this.#writes}`);
+    if (acks.length > 1) return;
     const now = Date.now();
     this.#ackSentAt = now;
     this.#unprovenSince ??= now;
@@ -421,7 +450,7 @@ export class Delivery {
   #checkAck(): void {
     this.#ackTimer = undefined;
     const socket = this.#socket;
-    if (this.#ackPending === undefined || !socket) return;
+    if (this.#acks.length === 0 || !socket) return;
     const now = Date.now();
     const reprobeAfter = this.#options.reprobeAfter ?? 1_000;
     const timeout = this.#options.confirmTimeout ?? 60_000;
@@ -440,7 +469,8 @@ export class Delivery {
         { unconfirmed: this.#unconfirmedCount },
         'no pong to the delivery ping; asking the platform again',
       );
-      this.#ackPending = this.#writes;
+      // The pings before it may be lost: only this one is waited for (a late pong still proves).
+      this.#acks = [this.#writes];
       socket.ping(`${ACK}${this.#writes}`);
       this.#ackSentAt = now;
     }

@@ -10,7 +10,7 @@ import { Connection, type ConnectionOptions, type ConnectionState } from '../../
 import { isC4cError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import type { ClientFrame, ServerFrame } from '../../src/protocol/frames.js';
-import { pollUntil, startTestServer, type TestServer } from '../helpers/connection-server.js';
+import { pollUntil, roundTrip, startTestServer, type TestServer } from '../helpers/connection-server.js';
 
 const TOKEN = 'cl_test_secret_token';
 let server: TestServer;
@@ -301,6 +301,55 @@ describe('outbox', () => {
     (socket.ws as unknown as { _socket: { resume(): void } })._socket.resume();
     await pollUntil(() => confirmed, 'the confirmation');
     expect(conn.stats).toMatchObject({ unconfirmed: 0, confirmed: 2 });
+  });
+
+  it("a burst's first batch carries its own ping: its frames are proven before the rest of the burst", async () => {
+    await server.close();
+    server = await startTestServer({ autoPong: false });
+    const conn = connection();
+    await conn.connect();
+    const socket = await server.connection(1);
+    const pings: string[] = [];
+    socket.ws.on('ping', (data) => pings.push(String(data)));
+    const confirmed: number[] = [];
+    for (let n = 1; n <= 10; n++)
+      void conn.send(message(n), { until: 'confirmed' }).then(() => confirmed.push(n));
+    await pollUntil(() => socket.frames.length === 10 && pings.length === 2, 'the burst and its pings');
+    expect(pings).toEqual(['ack-2', 'ack-10']); // after the first batch (2 frames) and at the end of the tick
+
+    socket.ws.pong(pings[0]);
+    await pollUntil(() => confirmed.length === 2, 'the first batch proven');
+    expect(confirmed).toEqual([1, 2]);
+    expect(conn.stats.unconfirmed).toBe(8);
+    socket.ws.pong(pings[1]);
+    await pollUntil(() => confirmed.length === 10, 'the rest proven');
+    expect(confirmed).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('keeps at most four delivery pings waiting for their pong; the newest pong proves all before it', async () => {
+    await server.close();
+    server = await startTestServer({ autoPong: false });
+    const conn = connection();
+    await conn.connect();
+    const socket = await server.connection(1);
+    const pings: string[] = [];
+    socket.ws.on('ping', (data) => pings.push(String(data)));
+    let confirmed = 0;
+    for (let burst = 0; burst < 10; burst++) {
+      for (let k = 1; k <= 3; k++)
+        void conn.send(message(burst * 3 + k), { until: 'confirmed' }).then(() => (confirmed += 1));
+      await pollUntil(() => socket.frames.length === (burst + 1) * 3, `burst ${burst + 1}`);
+    }
+    await roundTrip(socket);
+    // A platform owes at most four pongs however many bursts go out (a ws server drops a peer at 60).
+    expect(pings).toEqual(['ack-2', 'ack-3', 'ack-5', 'ack-6']);
+
+    socket.ws.pong('ack-6');
+    await pollUntil(() => confirmed === 6 && pings.length === 5, 'six proven, and a ping for the rest');
+    expect(pings[4]).toBe('ack-30');
+    socket.ws.pong('ack-30');
+    await pollUntil(() => confirmed === 30, 'all proven');
+    expect(conn.stats).toMatchObject({ unconfirmed: 0, confirmed: 30 });
   });
 
   it('refuses with E_BACKLOG when the outbox is full, without losing what waits', async () => {
