@@ -372,7 +372,7 @@ export class Delivery {
     socket.send(entry.data, this.#onWritten);
     if (tcp && this.#corked && ++this.#batched >= this.#batchLimit) {
       // The tick's first batch carries its own delivery ping (see MAX_ACKS); the tick's end one
-      // covers the rest. A ping with every batch proved no sooner and cost more (section 0f).
+      // covers the rest. A ping with every batch gained less and cost more (section 0f).
       if (this.#batchLimit === CORK_FIRST) this.#requestAck();
       this.#batched = 0;
       this.#batchLimit = Math.min(this.#batchLimit * 2, CORK_BATCH);
