@@ -10,7 +10,13 @@ import { Connection, type ConnectionOptions, type ConnectionState } from '../../
 import { isC4cError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import type { ClientFrame, ServerFrame } from '../../src/protocol/frames.js';
-import { pollUntil, roundTrip, startTestServer, type TestServer } from '../helpers/connection-server.js';
+import {
+  pollUntil,
+  roundTrip,
+  startTestServer,
+  type ServerSocket,
+  type TestServer,
+} from '../helpers/connection-server.js';
 
 const TOKEN = 'cl_test_secret_token';
 let server: TestServer;
@@ -29,6 +35,22 @@ function connection(options: Partial<ConnectionOptions> = {}): Connection {
 
 function message(n: number): ClientFrame {
   return { type: 'message', employmentId: 1, messageId: `msg_${n}`, content: `m${n}` };
+}
+
+/** A connection to a platform that answers no ping by itself; the pings it gets, in order. */
+async function withSilentPlatform(): Promise<{
+  conn: Connection;
+  socket: ServerSocket;
+  pings: string[];
+}> {
+  await server.close();
+  server = await startTestServer({ autoPong: false });
+  const conn = connection();
+  await conn.connect();
+  const socket = await server.connection(1);
+  const pings: string[] = [];
+  socket.ws.on('ping', (data) => pings.push(String(data)));
+  return { conn, socket, pings };
 }
 
 const contents = (frames: Array<Record<string, unknown>>): unknown[] =>
@@ -304,13 +326,7 @@ describe('outbox', () => {
   });
 
   it("a burst's first batch carries its own ping: its frames are proven before the rest of the burst", async () => {
-    await server.close();
-    server = await startTestServer({ autoPong: false });
-    const conn = connection();
-    await conn.connect();
-    const socket = await server.connection(1);
-    const pings: string[] = [];
-    socket.ws.on('ping', (data) => pings.push(String(data)));
+    const { conn, socket, pings } = await withSilentPlatform();
     const confirmed: number[] = [];
     for (let n = 1; n <= 10; n++)
       void conn.send(message(n), { until: 'confirmed' }).then(() => confirmed.push(n));
@@ -327,13 +343,7 @@ describe('outbox', () => {
   });
 
   it('keeps at most four delivery pings waiting for their pong; the newest pong proves all before it', async () => {
-    await server.close();
-    server = await startTestServer({ autoPong: false });
-    const conn = connection();
-    await conn.connect();
-    const socket = await server.connection(1);
-    const pings: string[] = [];
-    socket.ws.on('ping', (data) => pings.push(String(data)));
+    const { conn, socket, pings } = await withSilentPlatform();
     let confirmed = 0;
     for (let burst = 0; burst < 10; burst++) {
       for (let k = 1; k <= 3; k++)
